@@ -1,0 +1,242 @@
+"""The ``kosodate-bot`` command line: build and query the knowledge base, serve the app.
+
+Every subcommand takes ``--db PATH`` (default: $KOSODATE_DB, else ./kosodate.db).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+from datetime import date
+
+import click
+
+from bot.config import Config
+from knowledge import areas as areas_mod
+from knowledge import ask as ask_question
+from knowledge import open_db
+from knowledge import stats as stats_mod
+from knowledge.importers import ImportRejected, import_file
+from knowledge.importers.base import ImportError_
+
+DEFAULT_DB = "./kosodate.db"
+DEMO_EVENTS = pathlib.Path(__file__).resolve().parents[1] / "knowledge" / "data" / "demo_events.csv"
+SEED_ORDER = [  # file name prefix -> import options the document cannot state itself
+    ("000_", {}),
+    ("001_", {"area": "堺市"}),
+    ("002_", {}),
+    ("003_", {}),
+    ("004_", {}),
+]
+
+
+def db_option(f):
+    @click.option("--db", "db_path", envvar="KOSODATE_DB", default=DEFAULT_DB, show_default=True,
+                  type=click.Path(dir_okay=False), help="SQLite knowledge base file.")
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="kosodate-bot")
+def cli():
+    """kosodate-bot: a child-rearing support bot for Japanese wards."""
+
+
+@cli.group()
+def kb():
+    """Build, import into, inspect and export the knowledge base."""
+
+
+def seeds_dir(explicit: str | None) -> pathlib.Path:
+    candidates = [explicit, os.environ.get("KOSODATE_SEEDS"),
+                  pathlib.Path(__file__).resolve().parents[2] / "shared" / "seeds",
+                  pathlib.Path.cwd().parent / "shared" / "seeds"]
+    for c in candidates:
+        if c and pathlib.Path(c).is_dir():
+            return pathlib.Path(c)
+    raise click.ClickException(
+        "the seed documents were not found: pass --seeds DIR or set KOSODATE_SEEDS "
+        "(they live in ../shared/seeds beside the repository)"
+    )
+
+
+def build_demo(path: str, seeds: pathlib.Path, echo=click.echo) -> None:
+    """Build the demo base in a temporary file and move it into place only when complete."""
+    target = pathlib.Path(path).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".db", dir=target.parent)
+    os.close(fd)
+    try:
+        db = open_db(tmp)
+        for prefix, options in SEED_ORDER:
+            for file in sorted(seeds.glob(f"{prefix}*.txt")):
+                report = import_file(db, file, **options)
+                echo(f"imported {file.name}: {_counts(report.counts)}")
+        report = import_file(db, DEMO_EVENTS)
+        echo(f"imported {DEMO_EVENTS.name} (sample data): {_counts(report.counts)}")
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA journal_mode=DELETE")
+        db.close()
+        for suffix in ("-wal", "-shm"):
+            pathlib.Path(str(target) + suffix).unlink(missing_ok=True)
+        shutil.move(tmp, target)
+    finally:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        for suffix in ("-wal", "-shm"):
+            pathlib.Path(tmp + suffix).unlink(missing_ok=True)
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{table} {n}" for table, n in counts.items()) or "nothing"
+
+
+@kb.command("init")
+@click.option("--demo", is_flag=True, help="Fill the base from the seed documents and the demo events file.")
+@click.option("--seeds", type=click.Path(file_okay=False), help="Directory of the seed documents.")
+@db_option
+def kb_init(demo, seeds, db_path):
+    """Create the knowledge base (and, with --demo, fill it with demo knowledge)."""
+    if demo:
+        build_demo(db_path, seeds_dir(seeds))
+        click.echo(f"demo knowledge base ready: {db_path}")
+    else:
+        open_db(db_path).close()
+        click.echo(f"knowledge base ready: {db_path}")
+
+
+@kb.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--area", help="Area (ward or city) the file is about, full or short name.")
+@click.option("--fiscal-year", type=int, help="Fiscal year for a sheet that states none (2025 = 令和7年度).")
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows of a file with bad rows.")
+@db_option
+def kb_import(paths, area, fiscal_year, skip_invalid, db_path):
+    """Import ward documents, open-data CSVs, FAQ, synonym or placeholder files."""
+    db = open_db(db_path)
+    failed = False
+    for path in paths:
+        try:
+            report = import_file(db, path, area=area, fiscal_year=fiscal_year, skip_invalid=skip_invalid)
+        except ImportRejected as e:
+            failed = True
+            click.echo(f"{e.name}: nothing imported, {len(e.errors)} bad row(s):", err=True)
+            for err in e.errors:
+                click.echo(f"  {err}", err=True)
+            continue
+        except (ImportError_, areas_mod.AreaError, UnicodeDecodeError, ValueError) as e:
+            failed = True
+            click.echo(f"{pathlib.Path(path).name}: not imported: {e}", err=True)
+            continue
+        click.echo(f"{report.name} ({report.kind}): {_counts(report.counts)}")
+        for err in report.errors:
+            click.echo(f"  skipped {err}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@kb.command("stats")
+@click.option("--json", "as_json", is_flag=True)
+@db_option
+def kb_stats(as_json, db_path):
+    """Count records by kind and area; list sources and their credits."""
+    db = _open_existing(db_path)
+    result = stats_mod.stats(db)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(stats_mod.format_stats(result))
+
+
+@kb.command("export")
+@click.argument("directory", type=click.Path(file_okay=False))
+@db_option
+def kb_export(directory, db_path):
+    """Write events and facilities back out as standard open-data CSVs."""
+    from knowledge.export import export_events, export_facilities
+
+    db = _open_existing(db_path)
+    out = pathlib.Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    export_events(db, out / "events.csv")
+    export_facilities(db, out / "facilities.csv")
+    click.echo(f"wrote {out / 'events.csv'} and {out / 'facilities.csv'}")
+
+
+def _open_existing(db_path: str):
+    """Open a base that must exist; the default base is built from the demo when missing."""
+    if not pathlib.Path(db_path).exists():
+        if db_path == DEFAULT_DB and not os.environ.get("KOSODATE_DB"):
+            click.echo(f"no knowledge base at {db_path}: building the demo base first", err=True)
+            build_demo(db_path, seeds_dir(None), echo=lambda m: click.echo(m, err=True))
+        else:
+            raise click.ClickException(f"no knowledge base at {db_path}: run `kosodate-bot kb init --demo --db {db_path}` or `kb import`")
+    return open_db(db_path)
+
+
+def _parse_day(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)")
+
+
+@cli.command("ask")
+@click.argument("text", required=False)
+@click.option("--area", help="The parent's area (ward or city).")
+@click.option("--today", help="Answer as if today were this date (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("--batch", type=click.File("r", encoding="utf-8"), help='JSONL of {"q", "area", "today"}: one JSON answer a line.')
+@db_option
+def ask_cmd(text, area, today, as_json, batch, db_path):
+    """Answer a question as a parent would see it."""
+    db = _open_existing(db_path)
+    if batch:
+        for line in batch:
+            if line.strip():
+                click.echo(json.dumps(_batch_answer(db, line, area, today), ensure_ascii=False))
+        return
+    if not text:
+        raise click.UsageError("give a question, or --batch FILE")
+    try:
+        answer = ask_question(db, text, area=area, today=_parse_day(today))
+    except areas_mod.AreaError as e:
+        raise click.BadParameter(str(e), param_hint="--area")
+    click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else answer.text)
+
+
+def _batch_answer(db, line: str, area: str | None, today: str | None) -> dict:
+    """One batch line; a bad line gets an answer that says why, so lines stay aligned."""
+    try:
+        case = json.loads(line)
+        return ask_question(db, case.get("q", ""), area=case.get("area") or area,
+                            today=_parse_day(case.get("today") or today)).to_dict()
+    except (ValueError, areas_mod.AreaError, click.BadParameter, AttributeError) as e:
+        return {"answered": False, "items": [], "text": f"質問を読み取れませんでした（{e}）", "error": str(e)}
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@db_option
+def serve(host, port, db_path):
+    """Serve the web app (health check, /api/ask, and the channel webhooks once configured)."""
+    from bot.app import create_app
+
+    os.environ["KOSODATE_DB"] = db_path
+    app = create_app(Config.from_env())
+    app.run(host=host, port=port, threaded=True)
+
+
+if __name__ == "__main__":
+    cli()

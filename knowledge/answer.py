@@ -1,0 +1,253 @@
+"""Understand a parent's question and build one channel-neutral ``Answer``.
+
+Understanding: what kind of thing is asked for (イベント, 場所, 運営, 対象, いつ, 進捗), for whom
+(audience tags), where (a ward named in the question overrides the parent's area) and when
+(date words against ``today``). Scoring lives in ``knowledge.search``; this module weighs the
+fit of area, audience and date, decides whether the best match is good enough, and words the
+reply. Below the threshold the bot says it does not know, offers 「もしかして」 candidates and
+the ward's contact, and logs the question (text, area, time, best score) for staff.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlite_utils
+
+from knowledge import areas as areas_mod
+from knowledge import audience
+from knowledge import render
+from knowledge.dates import When, parse_when
+from knowledge.db import now_iso
+from knowledge.search import Doc, Index, candidates, coverage, index_for, make_query, query_grams, title_similarity
+from knowledge.text import fold, nfkc
+
+THRESHOLD = 0.50
+SUGGEST_MIN = 0.25
+MAX_QUESTION = 500  # characters considered; a 5,000-character paste is cut, not refused
+
+INTENTS = {
+    "when": r"いつ|何月|何日|開催月|開催日|日程|日時|スケジュール|予定|何時",
+    "where": r"どこで|どこに|場所|会場|住所|アクセス|行き方",
+    "operator": r"運営|法人|実施者|どこが|団体",
+    "audience": r"対象|何歳|年齢|誰が|だれが|参加できる人",
+    "progress": r"進捗|進み具合|進んで|状況",
+    "count": r"何か所|何カ所|何ヶ所|何箇所|いくつ|何回|数は",
+}
+# Phrases that shape the question but name nothing to match.
+DROP = [
+    "について教えてください", "について教えて", "を教えてください", "を教えて", "教えてください", "教えて",
+    "はありますか", "がありますか", "ありますか", "ある？", "ある?", "はある", "できますか", "できる？",
+    "とは何ですか", "とは", "ってなに", "って何", "知りたいです", "知りたい", "したいのですが", "したい",
+    "ですか", "ますか", "ください", "？", "?", "いつ", "どこ", "何月", "開催月", "開催日", "日程", "運営しているのは",
+]
+STOPWORDS = frozenset(fold(w) for w in (
+    "教える", "ある", "いる", "する", "なる", "できる", "出来る", "欲しい", "ほしい", "知る", "いい", "良い",
+    "方", "こと", "もの", "ため", "向け", "何", "誰", "どう", "よう", "の", "参加", "行く", "イベント", "会",
+    "催し", "企画", "情報", "について", "ところ", "場所", "対象", "年齢", "運営", "開催", "さん", "ちゃん",
+    "少し", "だけ", "もらう", "くれる", "みたい", "ここ", "今", "今日", "明日", "今週", "来週", "週末", "来月",
+    "今月", "土曜", "日曜", "曜日", "どんな", "なに", "いつ", "どこ", "様", "です", "ます",
+))
+EVENT_HINT = re.compile(r"イベント|会$|会は|会に|会を|集まり|集まる|あつまり|講座|教室|サロン|遊び|あそび|参加")
+
+
+@dataclass
+class Item:
+    kind: str
+    id: str
+    title: str
+    score: float
+    record: dict = field(default_factory=dict, repr=False)
+
+    def public(self) -> dict:
+        return {"kind": self.kind, "id": self.id, "title": self.title, "score": round(self.score, 3)}
+
+
+@dataclass
+class Understanding:
+    question: str
+    area: str | None
+    intent: str | None
+    audience: list[str]
+    when: When | None
+    wants_event: bool
+
+
+@dataclass
+class Answer:
+    answered: bool
+    items: list[Item]
+    text: str
+    understanding: Understanding | None = None
+    suggestions: list[Item] = field(default_factory=list)
+    related: list[Item] = field(default_factory=list)
+    contact: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"answered": self.answered, "items": [i.public() for i in self.items], "text": self.text}
+
+
+def understand(db: sqlite_utils.Database, question: str, area: str | None, today: date) -> Understanding:
+    q = nfkc(question)
+    named = _area_named(db, q)
+    intent = next((name for name, pattern in INTENTS.items() if re.search(pattern, q)), None)
+    return Understanding(
+        question=q,
+        area=named or area,
+        intent=intent,
+        audience=audience.tags_in(q),
+        when=parse_when(q, today),
+        wants_event=bool(EVENT_HINT.search(q)),
+    )
+
+
+def _area_named(db: sqlite_utils.Database, q: str) -> str | None:
+    """A ward or city named in the question (横浜市旭区, 旭区, 鶴見), longest name first."""
+    names: list[tuple[str, str]] = []
+    for a in areas_mod.all_areas(db):
+        names.append((a["name"], a["name"]))
+        if a["ward"]:
+            names.append((a["ward"], a["name"]))
+    for label, full in sorted(names, key=lambda n: -len(n[0])):
+        if label in q:
+            try:
+                if areas_mod.resolve(db, label) == full or label == full:
+                    return full
+            except areas_mod.AreaError:
+                continue
+    return None
+
+
+def ask(db: sqlite_utils.Database, question: str, *, area: str | None = None, today: date | None = None, log: bool = True) -> Answer:
+    """Answer one question for a parent of ``area`` on ``today``."""
+    today = today or date.today()
+    question = (question or "").strip()[:MAX_QUESTION]
+    if area:
+        area = areas_mod.resolve(db, area)
+    if not fold(question):
+        return Answer(False, [], render.empty_question())
+    u = understand(db, question, area, today)
+    index = index_for(db)
+    ranked = rank(db, index, u)
+    contact = areas_mod.contact(db, u.area)
+    if ranked and ranked[0].score >= THRESHOLD:
+        best = ranked[0]
+        items = _dedupe_groups(ranked)[:5]
+        related = [i for i in items[1:] if i.kind == best.kind == "faq"][:2]
+        text = render.answer_text(db, best, u, today, related)
+        return Answer(True, items, text, u, related=related, contact=contact)
+    suggestions = [i for i in _dedupe_groups(ranked) if i.score >= SUGGEST_MIN][:3]
+    if log:
+        _log_unanswered(db, question, u.area, ranked[0].score if ranked else 0.0)
+    return Answer(False, suggestions, render.refusal_text(suggestions, contact, u.area), u, suggestions=suggestions, contact=contact)
+
+
+def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item]:
+    text = _strip_area_names(db, u.question)
+    query = make_query(text, STOPWORDS, index.synonyms, DROP)
+    query.words = [(s, r, _word_weight(index, s, r) * w) for s, r, w in query.words]
+    city = areas_mod.city_of(db, u.area)
+    scored: list[Item] = []
+    for d, cos in candidates(index, query_grams(query)):
+        doc = index.docs[d]
+        cov_title, cov_doc = coverage(query, doc, index.synonyms)
+        sim = title_similarity(query, doc)
+        score = 0.5 * cov_doc + 0.25 * cov_title + 0.2 * sim + 0.05 * min(1.0, cos)
+        score *= _area_fit(doc, u.area, city, db) * _kind_fit(doc, u) * _audience_fit(doc, u)
+        scored.append(Item(_kind_label(doc), doc.public_id, doc.title, min(score, 1.0), {"doc": doc}))
+    scored.sort(key=lambda i: -i.score)
+    if u.when:
+        scored = _date_fit(db, scored, u.when)
+    return scored
+
+
+def _word_weight(index: Index, surface: str, read: str) -> float:
+    """Rare words weigh more: the mean IDF of the word's bigrams, scaled to about 1."""
+    from knowledge.text import ngrams
+
+    grams = ngrams(read if len(read) >= 2 else surface, 2)
+    if not grams:
+        return 0.5
+    idfs = [index.term_idf(g) for g in grams]
+    top = float(index.idf.max()) if len(index.idf) else 1.0
+    return max(0.15, sum(idfs) / len(idfs) / top)
+
+
+def _strip_area_names(db: sqlite_utils.Database, q: str) -> str:
+    for a in sorted(areas_mod.all_areas(db), key=lambda a: -len(a["name"])):
+        q = q.replace(a["name"], " ")
+        if a["ward"]:
+            q = q.replace(a["ward"], " ")
+    return q
+
+
+def _area_fit(doc: Doc, area: str | None, city: str | None, db) -> float:
+    if not area or not doc.area or doc.area == area:
+        return 1.0
+    if doc.area == city:
+        return 0.97
+    if city and doc.area.startswith(city):
+        return 0.72
+    return 0.7
+
+
+def _kind_fit(doc: Doc, u: Understanding) -> float:
+    if u.intent == "operator" and (doc.kind == "base" or doc.subkind == "base_program"):
+        return 1.1
+    if u.wants_event and doc.kind == "activity" and doc.subkind == "event":
+        return 1.05
+    return 1.0
+
+
+def _audience_fit(doc: Doc, u: Understanding) -> float:
+    if u.audience and doc.audience and set(u.audience) & set(doc.audience):
+        return 1.1
+    return 1.0
+
+
+def _date_fit(db: sqlite_utils.Database, items: list[Item], when: When) -> list[Item]:
+    """Events held in the asked span rise; the order is otherwise kept."""
+    from knowledge.schedule import dates_in
+
+    for item in items:
+        doc = item.record["doc"]
+        if doc.kind == "activity" and dates_in(db, doc.id, when.start, when.end):
+            item.score = min(1.0, item.score * 1.15)
+    items.sort(key=lambda i: -i.score)
+    return items
+
+
+def _kind_label(doc: Doc) -> str:
+    if doc.kind == "activity":
+        return "event" if doc.subkind == "event" else "activity"
+    return doc.kind
+
+
+def _dedupe_groups(items: list[Item]) -> list[Item]:
+    """FAQs whose answers are the same word for word are one answer, not rivals."""
+    seen, out = set(), []
+    for item in items:
+        doc = item.record.get("doc")
+        key = doc.group if doc is not None and doc.group else (item.kind, item.id)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def _log_unanswered(db: sqlite_utils.Database, question: str, area: str | None, best: float) -> None:
+    with db.atomic():
+        db["unanswered"].insert({"text": question, "area": area, "asked_at": now_iso(), "best_score": round(best, 3)})
+
+
+def record_of(db: sqlite_utils.Database, item: Item) -> dict:
+    doc: Doc = item.record["doc"]
+    table = {"program": "programs", "activity": "activities", "base": "bases", "faq": "faqs"}[doc.kind]
+    row = db[table].get(doc.id)
+    for key in ("departments", "audience"):
+        if isinstance(row.get(key), str):
+            row[key] = json.loads(row[key] or "[]")
+    return row

@@ -1,0 +1,208 @@
+"""Japanese dates: fiscal years, month specs in schedules, and date words in questions.
+
+Fiscal years run April to March (令和7年度 = FY2025 = 2025-04-01..2026-03-31), so a month
+named in a FY2025 schedule resolves to 2025 for April-December and to 2026 for January-March.
+Date words (今日, 来週の土曜, 週末, 来月, 9月 …) resolve against an explicit ``today`` so that
+answers and tests are reproducible.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+REIWA_OFFSET = 2018  # 令和1年 = 2019
+HEISEI_OFFSET = 1988
+WEEKDAYS = "月火水木金土日"
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "")
+
+
+def fiscal_year_of(d: date) -> int:
+    return d.year if d.month >= 4 else d.year - 1
+
+
+def fiscal_year_bounds(fy: int) -> tuple[date, date]:
+    return date(fy, 4, 1), date(fy + 1, 3, 31)
+
+
+def month_in_fiscal_year(month: int, fy: int) -> str:
+    """The real YYYY-MM of a month named in a fiscal year's schedule."""
+    year = fy if month >= 4 else fy + 1
+    return f"{year:04d}-{month:02d}"
+
+
+def fiscal_months(fy: int) -> list[int]:
+    return [4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]
+
+
+def fiscal_years_in(text: str) -> list[int]:
+    """Every fiscal year the text states, in order: 令和7年度, 2025年度, 2025 年度, 平成31年度."""
+    text = nfkc(text)
+    found = []
+    for m in re.finditer(r"(令和|平成)\s*(\d+|元)\s*年度|(\d{4})\s*年度", text):
+        if m.group(3):
+            found.append(int(m.group(3)))
+        else:
+            n = 1 if m.group(2) == "元" else int(m.group(2))
+            found.append(n + (REIWA_OFFSET if m.group(1) == "令和" else HEISEI_OFFSET))
+    return found
+
+
+_RANGE = re.compile(r"(\d{1,2})\s*[~～〜\-ー－]\s*(\d{1,2})\s*月")
+_OPEN_START = re.compile(r"[~～〜]\s*(\d{1,2})\s*月")
+_OPEN_END = re.compile(r"(\d{1,2})\s*月\s*[~～〜]")
+_SINGLE = re.compile(r"(\d{1,2})\s*月")
+
+
+def months_between(start: int, end: int) -> list[int]:
+    """Months from start to end following the fiscal order (11~3 -> 11,12,1,2,3)."""
+    order = fiscal_months(0)
+    i, j = order.index(start), order.index(end)
+    return order[i : j + 1] if i <= j else [start]
+
+
+def parse_month_spec(spec: str, period_start: int | None = None, period_end: int | None = None) -> list[int]:
+    """Months a schedule item names: (4~7月), （5月、7月）, (8月～), (～11月), (通年).
+
+    An open range runs to (or from) the edge of the item's period; 通年 is the whole year.
+    """
+    spec = nfkc(spec)
+    if "通年" in spec:
+        return fiscal_months(0)
+    months: list[int] = []
+    rest = spec
+    for m in _RANGE.finditer(spec):
+        months += months_between(int(m.group(1)), int(m.group(2)))
+        rest = rest.replace(m.group(0), " ")
+    m = _OPEN_END.search(rest)
+    if m and not _SINGLE.search(rest[m.end():]):
+        months += months_between(int(m.group(1)), period_end or 3)
+        rest = rest.replace(m.group(0), " ")
+    m = _OPEN_START.search(rest)
+    if m:
+        months += months_between(period_start or 4, int(m.group(1)))
+        rest = rest.replace(m.group(0), " ")
+    months += [int(m.group(1)) for m in _SINGLE.finditer(rest)]
+    seen: list[int] = []
+    for month in months:
+        if 1 <= month <= 12 and month not in seen:
+            seen.append(month)
+    return seen
+
+
+# --- date words in questions -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class When:
+    """A span of days a question asks about, with the words that named it."""
+
+    start: date
+    end: date
+    label: str
+
+    def contains(self, d: date) -> bool:
+        return self.start <= d <= self.end
+
+
+def _week_bounds(d: date) -> tuple[date, date]:
+    monday = d - timedelta(days=d.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+def _month_bounds(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+_WEEKDAY_WORD = re.compile(r"([月火水木金土日])曜(?:日)?")
+_MONTH_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_MONTH_ONLY = re.compile(r"(\d{1,2})\s*月(?!\s*\d{1,2}\s*日)")
+_DAY_ONLY = re.compile(r"(?<![\d月])(\d{1,2})\s*日(?!本)")
+
+
+def parse_when(question: str, today: date) -> When | None:
+    """The span of days a question names, or None when it names none.
+
+    来週の土曜 asked on a Wednesday is the Saturday of next week (weeks start on Monday);
+    a bare 土曜 is the next Saturday from today (today included); 9月 asked in November is
+    next September (the coming one), 週末 is this week's Saturday and Sunday.
+    """
+    q = nfkc(question)
+    week_shift = None
+    if "再来週" in q:
+        week_shift = 2
+    elif "来週" in q or "次の週" in q:
+        week_shift = 1
+    elif "今週" in q or "この週" in q:
+        week_shift = 0
+
+    weekday = _WEEKDAY_WORD.search(q)
+    weekend = "週末" in q or "土日" in q
+    if week_shift is not None:
+        monday, sunday = _week_bounds(today + timedelta(weeks=week_shift))
+        label = {0: "今週", 1: "来週", 2: "再来週"}[week_shift]
+        if weekday:
+            d = monday + timedelta(days=WEEKDAYS.index(weekday.group(1)))
+            return When(d, d, f"{label}の{weekday.group(1)}曜日")
+        if weekend:
+            return When(monday + timedelta(days=5), sunday, f"{label}末")
+        return When(max(monday, today) if week_shift == 0 else monday, sunday, label)
+    if weekend:
+        monday, sunday = _week_bounds(today)
+        sat = monday + timedelta(days=5)
+        if today > sunday - timedelta(days=0) or today == sunday:
+            return When(today, today, "今週末")
+        return When(max(sat, today), sunday, "今週末")
+    for word, days in (("今日", 0), ("本日", 0), ("明日", 1), ("あした", 1), ("あす", 1), ("明後日", 2), ("あさって", 2)):
+        if word in q:
+            d = today + timedelta(days=days)
+            return When(d, d, word)
+    md = _MONTH_DAY.search(q)
+    if md:
+        d = _coming(today, int(md.group(1)), int(md.group(2)))
+        if d:
+            return When(d, d, f"{d.month}月{d.day}日")
+    if "来月" in q:
+        y, m = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+        return When(*_month_bounds(y, m), "来月")
+    if "今月" in q:
+        return When(today, _month_bounds(today.year, today.month)[1], "今月")
+    if "今年度" in q:
+        return When(today, fiscal_year_bounds(fiscal_year_of(today))[1], "今年度")
+    mo = _MONTH_ONLY.search(q)
+    if mo and 1 <= int(mo.group(1)) <= 12:
+        month = int(mo.group(1))
+        year = today.year if month >= today.month else today.year + 1
+        return When(*_month_bounds(year, month), f"{month}月")
+    if weekday:
+        target = WEEKDAYS.index(weekday.group(1))
+        d = today + timedelta(days=(target - today.weekday()) % 7)
+        return When(d, d, f"{weekday.group(1)}曜日")
+    return None
+
+
+def _coming(today: date, month: int, day: int) -> date | None:
+    """The next date with this month and day, today included."""
+    for year in (today.year, today.year + 1):
+        try:
+            d = date(year, month, day)
+        except ValueError:
+            return None
+        if d >= today:
+            return d
+    return None
+
+
+def format_date(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日（{WEEKDAYS[d.weekday()]}）"
+
+
+def format_month(ym: str) -> str:
+    year, month = ym.split("-")[:2]
+    return f"{int(year)}年{int(month)}月"

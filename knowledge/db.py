@@ -1,0 +1,241 @@
+"""Open a knowledge base and keep its schema: the one place that knows the tables.
+
+Tables are created and evolved with sqlite-utils' ``Migrations``, so an old base file is
+upgraded in place when a newer version of the bot opens it. Every writer bumps the
+``meta.version`` counter in the same transaction as its change; the in-memory search index
+compares that counter to know when to rebuild (see ``knowledge.search``).
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sqlite3
+from datetime import datetime, timezone
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("kosodate")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["areas"].create(
+        {
+            "name": str,  # full name: 堺市美原区, or the city itself: 堺市
+            "city": str,
+            "ward": str,  # None for a city-wide area
+            "code": str,  # 全国地方公共団体コード with check digit
+            "contact": str,  # where a parent should ask when the bot does not know
+        },
+        pk="name",
+    )
+    db["sources"].create(
+        {
+            "name": str,  # file name, or a stable label
+            "kind": str,  # sheet, plan, evaluation, events, facilities, faq, faq_opendata, ...
+            "area": str,
+            "fiscal_year": int,
+            "credit": str,  # attribution a licence asks for (CC BY)
+            "sha256": str,
+            "rows": int,
+            "imported_at": str,
+        },
+        pk="name",
+    )
+    db["programs"].create(
+        {
+            "id": str,
+            "title": str,
+            "area": str,
+            "fiscal_year": int,
+            "kind": str,  # key_initiative, plan, related, base_program
+            "purpose": str,
+            "situation": str,
+            "content": str,
+            "operator": str,
+            "departments": str,  # JSON list
+            "plan_policy": str,  # 施策 3-(1) ...
+            "sdg_goal": str,
+            "goals": str,
+            "results": str,
+            "issues": str,
+            "next_goals": str,
+            "parent_id": str,  # a related program points at the plan that lists it
+            "source": str,
+        },
+        pk="id",
+        foreign_keys=[("area", "areas", "name")],
+    )
+    db["schedule_items"].create(
+        {
+            "id": str,
+            "program_id": str,
+            "period": str,  # 前期 / 中期 / 後期 / 次年度以降
+            "period_end_month": int,
+            "position": int,
+            "text": str,
+            "months": str,  # JSON list of "YYYY-MM" resolved in the fiscal year
+            "status": str,  # planned / done
+            "source": str,
+        },
+        pk="id",
+        foreign_keys=[("program_id", "programs", "id")],
+    )
+    db["progress"].create(
+        {
+            "id": str,
+            "program_id": str,
+            "period": str,  # may be empty: a progress note not tied to a period
+            "text": str,
+            "posted_by": str,
+            "posted_at": str,
+            "origin": str,  # import / slack
+            "source": str,  # the imported file, for an imported entry
+        },
+        pk="id",
+        foreign_keys=[("program_id", "programs", "id")],
+    )
+    db["bases"].create(
+        {
+            "id": str,
+            "name": str,
+            "kind": str,  # 地域子育て支援拠点, サテライト, 区役所, 保育所 ...
+            "area": str,
+            "operator": str,
+            "address": str,
+            "lat": float,
+            "lon": float,
+            "phone": str,
+            "hours": str,
+            "ages": str,
+            "url": str,
+            "description": str,
+            "program_id": str,
+            "source": str,
+        },
+        pk="id",
+    )
+    db["activities"].create(
+        {
+            "id": str,
+            "title": str,
+            "kind": str,  # event (parents can join) or activity (work of the ward/base)
+            "area": str,
+            "base_id": str,
+            "program_id": str,
+            "description": str,
+            "audience": str,  # JSON list of audience tags
+            "ages": str,  # as stated: 年中～小3, 1歳～2歳0か月
+            "frequency": str,  # as stated: 本拠点12回, 年間各2～10回
+            "place": str,
+            "fee": str,
+            "contact": str,
+            "url": str,
+            "recurrence": str,  # RRULE (RFC 5545) for recurring events, expanded on demand
+            "recurrence_start": str,
+            "recurrence_until": str,
+            "start_time": str,
+            "end_time": str,
+            "sample": int,  # 1 for shipped demo data
+            "source": str,
+        },
+        pk="id",
+    )
+    db["occurrences"].create(
+        {
+            "id": str,
+            "activity_id": str,
+            "date": str,  # YYYY-MM-DD (first of the month when precision is month)
+            "precision": str,  # day / month
+            "start_time": str,
+            "end_time": str,
+            "source": str,
+        },
+        pk="id",
+        foreign_keys=[("activity_id", "activities", "id")],
+    )
+    db["faqs"].create(
+        {
+            "id": str,
+            "faq_id": str,  # the ID in the publisher's file, shown as the answer's id
+            "question": str,
+            "answer": str,
+            "area": str,  # None: serves every area
+            "category": str,
+            "category2": str,
+            "service_name": str,
+            "department": str,
+            "source": str,
+        },
+        pk="id",
+    )
+    db["synonyms"].create(
+        {"term": str, "canonical": str, "source": str}, pk=("term", "canonical")
+    )
+    db["unanswered"].create(
+        {"id": int, "text": str, "area": str, "asked_at": str, "best_score": float},
+        pk="id",
+    )
+    for table, cols in {
+        "schedule_items": ["program_id"],
+        "progress": ["program_id"],
+        "occurrences": ["activity_id"],
+        "activities": ["area"],
+        "bases": ["area"],
+        "programs": ["area"],
+        "faqs": ["area"],
+    }.items():
+        db[table].create_index(cols, if_not_exists=True)
+
+
+@migrations()
+def m002_placeholders(db: sqlite_utils.Database) -> None:
+    """Values staff set for FAQ template placeholders, per area ('' : every area)."""
+    db["placeholders"].create(
+        {"area": str, "placeholder": str, "value": str, "source": str, "updated_at": str},
+        pk=("area", "placeholder"),
+        not_null={"area", "placeholder", "value"},
+        defaults={"area": ""},
+    )
+
+
+def open_db(path_or_conn: str | pathlib.Path | sqlite3.Connection) -> sqlite_utils.Database:
+    """Open (creating if needed) a knowledge base and bring its schema up to date.
+
+    A connection belongs to one thread (sqlite3's default); callers open one per request or
+    per thread rather than sharing a global.
+    """
+    db = sqlite_utils.Database(path_or_conn)
+    db.execute("PRAGMA foreign_keys=ON")
+    if not db.memory:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            pass  # read-only media: stay in the default journal mode
+    if migrations.pending(db):
+        migrations.apply(db)
+        from knowledge.reference import load_reference_data  # avoid an import cycle
+
+        with db.atomic():
+            load_reference_data(db)
+            bump_version(db)
+    return db
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def bump_version(db: sqlite_utils.Database) -> None:
+    """Mark the base as changed; call inside the writer's transaction."""
+    db.execute(
+        "INSERT INTO meta(key, value) VALUES ('version', '1') "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def version(db: sqlite_utils.Database) -> int:
+    row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,78 @@
+"""The standard child-rearing FAQ open data (子育てオープンデータ協議会「FAQデータセット」, CC BY 4.0).
+
+Recognised by its columns (faq_id, question, answer, category1, category2, service_name) as a
+JSON array or as CSV. Each FAQ keeps the publisher's ID, so an answer can be traced back to the
+FAQ a municipality published. ``category2`` "64" and ``service_name`` "null" mean none.
+"""
+
+from __future__ import annotations
+
+import json
+
+from knowledge.importers.base import Parsed, RowError
+from knowledge.importers.csvrows import first_line, read_rows
+
+COLUMNS = {"faq_id", "question", "answer"}
+CREDIT = "出典：子育てオープンデータ協議会「FAQデータセット」(CC BY 4.0)"
+NONE_VALUES = {"", "null", "none", "64"}
+
+
+def detect(text: str, name: str) -> bool:
+    head = text.lstrip("\ufeff \n\r\t")[:2000]
+    if head.startswith("["):
+        return all(f'"{c}"' in head for c in COLUMNS)
+    return COLUMNS <= set(first_line(text))
+
+
+def _records(text: str) -> list[tuple[str, int, dict]]:
+    """(unit, number, row): JSON rows are cited by item index, CSV rows by line."""
+    stripped = text.lstrip("\ufeff \n\r\t")
+    if stripped.startswith("["):
+        items = json.loads(stripped)
+        return [("item", i, item if isinstance(item, dict) else {}) for i, item in enumerate(items, 1)]
+    _header, rows = read_rows(text)
+    return [("line", line, row) for line, row in rows]
+
+
+def _clean(value) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return None if text.lower() in NONE_VALUES else text
+
+
+def _error(unit: str, number: int, reason: str) -> RowError:
+    """JSON rows are cited by their index in the array, CSV rows by their line."""
+    return RowError(None, f"item {number}: {reason}") if unit == "item" else RowError(number, reason)
+
+
+def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | None = None) -> Parsed:
+    try:
+        records = _records(text)
+    except json.JSONDecodeError as e:
+        parsed = Parsed(kind="faq_opendata", area=area, credit=CREDIT)
+        parsed.errors.append(RowError(e.lineno, f"not valid JSON: {e.msg}"))
+        return parsed
+    parsed = Parsed(kind="faq_opendata", area=area, credit=CREDIT, rows=len(records))
+    seen: set[str] = set()
+    for unit, number, row in records:
+        faq_id = _clean(row.get("faq_id"))
+        question, answer = _clean(row.get("question")), _clean(row.get("answer"))
+        problems = [n for n, v in (("faq_id", faq_id), ("question", question), ("answer", answer)) if not v]
+        if problems:
+            reason = f"{' and '.join(problems)} is empty"
+            parsed.errors.append(_error(unit, number, reason))
+            continue
+        if faq_id in seen:
+            parsed.errors.append(_error(unit, number, f"faq_id {faq_id} appears twice"))
+            continue
+        seen.add(faq_id)
+        parsed.add("faqs", {
+            "id": f"{area}:{faq_id}" if area else faq_id,
+            "faq_id": faq_id,
+            "question": question,
+            "answer": answer,
+            "area": area,
+            "category": _clean(row.get("category1")),
+            "category2": _clean(row.get("category2")),
+            "service_name": _clean(row.get("service_name")),
+        })
+    return parsed

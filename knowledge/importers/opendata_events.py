@@ -1,0 +1,355 @@
+"""Standard events CSVs (イベント一覧): the older 32-column and the newer 79-column layout.
+
+One ``activities`` row (kind "event") per event and one ``occurrences`` row per dated day.
+Real files list a recurring event as one row per date (岡崎市: OK0001015696, OK0011015696 with
+the same title and page); rows with the same area, title and page (or description, when there
+is no page) are one event. A rule stated in 開始日時特記事項 (毎月第2火曜日) becomes an RRULE.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from knowledge.importers import opendata_common as common
+from knowledge.importers.base import Parsed, RowError, make_id
+from knowledge.recurrence import parse_recurrence
+
+# Our field -> the column names of both layouts (first present wins).
+FIELDS = {
+    "own_id": ["ID"],
+    "pref": ["都道府県名"],
+    "city": ["地方公共団体名", "市区町村名"],
+    "ward": ["区", "区名"],
+    "title": ["イベント名"],
+    "start_date": ["開始日"],
+    "end_date": ["終了日"],
+    "start_time": ["開始時間"],
+    "end_time": ["終了時間"],
+    "date_note": ["開始日時特記事項"],
+    "summary": ["概要"],
+    "description": ["説明"],
+    "fee": ["料金(基本)"],
+    "fee_detail": ["料金(詳細)"],
+    "contact_name": ["連絡先名称"],
+    "contact_phone": ["連絡先電話番号"],
+    "contact_ext": ["連絡先内線番号"],
+    "audience": ["対象者"],
+    "audience_note": ["対象者備考"],
+    "tags": ["タグ"],
+    "keywords": ["キーワード"],
+    "category": ["カテゴリー", "カテゴリ"],
+    "place": ["場所名称"],
+    "address": ["所在地_連結表記", "住所"],
+    "building": ["建物名等(方書)", "方書"],
+    "lat": ["緯度"],
+    "lon": ["経度"],
+    "url": ["URL"],
+    "content_url": ["コンテンツURL"],
+    "note": ["備考"],
+}
+
+# Audience tags: words that, found in 対象者 / タグ / title / description, mark who an event is
+# for. Matched on NFKC text. Ages stated as numbers (0歳, 1歳～2歳, 3歳未満) are read separately.
+AUDIENCE_WORDS = {
+    "pregnancy": ["妊婦", "妊娠", "プレママ", "プレパパ", "ぷれママ", "ぷれパパ", "マタニティ", "出産前", "妊産婦", "両親教室", "母親教室"],
+    "0歳": ["乳児", "乳幼児", "赤ちゃん", "あかちゃん", "ベビー", "新生児", "ねんね", "未就学", "就学前"],
+    "1-2歳": ["乳幼児", "幼児", "よちよち", "未就学", "就学前"],
+    "3-5歳": ["乳幼児", "幼児", "年少", "年中", "年長", "幼稚園児", "未就学", "就学前"],
+    "school": ["小学生", "小学校", "中学生", "中学校", "高校生", "学童", "不登校", "学校に行きづらい", "学校にいきづらい", "学校"],
+    "fathers": ["パパ", "父親", "お父さん", "プレパパ", "ぷれパパ"],
+    "single_parents": ["ひとり親", "母子家庭", "父子家庭", "シングルマザー", "シングルファーザー", "シングルママ", "シングルパパ"],
+    "foreign": ["外国", "日本語教室", "多文化", "多言語"],
+    "twins": ["双子", "三つ子", "多胎", "ふたご", "みつご"],
+    "grandparents": ["祖父母", "おじいちゃん", "おばあちゃん", "ばあば", "じいじ"],
+    "parents": ["保護者", "親子", "ママ", "母親", "お母さん", "子育て中", "養育者", "家族"],
+}
+# The word the export writes into タグ for each tag: it must yield exactly that tag again.
+TAG_LABELS = {
+    "pregnancy": "妊娠中の方",
+    "0歳": "0歳",
+    "1-2歳": "1～2歳",
+    "3-5歳": "3～5歳",
+    "school": "小学生",
+    "fathers": "パパ",
+    "single_parents": "ひとり親",
+    "foreign": "外国",
+    "twins": "多胎",
+    "grandparents": "祖父母",
+    "parents": "保護者",
+}
+TAG_ORDER = list(AUDIENCE_WORDS)
+
+# Longest span (days) listed as one occurrence per day; longer periods (exhibitions running for
+# months) become a daily rule instead of hundreds of rows.
+MAX_SPAN_DAYS = 31
+
+_AGE = re.compile(
+    r"(\d{1,2})\s*歳(?:\s*\d{1,2}\s*[かヶケヵカ]?\s*月)?\s*児?\s*"
+    r"(?:(?:から|~|〜|-|－|ー)\s*(\d{1,2})\s*歳(?:\s*\d{1,2}\s*[かヶケヵカ]?\s*月)?\s*児?\s*(未満)?|(未満))?"
+)
+
+
+def detect(text: str, name: str) -> bool:
+    """A standard events header: the event-name column plus either layout's code column."""
+    header = common.first_header(text)
+    if "イベント名" not in header:
+        return False
+    return common.OLD_CODE_COLUMN in header or (bool(header) and header[0] == common.NEW_CODE_COLUMN)
+
+
+def _age_tags(text: str) -> set[str]:
+    """Age-band tags from stated ages: '0歳から5歳' -> 0歳, 1-2歳, 3-5歳; '1歳未満' -> 0歳."""
+    tags = set()
+    for m in _AGE.finditer(text):
+        low = int(m.group(1))
+        if m.group(2):
+            high = int(m.group(2)) - (1 if m.group(3) else 0)
+        elif m.group(4):
+            low, high = 0, low - 1
+        else:
+            high = low
+        for age in range(max(low, 0), min(high, 12) + 1):
+            tags.add("0歳" if age == 0 else "1-2歳" if age <= 2 else "3-5歳" if age <= 5 else "school")
+    return tags
+
+
+def audience_tags(*texts: str | None) -> list[str]:
+    """Audience tags found in any of the texts, in vocabulary order (each text on its own)."""
+    found: set[str] = set()
+    for text in texts:
+        normalised = common.nfkc(text)
+        if not normalised:
+            continue
+        found |= _age_tags(normalised)
+        for tag, words in AUDIENCE_WORDS.items():
+            if any(common.nfkc(w) in normalised for w in words):
+                found.add(tag)
+    return [t for t in TAG_ORDER if t in found]
+
+
+@dataclass
+class EventRow:
+    """One valid data row, its values already parsed."""
+
+    line: int
+    own_id: str | None
+    area: str | None
+    title: str
+    start: str | None
+    end: str | None
+    start_time: str | None
+    end_time: str | None
+    note: str | None
+    rule: str | None
+    fields: dict  # activity-level values (description, place, ...)
+    tags: list[str]
+    sample: int
+
+    @property
+    def group_key(self) -> tuple:
+        """Rows describing the same event: an id we minted, else area + title + page/description."""
+        if self.own_id:
+            return ("id", self.own_id)
+        return ("natural", self.area, self.title, self.fields.get("url") or self.fields.get("description") or "")
+
+
+def _row(rec: common.Record, table: common.Table, area: str | None) -> EventRow:
+    """Validate and convert one record; raise ValueError with every problem of the row."""
+    problems = []
+    label = table.label
+    title = rec.get("title")
+    if not title:
+        problems.append(f"{label('title')} is empty")
+    parsed: dict[str, object] = {}
+    for key in ("start_date", "end_date"):
+        try:
+            parsed[key] = common.parse_date(rec.get(key))
+        except ValueError as exc:
+            problems.append(f"{label(key)} {exc}")
+    for key, axis in (("lat", "lat"), ("lon", "lon")):
+        try:
+            common.parse_coordinate(rec.get(key), axis)
+        except ValueError as exc:
+            problems.append(f"{label(key)} {exc}")
+    start, end = parsed.get("start_date"), parsed.get("end_date")
+    if start and end and end < start:
+        problems.append(
+            f"{label('end_date')} '{rec.get('end_date')}' is before {label('start_date')} '{rec.get('start_date')}'"
+        )
+    if rec.extra:
+        problems.append(f"the row has {len(rec.extra)} more cell(s) than the header")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+    note = common.clean_text(rec.get("date_note"))
+    start_time, end_time = common.time_or_text(rec.get("start_time")), common.time_or_text(rec.get("end_time"))
+    if not start_time and note:
+        start_time, end_time = common.times_in_text(note)
+    description = _description(rec.get("summary"), rec.get("description"))
+    ages = common.join_nonempty([rec.get("audience"), rec.get("audience_note")])
+    own_id = rec.get("own_id")
+    fields = {
+        "description": description,
+        "ages": ages,
+        "place": rec.get("place") or common.join_nonempty([rec.get("address"), rec.get("building")]),
+        "fee": common.join_nonempty([rec.get("fee"), rec.get("fee_detail")], " / "),
+        "contact": _contact(rec),
+        "url": rec.get("url") or rec.get("content_url") or None,
+    }
+    return EventRow(
+        line=rec.line,
+        own_id=own_id if common.OWN_ID.match(own_id) else None,
+        area=area or common.area_name(rec.get("pref"), rec.get("city"), rec.get("ward")),
+        title=title,
+        start=start,
+        end=end,
+        start_time=start_time,
+        end_time=end_time,
+        note=note,
+        rule=parse_recurrence(note),
+        fields=fields,
+        tags=audience_tags(
+            ages,
+            *common.split_values(rec.get("tags")),
+            *common.split_values(rec.get("keywords")),
+            *common.split_values(rec.get("category")),
+            title,
+            description,
+        ),
+        sample=1 if "サンプル" in rec.get("note") else 0,
+    )
+
+
+def _description(summary: str, description: str) -> str | None:
+    """説明, with 概要 in front when it says something 説明 does not."""
+    summary_text, body = common.clean_text(summary), common.clean_text(description)
+    if summary_text and body and summary_text not in body:
+        return f"{summary_text}\n{body}"
+    return body or summary_text
+
+
+def _contact(rec: common.Record) -> str | None:
+    """連絡先名称 and 電話番号 (with 内線) as one line a parent can act on."""
+    phone = rec.get("contact_phone")
+    if phone and rec.get("contact_ext"):
+        phone += f"（内線{rec.get('contact_ext')}）"
+    return common.join_nonempty([rec.get("contact_name"), phone])
+
+
+_SESSIONS = re.compile(r"(?:全\s*(\d{1,2})\s*回|(\d{1,2})\s*回\s*(?:コース|連続|シリーズ|講座))")
+
+
+def _days(start: str, end: str, text: str = "") -> list[str]:
+    """The days of a period: each day, or the weekly sessions a course states.
+
+    'ベビママハッピーYOGA（4回コース）' from 2026/08/08 to 2026/08/29 is four Saturdays, not 22 days:
+    when N sessions fit exactly into N-1 weeks, the course is weekly.
+    """
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    span = (last - first).days
+    m = _SESSIONS.search(common.nfkc(text))
+    sessions = int(m.group(1) or m.group(2)) if m else 0
+    if sessions >= 2 and span == 7 * (sessions - 1):
+        return [(first + timedelta(weeks=i)).isoformat() for i in range(sessions)]
+    return [(first + timedelta(days=i)).isoformat() for i in range(span + 1)]
+
+
+def _is_series_row(row: EventRow, rule: str | None) -> bool:
+    """With a rule, a row without a single fixed date states the series' span, not a day."""
+    return bool(rule) and (row.start is None or row.end is None or row.end != row.start)
+
+
+def _build_event(rows: list[EventRow], parsed: Parsed) -> None:
+    """One activity (and its occurrences) from the rows of one event."""
+    first = rows[0]
+    activity_id = first.own_id or make_id("event", *first.group_key[1:])
+    rule = next((r.rule for r in rows if r.rule), None)
+    occurrences: dict[str, dict] = {}
+    series_starts: list[str] = []
+    series_ends: list[str] = []
+    long_spans: list[tuple[str, str]] = []
+
+    def occur(day: str, row: EventRow) -> None:
+        occ_id = make_id("occ", activity_id, day, row.start_time)
+        occurrences.setdefault(
+            occ_id,
+            {"id": occ_id, "activity_id": activity_id, "date": day, "precision": "day",
+             "start_time": row.start_time, "end_time": row.end_time},
+        )
+
+    for row in rows:
+        if row.start is None:
+            if rule and row.end:
+                series_ends.append(row.end)
+        elif _is_series_row(row, rule):
+            series_starts.append(row.start)
+            if row.end:
+                series_ends.append(row.end)
+        elif row.end and row.end != row.start:
+            days = _days(row.start, row.end, f"{row.title} {row.fields.get('description') or ''}")
+            if len(days) > MAX_SPAN_DAYS:
+                long_spans.append((row.start, row.end))
+            else:
+                for day in days:
+                    occur(day, row)
+        else:
+            occur(row.start, row)
+    if long_spans:  # only reached without a stated rule: the event runs daily in its period
+        rule = "FREQ=DAILY"
+        series_starts += [s for s, _ in long_spans]
+        series_ends += [e for _, e in long_spans]
+
+    ordered = sorted(occurrences.values(), key=lambda o: (o["date"], o["start_time"] or ""))
+    timed = next(
+        ({"start_time": r.start_time, "end_time": r.end_time} for r in rows if r.start_time), {}
+    )
+    if ordered:
+        timed = ordered[0]
+    record = {
+        "id": activity_id,
+        "title": first.title,
+        "kind": "event",
+        "area": first.area,
+        "audience": json.dumps(sorted({t for r in rows for t in r.tags}, key=TAG_ORDER.index), ensure_ascii=False),
+        "frequency": next((r.note for r in rows if r.note), None),
+        "recurrence": rule,
+        "recurrence_start": None,
+        "recurrence_until": None,
+        "start_time": timed.get("start_time"),
+        "end_time": timed.get("end_time"),
+        "sample": max(r.sample for r in rows),
+    }
+    for key in ("description", "ages", "place", "fee", "contact", "url"):
+        record[key] = next((r.fields[key] for r in rows if r.fields.get(key)), None)
+    if rule:
+        dated = series_starts + [o["date"] for o in ordered]
+        record["recurrence_start"] = min(dated) if dated else common.DEFAULT_RECURRENCE_START
+        record["recurrence_until"] = max(series_ends) if series_ends else None
+    parsed.add("activities", record)
+    for occurrence in ordered:
+        parsed.add("occurrences", occurrence)
+
+
+def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | None = None) -> Parsed:
+    """Parse an events CSV into activities and occurrences (no database access)."""
+    table = common.read_table(text, FIELDS)
+    parsed = Parsed(kind="events", area=area, fiscal_year=fiscal_year)
+    common.add_note(parsed, common.columns_note(table))
+    groups: dict[tuple, list[EventRow]] = {}
+    for rec in table.records:
+        parsed.rows += 1
+        try:
+            row = _row(rec, table, area)
+        except ValueError as exc:
+            parsed.errors.append(RowError(rec.line, str(exc)))
+            continue
+        groups.setdefault(row.group_key, []).append(row)
+    for rows in groups.values():
+        _build_event(rows, parsed)
+    if area is None:
+        areas = {r["area"] for r in parsed.records.get("activities", [])}
+        parsed.area = areas.pop() if len(areas) == 1 else None
+    return parsed

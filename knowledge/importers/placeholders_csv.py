@@ -1,0 +1,28 @@
+"""Values for FAQ template placeholders: a CSV with ``placeholder,value`` and optional ``area``.
+
+Example row: ``（電話番号）,045-954-6111,横浜市旭区``. An empty area sets the value for every area.
+"""
+
+from __future__ import annotations
+
+from knowledge.importers.base import Parsed, RowError
+from knowledge.importers.csvrows import first_line, read_rows
+
+
+def detect(text: str, name: str) -> bool:
+    return {"placeholder", "value"} <= set(first_line(text))
+
+
+def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | None = None) -> Parsed:
+    _header, rows = read_rows(text)
+    parsed = Parsed(kind="placeholders", area=area, rows=len(rows))
+    for line, row in rows:
+        if not row.get("placeholder") or not row.get("value"):
+            parsed.errors.append(RowError(line, "placeholder and value must both be given"))
+            continue
+        parsed.add("placeholders", {
+            "area": area or row.get("area") or "",
+            "placeholder": row["placeholder"],
+            "value": row["value"],
+        })
+    return parsed

@@ -1,0 +1,25 @@
+"""Staff additions to the synonym dictionary: a CSV with ``canonical,term`` columns.
+
+The shipped dictionary (knowledge/data/synonyms.csv) has the same layout, so a ward can copy a
+row, change it and import its own file.
+"""
+
+from __future__ import annotations
+
+from knowledge.importers.base import Parsed, RowError
+from knowledge.importers.csvrows import first_line, read_rows
+
+
+def detect(text: str, name: str) -> bool:
+    return {"canonical", "term"} <= set(first_line(text))
+
+
+def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | None = None) -> Parsed:
+    _header, rows = read_rows(text)
+    parsed = Parsed(kind="synonyms", rows=len(rows))
+    for line, row in rows:
+        if not row.get("canonical") or not row.get("term"):
+            parsed.errors.append(RowError(line, "canonical and term must both be given"))
+            continue
+        parsed.add("synonyms", {"term": row["term"], "canonical": row["canonical"]})
+    return parsed

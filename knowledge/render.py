@@ -1,0 +1,171 @@
+"""The reply's words: plain Japanese text, the same for every channel.
+
+Channels may dress an ``Answer`` up (LINE Flex, Slack blocks), but its ``text`` is complete on
+its own. All wording a parent reads lives here, so a ward can change it in one place. A reply
+answers the question asked (いつ → dates or months first, どこ → the place, 対象 → who) and
+names its source (program and fiscal year) so staff can trust it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlite_utils
+
+from knowledge import audience, schedule
+from knowledge.dates import format_date
+
+SNIPPET = 160
+
+
+def empty_question() -> str:
+    return "ご質問を入力してください。例：「赤ちゃんサロンはいつ？」「旭区の子育て支援拠点はどこ？」"
+
+
+def refusal_text(suggestions, contact: str | None, area: str | None) -> str:
+    lines = ["ごめんなさい、そのご質問にお答えできる情報が見つかりませんでした。"]
+    if suggestions:
+        lines.append("もしかして：")
+        lines += [f"・{s.title}" for s in suggestions]
+    if contact:
+        lines.append(f"くわしくは{contact}にお問い合わせください。")
+    else:
+        lines.append("くわしくはお住まいの区役所の子育て支援の窓口にお問い合わせください。")
+    return "\n".join(lines)
+
+
+def answer_text(db: sqlite_utils.Database, item, u, today: date, related) -> str:
+    from knowledge.answer import record_of
+
+    record = record_of(db, item)
+    kind = item.record["doc"].kind
+    body = {"activity": _activity, "program": _program, "base": _base, "faq": _faq}[kind](db, record, u, today)
+    if related:
+        body.append("関連する質問：")
+        body += [f"・{r.title}" for r in related]
+    return "\n".join(line for line in body if line)
+
+
+def _snippet(text: str | None, limit: int = SNIPPET) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _months(occurrences) -> str:
+    """2025年5月・7月・10月、2026年2月: months grouped by year."""
+    by_year: dict[int, list[int]] = {}
+    for o in occurrences:
+        by_year.setdefault(o.day.year, [])
+        if o.day.month not in by_year[o.day.year]:
+            by_year[o.day.year].append(o.day.month)
+    return "、".join(f"{y}年" + "・".join(f"{m}月" for m in ms) for y, ms in by_year.items())
+
+
+def _when_lines(db, record, u, today: date) -> list[str]:
+    if u.when:
+        hits = schedule.dates_in(db, record["id"], u.when.start, u.when.end)
+        if hits:
+            return [f"{u.when.label}の開催：" + "、".join(_fmt(o) for o in hits[:5])]
+    nxt = [o for o in schedule.upcoming(db, record["id"], today) if o.precision == "day"]
+    if nxt:
+        return ["次の開催：" + "、".join(_fmt(o) for o in nxt)]
+    stated = schedule.all_dates(db, record["id"])
+    if stated:
+        return ["開催月：" + _months(stated)]
+    return []
+
+
+def _fmt(o) -> str:
+    if o.precision == "month":
+        return f"{o.day.year}年{o.day.month}月"
+    times = f" {o.start_time}〜{o.end_time}" if o.start_time and o.end_time else (f" {o.start_time}〜" if o.start_time else "")
+    return format_date(o.day) + times
+
+
+def _source(db, record) -> str | None:
+    if not record.get("program_id"):
+        return None
+    program = db.execute("SELECT title, fiscal_year FROM programs WHERE id = ?", [record["program_id"]]).fetchone()
+    if not program:
+        return None
+    year = f"（{program[1]}年度）" if program[1] else ""
+    return f"出典：{program[0]}{year}"
+
+
+def _activity(db, r, u, today) -> list[str]:
+    when = _when_lines(db, r, u, today)
+    who = []
+    if r.get("ages"):
+        who.append(f"対象：{r['ages']}")
+    elif r.get("audience"):
+        labels = [audience.LABELS.get(t, t) for t in r["audience"]]
+        who.append("対象：" + "、".join(labels))
+    place = []
+    if r.get("place"):
+        place.append(f"場所：{r['place']}")
+    elif r.get("base_id"):
+        base = db.execute("SELECT name, operator FROM bases WHERE id = ?", [r["base_id"]]).fetchone()
+        if base:
+            place.append(f"場所：{base[0]}" + (f"（運営：{base[1]}）" if base[1] else ""))
+    first = {"when": when, "audience": who, "where": place}.get(u.intent or "", [])
+    lines = [f"「{r['title']}」（{r['area']}）"] + first
+    description = _snippet(r.get("description"))
+    if description and description != r["title"]:
+        lines.append(description)
+    for block in (when, who, place):
+        if block is not first:
+            lines += block
+    if r.get("frequency"):
+        lines.append(f"回数・時期：{r['frequency']}")
+    if r.get("fee"):
+        lines.append(f"料金：{r['fee']}")
+    if r.get("contact"):
+        lines.append(f"問い合わせ：{r['contact']}")
+    if r.get("url"):
+        lines.append(r["url"])
+    lines.append(_source(db, r) or "")
+    if r.get("sample"):
+        lines.append("※デモ用のサンプルデータです。実際の日程は区役所にご確認ください。")
+    return lines
+
+
+def _program(db, r, u, today) -> list[str]:
+    year = f"・{r['fiscal_year']}年度" if r.get("fiscal_year") else ""
+    lines = [f"「{r['title']}」（{r['area']}{year}）"]
+    if r.get("operator"):
+        lines.append(f"運営：{r['operator']}")
+    if u.intent == "progress":
+        rows = list(db.query("SELECT period, text, posted_by, posted_at FROM progress WHERE program_id = ? ORDER BY posted_at, period", [r["id"]]))
+        lines += [f"進捗（{p['period'] or '期間指定なし'}）：{_snippet(p['text'])}" for p in rows] or ["進捗はまだ報告されていません。"]
+    if u.intent == "when":
+        for s in db.query("SELECT period, text FROM schedule_items WHERE program_id = ? ORDER BY period_end_month IS NULL, rowid", [r["id"]]):
+            lines.append(f"{s['period']}：{_snippet(s['text'], 80)}")
+    lines.append(_snippet(r.get("situation") if u.intent == "count" else (r.get("purpose") or r.get("content") or r.get("situation"))))
+    if u.intent != "count" and r.get("situation") and r.get("purpose"):
+        lines.append(_snippet(r["situation"], 120))
+    if r.get("departments"):
+        lines.append("担当：" + "、".join(r["departments"]))
+    if r.get("plan_policy"):
+        lines.append(f"計画：{r['plan_policy']}")
+    return lines
+
+
+def _base(db, r, u, today) -> list[str]:
+    lines = [f"「{r['name']}」（{r['area']}）"]
+    if r.get("kind"):
+        lines.append(f"種別：{r['kind']}")
+    if r.get("operator"):
+        lines.append(f"運営：{r['operator']}")
+    for label, key in (("住所", "address"), ("電話", "phone"), ("利用時間", "hours"), ("対象年齢", "ages")):
+        if r.get(key):
+            lines.append(f"{label}：{r[key]}")
+    lines.append(_snippet(r.get("description")))
+    if r.get("url"):
+        lines.append(r["url"])
+    return lines
+
+
+def _faq(db, r, u, today) -> list[str]:
+    from knowledge.placeholders import fill_answer
+
+    return [f"Q. {r['question']}", fill_answer(db, r["answer"], r.get("area") or u.area)]

@@ -1,0 +1,288 @@
+"""The matcher: an in-memory index over every answerable record, and its scoring.
+
+Retrieval is two-stage so it scales to 100,000 records:
+
+1. Candidates: character bigrams of both the folded text and its folded katakana reading,
+   TF-IDF weighted (titles count twice), kept as per-bigram posting arrays; a question's
+   bigrams (plus its synonyms') are summed with ``numpy.bincount``. Bigrams work for the
+   one- and two-character terms (手当, 公園) that FTS5's trigram tokenizer cannot find.
+2. Rerank of the best few dozen: how much of the question's content words the record covers
+   (by reading, so かな meets 漢字), rapidfuzz ``partial_ratio`` of the question against the
+   title, and the first stage's cosine, then area, audience and date fit.
+
+The index is rebuilt when the base's ``meta.version`` changes (every writer bumps it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+import sqlite_utils
+from rapidfuzz import fuzz
+
+from knowledge import db as dbmod
+from knowledge.text import content_tokens, fold, ngrams, reading
+
+TITLE_WEIGHT = 2.0
+CANDIDATES = 60
+BODY_CHARS = 600
+
+
+@dataclass
+class Doc:
+    kind: str  # program, activity, base, faq
+    id: str  # primary key in its table
+    public_id: str  # the id shown to callers (an FAQ's publisher ID)
+    title: str
+    area: str | None
+    audience: tuple[str, ...]
+    title_f: str
+    title_r: str
+    body_f: str
+    body_r: str
+    subkind: str | None = None
+    group: str | None = None  # FAQs with the same answer share a group
+
+
+@dataclass
+class Index:
+    docs: list[Doc]
+    vocab: dict[str, int]
+    idf: np.ndarray
+    postings: list[tuple[np.ndarray, np.ndarray]]
+    synonyms: dict[str, list[str]] = field(default_factory=dict)  # folded term -> group terms
+    version: int = 0
+
+    def term_idf(self, gram: str) -> float:
+        i = self.vocab.get(gram)
+        return float(self.idf[i]) if i is not None else math.log(1 + len(self.docs))
+
+
+def _body(*parts) -> str:
+    return " ".join(p for p in parts if p)[:BODY_CHARS]
+
+
+def load_docs(db: sqlite_utils.Database) -> list[Doc]:
+    """Every record a parent's question may be answered with, as text to match."""
+    docs: list[Doc] = []
+    schedules: dict[str, list[str]] = {}
+    for row in db.query("SELECT program_id, text FROM schedule_items ORDER BY position"):
+        schedules.setdefault(row["program_id"], []).append(row["text"])
+    for p in db.query("SELECT * FROM programs"):
+        body = _body(p["purpose"], p["operator"], p["situation"], p["content"], " ".join(schedules.get(p["id"], [])), p["results"])
+        docs.append(_doc("program", p["id"], p["id"], p["title"], p["area"], [], body, p["kind"]))
+    for a in db.query("SELECT * FROM activities"):
+        body = _body(a["description"], a["ages"], a["place"], a["frequency"])
+        docs.append(_doc("activity", a["id"], a["id"], a["title"], a["area"], json.loads(a["audience"] or "[]"), body, a["kind"]))
+    for b in db.query("SELECT * FROM bases"):
+        body = _body(b["kind"], b["operator"], b["address"], b["ages"], b["description"])
+        docs.append(_doc("base", b["id"], b["id"], b["name"], b["area"], [], body, b["kind"]))
+    groups: dict[str, str] = {}
+    for f in db.query("SELECT * FROM faqs ORDER BY CAST(faq_id AS INTEGER), id"):
+        body = _body(f["service_name"], f["category"], f["category2"], f["answer"])
+        doc = _doc("faq", f["id"], f["faq_id"] or f["id"], f["question"], f["area"], [], body, f["category"])
+        doc.group = groups.setdefault(f"{f['area']}\x1f{fold(f['answer'])}", f["id"])
+        docs.append(doc)
+    return docs
+
+
+def _doc(kind, pk, public_id, title, area, audience, body, subkind) -> Doc:
+    title = title or ""
+    return Doc(kind, pk, str(public_id), title, area, tuple(audience), fold(title), reading(title), fold(body), reading(body), subkind)
+
+
+def doc_grams(doc: Doc) -> dict[str, float]:
+    """Bigram counts of a record, title bigrams weighted above body bigrams."""
+    counts: dict[str, float] = {}
+    for text, weight in ((doc.title_f, TITLE_WEIGHT), (doc.title_r, TITLE_WEIGHT), (doc.body_f, 1.0), (doc.body_r, 1.0)):
+        for g in ngrams(text, 2):
+            counts[g] = counts.get(g, 0.0) + weight
+    return counts
+
+
+def build_index(docs: list[Doc], synonyms: dict[str, list[str]] | None = None, version: int = 0) -> Index:
+    vocab: dict[str, int] = {}
+    rows: list[list[int]] = []
+    vals: list[list[float]] = []
+    for doc in docs:
+        counts = doc_grams(doc)
+        ids, ws = [], []
+        for g, c in counts.items():
+            ids.append(vocab.setdefault(g, len(vocab)))
+            ws.append(1.0 + math.log(c))
+        rows.append(ids)
+        vals.append(ws)
+    n = len(docs)
+    df = np.zeros(len(vocab), dtype=np.float64)
+    for ids in rows:
+        df[ids] += 1
+    idf = np.log((n + 1) / (df + 1)) + 1.0
+    per_term_docs: list[list[int]] = [[] for _ in vocab]
+    per_term_w: list[list[float]] = [[] for _ in vocab]
+    for d, (ids, ws) in enumerate(zip(rows, vals)):
+        weights = np.asarray(ws) * idf[ids]
+        norm = float(np.linalg.norm(weights)) or 1.0
+        for t, w in zip(ids, weights / norm):
+            per_term_docs[t].append(d)
+            per_term_w[t].append(w)
+    postings = [(np.asarray(ds, dtype=np.int32), np.asarray(ws, dtype=np.float32)) for ds, ws in zip(per_term_docs, per_term_w)]
+    return Index(docs, vocab, idf, postings, synonyms or {}, version)
+
+
+def load_synonyms(db: sqlite_utils.Database) -> dict[str, list[str]]:
+    """Folded term -> every term of its groups (the canonical included)."""
+    groups: dict[str, set[str]] = {}
+    for row in db.query("SELECT term, canonical FROM synonyms"):
+        groups.setdefault(row["canonical"], {row["canonical"]}).add(row["term"])
+    out: dict[str, list[str]] = {}
+    for members in groups.values():
+        for m in members:
+            key = fold(m)
+            if len(key) >= 2:
+                out.setdefault(key, [])
+                out[key] += [x for x in members if x != m and x not in out[key]]
+    return out
+
+
+_cache: dict[str, Index] = {}
+_lock = threading.Lock()
+
+
+def index_for(db: sqlite_utils.Database) -> Index:
+    """The index of this base, rebuilt only when the base has changed since."""
+    key = _db_key(db)
+    current = dbmod.version(db)
+    cached = _cache.get(key)
+    if cached is not None and cached.version == current:
+        return cached
+    with _lock:
+        cached = _cache.get(key)
+        if cached is None or cached.version != current:
+            cached = build_index(load_docs(db), load_synonyms(db), current)
+            if key:
+                _cache[key] = cached
+    return cached
+
+
+def _db_key(db: sqlite_utils.Database) -> str:
+    row = db.execute("PRAGMA database_list").fetchone()
+    return row[2] if row and row[2] else f"memory:{id(db.conn)}"
+
+
+# --- querying ----------------------------------------------------------------------------
+
+
+@dataclass
+class Query:
+    """A question prepared for matching: its core words and their synonyms."""
+
+    text: str
+    core_f: str
+    core_r: str
+    words: list[tuple[str, str, float]]  # (folded surface, reading, weight)
+    expansions: list[str]  # folded synonym terms found for the question
+
+
+def candidates(index: Index, grams: dict[str, float], limit: int = CANDIDATES) -> list[tuple[int, float]]:
+    """Top records by TF-IDF cosine over bigrams (numpy over posting arrays)."""
+    n = len(index.docs)
+    if not n or not grams:
+        return []
+    doc_parts, weight_parts = [], []
+    qnorm = 0.0
+    for g, qw in grams.items():
+        i = index.vocab.get(g)
+        if i is None:
+            continue
+        w = qw * index.idf[i]
+        qnorm += w * w
+        ds, ws = index.postings[i]
+        doc_parts.append(ds)
+        weight_parts.append(ws * w)
+    if not doc_parts:
+        return []
+    scores = np.bincount(np.concatenate(doc_parts), weights=np.concatenate(weight_parts), minlength=n)
+    scores /= math.sqrt(qnorm) or 1.0
+    k = min(limit, n)
+    top = np.argpartition(-scores, k - 1)[:k]
+    return [(int(d), float(scores[d])) for d in top[np.argsort(-scores[top])] if scores[d] > 0]
+
+
+def query_grams(query: Query) -> dict[str, float]:
+    grams: dict[str, float] = {}
+    for text, weight in ((query.core_f, 1.0), (query.core_r, 1.0)):
+        for g in ngrams(text, 2):
+            grams[g] = grams.get(g, 0.0) + weight
+    for term in query.expansions:
+        for text in (fold(term), reading(term)):
+            for g in ngrams(text, 2):
+                grams[g] = grams.get(g, 0.0) + 0.5
+    return grams
+
+
+def coverage(query: Query, doc: Doc, synonyms: dict[str, list[str]]) -> tuple[float, float]:
+    """Share of the question's content words (weighted) found in the title and in the record."""
+    total = in_title = in_doc = 0.0
+    for surface, read, weight in query.words:
+        total += weight
+        t = _word_in(surface, read, doc.title_f, doc.title_r, synonyms)
+        b = t or _word_in(surface, read, doc.body_f, doc.body_r, synonyms)
+        in_title += weight * t
+        in_doc += weight * max(t, 0.8 * b)
+    if not total:
+        return 0.0, 0.0
+    return in_title / total, in_doc / total
+
+
+def _word_in(surface: str, read: str, text_f: str, text_r: str, synonyms: dict[str, list[str]]) -> float:
+    if (surface and surface in text_f) or (len(read) >= 2 and read in text_r):
+        return 1.0
+    for other in synonyms.get(surface, ()) or synonyms.get(read, ()):
+        of = fold(other)
+        if len(of) >= 2 and (of in text_f or reading(other) in text_r):
+            return 0.85
+    return 0.0
+
+
+def title_similarity(query: Query, doc: Doc) -> float:
+    """rapidfuzz partial_ratio of the question against the title, by surface and by reading."""
+    if not doc.title_f or not query.core_f:
+        return 0.0
+    best = max(
+        fuzz.partial_ratio(query.core_f, doc.title_f),
+        fuzz.partial_ratio(query.core_r, doc.title_r) if query.core_r and doc.title_r else 0,
+    ) / 100.0
+    shortest = min(len(doc.title_f), len(query.core_f))
+    return best * min(1.0, shortest / 4)
+
+
+def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, list[str]], drop: list[str]) -> Query:
+    """Fold the question, drop question phrases (いつ, 教えて …), weigh its content words."""
+    core = text
+    for phrase in drop:
+        core = core.replace(phrase, " ")
+    words: list[tuple[str, str, float]] = []
+    for tok in content_tokens(core):
+        surface = fold(tok.surface)
+        if not surface or surface in stopwords or fold(tok.lemma) in stopwords:
+            continue
+        if len(surface) == 1 and not ("\u4e00" <= surface <= "\u9fff"):
+            continue
+        weight = 1.0 if len(surface) > 1 else 0.6
+        words.append((surface, tok.reading, weight))
+    words = _merge_compounds(words)
+    core_f = fold(core)
+    expansions = []
+    for term in synonyms:
+        if term in core_f or (len(term) >= 3 and term in reading(core)):
+            expansions += [t for t in synonyms[term] if t not in expansions]
+    return Query(text, core_f, reading(core), words, expansions)
+
+
+def _merge_compounds(words: list[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
+    """Keep single words; MeCab splits 子育て応援 into parts that each must be found."""
+    return words
