@@ -74,6 +74,7 @@ class Understanding:
     audience: list[str]
     when: When | None
     wants_event: bool
+    today: date | None = None
 
 
 @dataclass
@@ -101,6 +102,7 @@ def understand(db: sqlite_utils.Database, question: str, area: str | None, today
         audience=audience.tags_in(q),
         when=parse_when(q, today),
         wants_event=bool(EVENT_HINT.search(q)),
+        today=today,
     )
 
 
@@ -148,12 +150,11 @@ def ask(db: sqlite_utils.Database, question: str, *, area: str | None = None, to
 def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item]:
     text = _strip_area_names(db, u.question)
     query = make_query(text, STOPWORDS, index.synonyms, DROP)
-    query.words = [(s, r, _word_weight(index, s, r) * w) for s, r, w in query.words]
     city = areas_mod.city_of(db, u.area)
     scored: list[Item] = []
     for d, cos in candidates(index, query_grams(query)):
         doc = index.docs[d]
-        cov_title, cov_doc = coverage(query, doc, index.synonyms)
+        cov_title, cov_doc = coverage(query, doc, index)
         sim = title_similarity(query, doc)
         score = 0.5 * cov_doc + 0.25 * cov_title + 0.2 * sim + 0.05 * min(1.0, cos)
         score *= _area_fit(doc, u.area, city, db) * _kind_fit(doc, u) * _audience_fit(doc, u)
@@ -161,19 +162,21 @@ def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item
     scored.sort(key=lambda i: -i.score)
     if u.when:
         scored = _date_fit(db, scored, u.when)
+    elif u.intent == "when":
+        scored = _has_dates_fit(db, scored, date.today() if u.today is None else u.today)
     return scored
 
 
-def _word_weight(index: Index, surface: str, read: str) -> float:
-    """Rare words weigh more: the mean IDF of the word's bigrams, scaled to about 1."""
-    from knowledge.text import ngrams
+def _has_dates_fit(db: sqlite_utils.Database, items: list[Item], today: date) -> list[Item]:
+    """For "いつ？", of two equal matches the one with coming dates answers better."""
+    from knowledge.schedule import upcoming
 
-    grams = ngrams(read if len(read) >= 2 else surface, 2)
-    if not grams:
-        return 0.5
-    idfs = [index.term_idf(g) for g in grams]
-    top = float(index.idf.max()) if len(index.idf) else 1.0
-    return max(0.15, sum(idfs) / len(idfs) / top)
+    for item in items[:10]:
+        doc = item.record["doc"]
+        if doc.kind == "activity" and upcoming(db, doc.id, today, limit=1):
+            item.score = min(1.0, item.score * 1.05) + 1e-6
+    items.sort(key=lambda i: -i.score)
+    return items
 
 
 def _strip_area_names(db: sqlite_utils.Database, q: str) -> str:

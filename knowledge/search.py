@@ -25,7 +25,7 @@ import sqlite_utils
 from rapidfuzz import fuzz
 
 from knowledge import db as dbmod
-from knowledge.text import content_tokens, fold, ngrams, reading
+from knowledge.text import FUNCTION_POS, fold, lemmas, ngrams, reading, tokens
 
 TITLE_WEIGHT = 2.0
 CANDIDATES = 60
@@ -44,6 +44,7 @@ class Doc:
     title_r: str
     body_f: str
     body_r: str
+    title_l: str = ""
     subkind: str | None = None
     group: str | None = None  # FAQs with the same answer share a group
 
@@ -92,7 +93,8 @@ def load_docs(db: sqlite_utils.Database) -> list[Doc]:
 
 def _doc(kind, pk, public_id, title, area, audience, body, subkind) -> Doc:
     title = title or ""
-    return Doc(kind, pk, str(public_id), title, area, tuple(audience), fold(title), reading(title), fold(body), reading(body), subkind)
+    return Doc(kind, pk, str(public_id), title, area, tuple(audience), fold(title), reading(title),
+               fold(body), reading(body), lemmas(title), subkind)
 
 
 def doc_grams(doc: Doc) -> dict[str, float]:
@@ -178,13 +180,15 @@ def _db_key(db: sqlite_utils.Database) -> str:
 
 @dataclass
 class Query:
-    """A question prepared for matching: its core words and their synonyms."""
+    """A question prepared for matching: its content chunks and the synonyms it names."""
 
     text: str
     core_f: str
     core_r: str
-    words: list[tuple[str, str, float]]  # (folded surface, reading, weight)
-    expansions: list[str]  # folded synonym terms found for the question
+    chunks: list[tuple[str, str, str]]  # (surface, reading, lemmas), folded, of runs of content words
+    expansions: list[str]  # every synonym of the terms found in the question
+    synonym_hits: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
+    # (term fold, term reading, member folds, member readings)
 
 
 def candidates(index: Index, grams: dict[str, float], limit: int = CANDIDATES) -> list[tuple[int, float]]:
@@ -224,28 +228,69 @@ def query_grams(query: Query) -> dict[str, float]:
     return grams
 
 
-def coverage(query: Query, doc: Doc, synonyms: dict[str, list[str]]) -> tuple[float, float]:
-    """Share of the question's content words (weighted) found in the title and in the record."""
+def coverage(query: Query, doc: Doc, index: "Index") -> tuple[float, float]:
+    """Share of the question's content (IDF-weighted bigrams) found in the title and in the record.
+
+    Bigrams are taken within chunks (runs of content words), by surface and by reading, and a
+    chunk counts by whichever of the two matches better, so かな meets 漢字 and a particle never
+    glues two words into a false match. A term of the synonym dictionary is covered when the
+    record holds any word of its group (ファミサポ meets ファミリー・サポート・センター).
+    """
+    extra_f, extra_r = set(), set()
+    for term_f, term_r, members_f, members_r in query.synonym_hits:
+        if any(m and (m in doc.title_f or m in doc.body_f) for m in members_f) or any(
+            m and len(m) >= 2 and (m in doc.title_r or m in doc.body_r) for m in members_r
+        ):
+            extra_f.update(ngrams(term_f, 2))
+            extra_r.update(ngrams(term_r, 2))
     total = in_title = in_doc = 0.0
-    for surface, read, weight in query.words:
+    for chunk_f, chunk_r, chunk_l in query.chunks:
+        weight, (tf, df) = _chunk_cover(index, chunk_f, doc.title_f, doc.body_f, extra_f)
+        _w, (tr, dr) = _chunk_cover(index, chunk_r, doc.title_r, doc.body_r, extra_r)
+        tl = _chunk_cover(index, chunk_l, doc.title_l, "", set())[1][0] if chunk_l != chunk_f else 0.0
         total += weight
-        t = _word_in(surface, read, doc.title_f, doc.title_r, synonyms)
-        b = t or _word_in(surface, read, doc.body_f, doc.body_r, synonyms)
-        in_title += weight * t
-        in_doc += weight * max(t, 0.8 * b)
+        in_title += weight * max(tf, tr, 0.9 * tl)
+        in_doc += weight * max(tf, tr, 0.9 * tl, 0.8 * max(df, dr))
     if not total:
         return 0.0, 0.0
     return in_title / total, in_doc / total
 
 
-def _word_in(surface: str, read: str, text_f: str, text_r: str, synonyms: dict[str, list[str]]) -> float:
-    if (surface and surface in text_f) or (len(read) >= 2 and read in text_r):
-        return 1.0
-    for other in synonyms.get(surface, ()) or synonyms.get(read, ()):
-        of = fold(other)
-        if len(of) >= 2 and (of in text_f or reading(other) in text_r):
-            return 0.85
-    return 0.0
+def _chunk_cover(index: "Index", chunk: str, title: str, body: str, extra: set[str]) -> tuple[float, tuple[float, float]]:
+    grams = ngrams(chunk, 2)
+    if not grams:
+        return 0.0, (0.0, 0.0)
+    weights = [index.term_idf(g) for g in grams]
+    total = sum(weights)
+    in_title = _covered(chunk, grams, weights, (title,), extra)
+    in_any = max(in_title, _covered(chunk, grams, weights, (title, body), extra))
+    return total, (in_title / total, in_any / total)
+
+
+def _covered(chunk: str, grams: list[str], weights: list[float], texts: tuple[str, ...], extra: set[str]) -> float:
+    """IDF weight of the chunk's bigrams found as parts of contiguous matches.
+
+    The chunk is walked left to right, extending each match while the longer substring is
+    still in one of the texts. A lone two-character match inside a longer chunk earns half:
+    テンキ (天気) must not be found in シエン|キョテン (支援拠点) from two unrelated bigrams.
+    """
+    if len(chunk) < 2:
+        return weights[0] if any(chunk in t for t in texts) else 0.0
+    credit = 0.0
+    i = 0
+    while i < len(grams):
+        k = i + 2
+        if any(chunk[i:k] in t for t in texts):
+            while k < len(chunk) and any(chunk[i:k + 1] in t for t in texts):
+                k += 1
+            share = 1.0 if (k - i > 2 or len(chunk) == 2) else 0.5
+            credit += share * sum(weights[i:k - 1])
+            i = k - 1
+        else:
+            if grams[i] in extra:
+                credit += 0.9 * weights[i]
+            i += 1
+    return credit
 
 
 def title_similarity(query: Query, doc: Doc) -> float:
@@ -261,28 +306,32 @@ def title_similarity(query: Query, doc: Doc) -> float:
 
 
 def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, list[str]], drop: list[str]) -> Query:
-    """Fold the question, drop question phrases (いつ, 教えて …), weigh its content words."""
+    """Fold the question, drop question phrases (いつ, 教えて …), cut it into content chunks."""
     core = text
     for phrase in drop:
         core = core.replace(phrase, " ")
-    words: list[tuple[str, str, float]] = []
-    for tok in content_tokens(core):
+    chunks: list[tuple[str, str, str]] = []
+    run_f, run_r, run_l = "", "", ""
+    for tok in tokens(core):
         surface = fold(tok.surface)
-        if not surface or surface in stopwords or fold(tok.lemma) in stopwords:
+        stop = tok.pos in FUNCTION_POS or not surface or surface in stopwords or fold(tok.lemma) in stopwords
+        if stop:
+            if run_f:
+                chunks.append((run_f, run_r, run_l))
+            run_f, run_r, run_l = "", "", ""
             continue
-        if len(surface) == 1 and not ("\u4e00" <= surface <= "\u9fff"):
-            continue
-        weight = 1.0 if len(surface) > 1 else 0.6
-        words.append((surface, tok.reading, weight))
-    words = _merge_compounds(words)
+        run_f += surface
+        run_r += tok.reading
+        run_l += fold(tok.lemma)
+    if run_f:
+        chunks.append((run_f, run_r, run_l))
     core_f = fold(core)
-    expansions = []
-    for term in synonyms:
-        if term in core_f or (len(term) >= 3 and term in reading(core)):
-            expansions += [t for t in synonyms[term] if t not in expansions]
-    return Query(text, core_f, reading(core), words, expansions)
-
-
-def _merge_compounds(words: list[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
-    """Keep single words; MeCab splits 子育て応援 into parts that each must be found."""
-    return words
+    core_r = reading(core)
+    expansions: list[str] = []
+    hits = []
+    for term, members in synonyms.items():
+        if term in core_f or (len(term) >= 3 and fold(reading(term)) in core_r):
+            expansions += [m for m in members if m not in expansions]
+            hits.append((term, fold(reading(term)), tuple(fold(m) for m in members), tuple(reading(m) for m in members)))
+    chunks = [(f, r, l) for f, r, l in chunks if len(f) >= 2 or "\u4e00" <= f <= "\u9fff"]
+    return Query(text, core_f, core_r, chunks, expansions, hits)

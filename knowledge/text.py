@@ -4,7 +4,7 @@ Parents type あかちゃんさろん, ﾊﾟﾊﾟ or もくよく; documents c
 O才 for 0才). Two representations bridge them:
 
 - ``fold``: NFKC (width), lower case, hiragana folded to katakana, small kana to large,
-  voicing marks dropped (so ぶ, ぷ and ふ meet), long-vowel marks, wave dashes, punctuation
+  the half-voiced mark read as voiced (ぷ and ぶ meet: the usual OCR slip), long-vowel marks, wave dashes, punctuation
   and spaces removed, and 才/O才 read as 歳/0歳. Used for character n-grams and fuzzy scoring.
 - ``reading``: the same fold applied to the katakana reading from MeCab (fugashi with
   unidic-lite, MIT/BSD), so 沐浴 and もくよく both become モクヨク.
@@ -21,7 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 
 _SMALL = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
-_DROP = re.compile(r"[\s\u3099\u309a\u30fc\u2015\u2010-\u2014\u301c\uff5e~\-ー・･、。,.!?！？「」『』()（）\[\]【】〔〕<>＜＞\"'“”‘’:;：；/／@＠#＃*＊&＆+=＝|｜^_`{}☐☑※◆◇○●◎■□▼▲△▽…]+")
+_DROP = re.compile(r"[\s\u30fc\u2015\u2010-\u2014\u301c\uff5e~\-ー・･、。,.!?！？「」『』()（）\[\]【】〔〕<>＜＞\"'“”‘’:;：；/／@＠#＃*＊&＆+=＝|｜^_`{}☐☑※◆◇○●◎■□▼▲△▽…]+")
 _O_AGE = re.compile(r"(?<![a-z])o(?=(?:才|歳))")
 
 
@@ -38,7 +38,7 @@ def fold(text: str) -> str:
     s = nfkc(text).lower()
     s = _O_AGE.sub("0", s).replace("才", "歳")
     s = to_katakana(s)
-    s = unicodedata.normalize("NFD", s)
+    s = unicodedata.normalize("NFD", s).replace("\u309a", "\u3099")  # ぷ -> ぶ: the usual OCR slip
     s = _DROP.sub("", s)
     s = unicodedata.normalize("NFC", s).translate(_SMALL)
     return s
@@ -77,6 +77,11 @@ def tokens(text: str) -> tuple[Token, ...]:
         reading = fold(kana) if kana and kana != "*" else fold(word.surface)
         out.append(Token(word.surface, lemma, reading, pos))
     return tuple(out)
+
+
+def lemmas(text: str) -> str:
+    """The folded dictionary forms (遊び and あそぼう both give 遊ぶ)."""
+    return "".join(fold(t.lemma) for t in tokens(text))
 
 
 def reading(text: str) -> str:

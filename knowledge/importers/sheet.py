@@ -94,7 +94,10 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
                 "posted_at": None,
                 "origin": "import",
             })
+    content_items = docs.cell_items(docs.cells_after(text, "取組の内容") or "")
     for act in activities.values():
+        key = docs.activity_key(act["title"])
+        act["items"] += [c for c in content_items if key and key in docs.activity_key(c)]
         _add_activity(parsed, act, area, program_id, title, fy)
     return parsed
 

@@ -1,0 +1,41 @@
+"""Shared fixtures: paths to ../shared, a demo knowledge base built once per session."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SEEDS = SHARED / "seeds"
+
+
+def seed(prefix: str) -> pathlib.Path:
+    if not SEEDS.is_dir():
+        pytest.skip("../shared/seeds is not present")
+    return next(SEEDS.glob(f"{prefix}*.txt"))
+
+
+@pytest.fixture(scope="session")
+def demo_db_path(tmp_path_factory):
+    if not SEEDS.is_dir():
+        pytest.skip("../shared/seeds is not present")
+    from bot.cli import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    build_demo(str(path), SEEDS, echo=lambda _m: None)
+    return path
+
+
+@pytest.fixture
+def demo_db(demo_db_path, tmp_path):
+    """A private copy of the demo base, so a test may write to it."""
+    from knowledge import open_db
+
+    path = tmp_path / "kb.db"
+    shutil.copy(demo_db_path, path)
+    db = open_db(path)
+    yield db
+    db.close()

@@ -1,0 +1,67 @@
+"""Answers on the demo base: kana, synonyms, OCR slips, areas, dates and honest refusals.
+
+These are our own held-out questions (not the dev set's sentences).
+"""
+
+from datetime import date
+
+import pytest
+
+from knowledge import ask
+
+TODAY = date(2026, 11, 25)
+
+
+@pytest.mark.parametrize("question, area, expected", [
+    ("もくよくの体験がしたい", "横浜市鶴見区", "沐浴"),
+    ("ぷちキャラバン隊って何？", "横浜市鶴見区", "キャラバン"),
+    ("ハンドメイドの会", "横浜市鶴見区", "はんどめいどくらぶ"),
+    ("ぷれママ講座", "横浜市旭区", "講座"),
+    ("ﾊﾟﾊﾟとあそぼう", "横浜市旭区", "パパとあそぼう"),
+    ("きっずくっきんぐ", "横浜市旭区", "キッズクッキング"),
+    ("多胎の子の集まり", "横浜市旭区", "双子"),
+    ("こどもの居場所研究会", "堺市西区", "こどもの居場所研究会"),
+    ("ほおっちょけん", "堺市", "ほおっちょけん相談窓口"),
+])
+def test_finds_the_record(demo_db, question, area, expected):
+    answer = ask(demo_db, question, area=area, today=TODAY)
+    assert answer.answered, answer.text
+    assert expected in answer.items[0].title
+
+
+def test_ward_named_in_question_overrides_own_area(demo_db):
+    answer = ask(demo_db, "鶴見区のはんどめいどくらぶ", area="横浜市旭区", today=TODAY)
+    assert answer.answered and answer.items[0].title == "はんどめいどくらぶ"
+    assert "横浜市鶴見区" in answer.text
+
+
+@pytest.mark.parametrize("question", ["宝くじの当選番号", "中古車の買取相場", "粗大ごみの収集日", "パスポートの申請"])
+def test_declines_and_logs(demo_db, question):
+    before = demo_db["unanswered"].count
+    answer = ask(demo_db, question, area="横浜市旭区", today=TODAY)
+    assert not answer.answered
+    assert "旭区役所" in answer.text  # the ward's contact
+    assert demo_db["unanswered"].count == before + 1
+    row = list(demo_db.query("SELECT * FROM unanswered ORDER BY id DESC LIMIT 1"))[0]
+    assert row["text"] == question and row["area"] == "横浜市旭区"
+
+
+def test_when_question_shows_dates(demo_db):
+    answer = ask(demo_db, "赤ちゃんサロンはいつ？", area="横浜市旭区", today=TODAY)
+    assert answer.answered
+    assert "2026年12月8日" in answer.text  # second Tuesday of December, from the demo rule
+
+
+def test_operator_question_names_operator(demo_db):
+    answer = ask(demo_db, "鶴見区の拠点はどこが運営していますか", area="横浜市鶴見区", today=TODAY)
+    assert answer.answered and "青い鳥" in answer.text
+
+
+def test_long_message_is_answered_not_crashed(demo_db):
+    answer = ask(demo_db, "赤ちゃんサロン" + "あ" * 5000, area="横浜市旭区", today=TODAY)
+    assert isinstance(answer.text, str) and answer.text
+
+
+def test_empty_question(demo_db):
+    answer = ask(demo_db, "   ", area="横浜市旭区", today=TODAY)
+    assert not answer.answered and "ご質問" in answer.text
