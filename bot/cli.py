@@ -139,6 +139,8 @@ def kb_import(paths, area, fiscal_year, skip_invalid, db_path):
         click.echo(f"{report.name} ({report.kind}): {_counts(report.counts)}")
         for err in report.errors:
             click.echo(f"  skipped {err}", err=True)
+        for note in report.notes:
+            click.echo(f"  note: {note}", err=True)
     if failed:
         sys.exit(1)
 

@@ -52,6 +52,7 @@ class ImportReport:
     kind: str
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def detect(text: str, name: str):
@@ -92,7 +93,7 @@ def import_file(
         raise ImportRejected(path.name, parsed.errors)
     with db.atomic():
         counts = write(db, parsed, name=path.name, sha256=hashlib.sha256(data).hexdigest())
-    return ImportReport(path.name, parsed.kind, counts, parsed.errors)
+    return ImportReport(path.name, parsed.kind, counts, parsed.errors, parsed.notes)
 
 
 def write(db: sqlite_utils.Database, parsed: Parsed, *, name: str, sha256: str | None = None) -> dict:

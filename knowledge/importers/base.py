@@ -31,6 +31,7 @@ class Parsed:
     fiscal_year: int | None = None
     credit: str | None = None
     rows: int = 0  # data rows seen (good and bad)
+    notes: list[str] = field(default_factory=list)  # not errors: e.g. columns outside the standard
 
     def add(self, table: str, record: dict) -> dict:
         self.records.setdefault(table, []).append(record)

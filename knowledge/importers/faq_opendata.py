@@ -14,7 +14,7 @@ from knowledge.importers.csvrows import first_line, read_rows
 
 COLUMNS = {"faq_id", "question", "answer"}
 CREDIT = "出典：子育てオープンデータ協議会「FAQデータセット」(CC BY 4.0)"
-NONE_VALUES = {"", "null", "none", "64"}
+NONE_VALUES = {"", "null", "none"}
 
 
 def detect(text: str, name: str) -> bool:
@@ -34,9 +34,9 @@ def _records(text: str) -> list[tuple[str, int, dict]]:
     return [("line", line, row) for line, row in rows]
 
 
-def _clean(value) -> str | None:
+def _clean(value, also_none: str | None = None) -> str | None:
     text = "" if value is None else str(value).strip()
-    return None if text.lower() in NONE_VALUES else text
+    return None if text.lower() in NONE_VALUES or text == also_none else text
 
 
 def _error(unit: str, number: int, reason: str) -> RowError:
@@ -72,7 +72,7 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
             "answer": answer,
             "area": area,
             "category": _clean(row.get("category1")),
-            "category2": _clean(row.get("category2")),
+            "category2": _clean(row.get("category2"), also_none="64"),
             "service_name": _clean(row.get("service_name")),
         })
     return parsed

@@ -1,0 +1,118 @@
+"""The CLI (click's runner) and the Flask app (its test client) on the demo base."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from bot.app import create_app
+from bot.cli import cli
+from bot.config import Config, ConfigError
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_ask_json_shape(runner, demo_db_path):
+    result = runner.invoke(cli, ["ask", "あかちゃんさろん", "--area", "旭区", "--json", "--db", str(demo_db_path)])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["answered"] is True
+    assert set(answer["items"][0]) == {"kind", "id", "title", "score"}
+    assert answer["items"][0]["title"] == "赤ちゃんサロン"
+
+
+def test_ask_batch_keeps_order_and_survives_bad_lines(runner, demo_db_path, tmp_path):
+    batch = tmp_path / "q.jsonl"
+    batch.write_text(
+        '{"q": "ばあばの会", "area": "横浜市旭区"}\n'
+        "not json\n"
+        '{"q": "はんどめいどくらぶ", "area": "存在しない区"}\n'
+        '{"q": "宝くじの当選番号", "area": "堺市西区", "today": "2026-11-24"}\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(cli, ["ask", "--batch", str(batch), "--json", "--db", str(demo_db_path)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(l) for l in result.output.splitlines()]
+    assert len(lines) == 4
+    assert lines[0]["answered"] and lines[0]["items"][0]["title"] == "ばあばの会"
+    assert lines[1]["answered"] is False and "error" in lines[1]
+    assert lines[2]["answered"] is False and "存在しない区" in lines[2]["text"]
+    assert lines[3]["answered"] is False
+
+
+def test_ask_unknown_area_is_a_clear_error(runner, demo_db_path):
+    result = runner.invoke(cli, ["ask", "赤ちゃんサロン", "--area", "火星区", "--db", str(demo_db_path)])
+    assert result.exit_code == 2 and "火星区" in result.output
+
+
+def test_import_bad_file_reports_and_writes_nothing(runner, tmp_path):
+    db = tmp_path / "kb.db"
+    bad = tmp_path / "faq.csv"
+    bad.write_text("question,answer\n母子手帳は？,窓口で交付します\n,答えだけ\n予防接種は？,\n", encoding="utf-8")
+    result = runner.invoke(cli, ["kb", "import", str(bad), "--db", str(db)])
+    assert result.exit_code == 1
+    assert "line 3" in result.output and "line 4" in result.output
+    stats = json.loads(runner.invoke(cli, ["kb", "stats", "--json", "--db", str(db)]).output)
+    assert stats["counts"]["faqs"] == {}
+    result = runner.invoke(cli, ["kb", "import", str(bad), "--skip-invalid", "--db", str(db)])
+    assert result.exit_code == 0 and "line 3" in result.output
+    stats = json.loads(runner.invoke(cli, ["kb", "stats", "--json", "--db", str(db)]).output)
+    assert stats["counts"]["faqs"] == {"(all areas)": 1}
+
+
+def test_unknown_file_kind(runner, tmp_path):
+    odd = tmp_path / "odd.txt"
+    odd.write_text("こんにちは", encoding="utf-8")
+    result = runner.invoke(cli, ["kb", "import", str(odd), "--db", str(tmp_path / "kb.db")])
+    assert result.exit_code == 1 and "could not be recognised" in result.output
+
+
+def test_stats_lists_counts_by_area(runner, demo_db_path):
+    result = runner.invoke(cli, ["kb", "stats", "--db", str(demo_db_path)])
+    assert result.exit_code == 0
+    assert "横浜市旭区" in result.output and "003_a8358d2cc37e5587.txt" in result.output
+
+
+@pytest.fixture
+def client(demo_db_path):
+    app = create_app(Config(db_path=str(demo_db_path)))
+    return app.test_client()
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json()["status"] == "ok"
+
+
+def test_api_ask_matches_cli_shape(client):
+    response = client.get("/api/ask", query_string={"q": "沐浴の体験", "area": "鶴見区", "today": "2026-11-25"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["answered"] and "沐浴" in body["items"][0]["title"]
+    assert set(body) == {"answered", "items", "text"}
+
+
+@pytest.mark.parametrize("params, status", [
+    ({}, 400),
+    ({"q": "あ" * 5001}, 400),
+    ({"q": "赤ちゃん", "area": "火星区"}, 400),
+    ({"q": "赤ちゃん", "today": "tomorrow"}, 400),
+])
+def test_api_ask_bad_input_is_a_clear_400(client, params, status):
+    response = client.get("/api/ask", query_string=params)
+    assert response.status_code == status and "error" in response.get_json()
+
+
+def test_unknown_route_is_json_404(client):
+    assert client.get("/nope").status_code == 404
+
+
+def test_config_requires_pairs():
+    with pytest.raises(ConfigError):
+        Config.from_env({"LINE_CHANNEL_SECRET": "x"})
+    assert Config.from_env({"KOSODATE_DB": "/tmp/x.db"}).db_path == "/tmp/x.db"
