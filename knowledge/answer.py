@@ -157,7 +157,7 @@ def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item
         cov_title, cov_doc = coverage(query, doc, index)
         sim = title_similarity(query, doc)
         score = 0.5 * cov_doc + 0.25 * cov_title + 0.2 * sim + 0.05 * min(1.0, cos)
-        score *= _area_fit(doc, u.area, city, db) * _kind_fit(doc, u) * _audience_fit(doc, u)
+        score *= _area_fit(doc, u.area, city) * _kind_fit(doc, u) * _audience_fit(doc, u)
         scored.append(Item(_kind_label(doc), doc.public_id, doc.title, min(score, 1.0), {"doc": doc}))
     scored.sort(key=lambda i: -i.score)
     if u.when:
@@ -187,7 +187,7 @@ def _strip_area_names(db: sqlite_utils.Database, q: str) -> str:
     return q
 
 
-def _area_fit(doc: Doc, area: str | None, city: str | None, db) -> float:
+def _area_fit(doc: Doc, area: str | None, city: str | None) -> float:
     if not area or not doc.area or doc.area == area:
         return 1.0
     if doc.area == city:

@@ -7,9 +7,10 @@ Words are matched after NFKC and kana folding, so パパ, ﾊﾟﾊﾟ and ぱ�
 from __future__ import annotations
 
 import functools
+import re
 
 from knowledge.reference import read_csv
-from knowledge.text import fold
+from knowledge.text import fold, nfkc
 
 LABELS = {
     "pregnancy": "妊娠中の方",
@@ -26,6 +27,9 @@ LABELS = {
 }
 
 
+TAG_ORDER = list(LABELS)
+
+
 @functools.lru_cache(maxsize=1)
 def vocabulary() -> tuple[tuple[str, str], ...]:
     """(folded word, tag) pairs, longest word first so specific words win."""
@@ -33,11 +37,33 @@ def vocabulary() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs, key=lambda p: -len(p[0])))
 
 
+_AGE = re.compile(
+    r"(\d{1,2})\s*歳(?:\s*\d{1,2}\s*[かヶケヵカ]?\s*月)?\s*児?\s*"
+    r"(?:(?:から|~|〜|-|－|ー)\s*(\d{1,2})\s*歳(?:\s*\d{1,2}\s*[かヶケヵカ]?\s*月)?\s*児?\s*(未満)?|(未満))?"
+)
+
+
+def _age_tags(text: str) -> set[str]:
+    """Age-band tags from stated ages: '0歳から5歳' -> 0歳, 1-2歳, 3-5歳; '1歳未満' -> 0歳."""
+    tags = set()
+    for m in _AGE.finditer(text):
+        low = int(m.group(1))
+        if m.group(2):
+            high = int(m.group(2)) - (1 if m.group(3) else 0)
+        elif m.group(4):
+            low, high = 0, low - 1
+        else:
+            high = low
+        for age in range(max(low, 0), min(high, 12) + 1):
+            tags.add("0歳" if age == 0 else "1-2歳" if age <= 2 else "3-5歳" if age <= 5 else "school")
+    return tags
+
+
 def tags_in(text: str) -> list[str]:
-    """Audience tags named in the text, in vocabulary order, without repeats."""
+    """Audience tags named in the text, in the order of ``LABELS``, without repeats."""
     folded = fold(text)
-    found: list[str] = []
+    found: list[str] = list(_age_tags(re.sub(r"[OoＯ](?=[才歳])", "0", nfkc(text)).replace("才", "歳")))
     for word, tag in vocabulary():
         if word and word in folded and tag not in found:
             found.append(tag)
-    return found
+    return sorted(found, key=TAG_ORDER.index)

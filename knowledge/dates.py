@@ -155,10 +155,7 @@ def parse_when(question: str, today: date) -> When | None:
         return When(max(monday, today) if week_shift == 0 else monday, sunday, label)
     if weekend:
         monday, sunday = _week_bounds(today)
-        sat = monday + timedelta(days=5)
-        if today > sunday - timedelta(days=0) or today == sunday:
-            return When(today, today, "今週末")
-        return When(max(sat, today), sunday, "今週末")
+        return When(max(monday + timedelta(days=5), today), sunday, "今週末")
     for word, days in (("今日", 0), ("本日", 0), ("明日", 1), ("あした", 1), ("あす", 1), ("明後日", 2), ("あさって", 2)):
         if word in q:
             d = today + timedelta(days=days)

@@ -89,13 +89,7 @@ def reading(text: str) -> str:
     return "".join(t.reading for t in tokens(text))
 
 
-CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "接頭辞", "接尾辞", "代名詞", "副詞", "記号", "補助記号", "感動詞"}
 FUNCTION_POS = {"助詞", "助動詞"}
-
-
-def content_tokens(text: str) -> list[Token]:
-    """Tokens that carry meaning (particles and auxiliaries dropped)."""
-    return [t for t in tokens(text) if t.pos not in FUNCTION_POS and t.reading]
 
 
 def ngrams(s: str, n: int) -> list[str]:

@@ -53,19 +53,10 @@ FIELDS = {
 
 # Audience tags: words that, found in 対象者 / タグ / title / description, mark who an event is
 # for. Matched on NFKC text. Ages stated as numbers (0歳, 1歳～2歳, 3歳未満) are read separately.
-AUDIENCE_WORDS = {
-    "pregnancy": ["妊婦", "妊娠", "プレママ", "プレパパ", "ぷれママ", "ぷれパパ", "マタニティ", "出産前", "妊産婦", "両親教室", "母親教室"],
-    "0歳": ["乳児", "乳幼児", "赤ちゃん", "あかちゃん", "ベビー", "新生児", "ねんね", "未就学", "就学前"],
-    "1-2歳": ["乳幼児", "幼児", "よちよち", "未就学", "就学前"],
-    "3-5歳": ["乳幼児", "幼児", "年少", "年中", "年長", "幼稚園児", "未就学", "就学前"],
-    "school": ["小学生", "小学校", "中学生", "中学校", "高校生", "学童", "不登校", "学校に行きづらい", "学校にいきづらい", "学校"],
-    "fathers": ["パパ", "父親", "お父さん", "プレパパ", "ぷれパパ"],
-    "single_parents": ["ひとり親", "母子家庭", "父子家庭", "シングルマザー", "シングルファーザー", "シングルママ", "シングルパパ"],
-    "foreign": ["外国", "日本語教室", "多文化", "多言語"],
-    "twins": ["双子", "三つ子", "多胎", "ふたご", "みつご"],
-    "grandparents": ["祖父母", "おじいちゃん", "おばあちゃん", "ばあば", "じいじ"],
-    "parents": ["保護者", "親子", "ママ", "母親", "お母さん", "子育て中", "養育者", "家族"],
-}
+from knowledge.audience import LABELS as _LABELS  # noqa: E402  (one vocabulary for every importer)
+from knowledge.audience import TAG_ORDER
+from knowledge.audience import tags_in as _vocabulary_tags
+
 # The word the export writes into タグ for each tag: it must yield exactly that tag again.
 TAG_LABELS = {
     "pregnancy": "妊娠中の方",
@@ -80,17 +71,10 @@ TAG_LABELS = {
     "grandparents": "祖父母",
     "parents": "保護者",
 }
-TAG_ORDER = list(AUDIENCE_WORDS)
 
 # Longest span (days) listed as one occurrence per day; longer periods (exhibitions running for
 # months) become a daily rule instead of hundreds of rows.
 MAX_SPAN_DAYS = 31
-
-_AGE = re.compile(
-    r"(\d{1,2})\s*歳(?:\s*\d{1,2}\s*[かヶケヵカ]?\s*月)?\s*児?\s*"
-    r"(?:(?:から|~|〜|-|－|ー)\s*(\d{1,2})\s*歳(?:\s*\d{1,2}\s*[かヶケヵカ]?\s*月)?\s*児?\s*(未満)?|(未満))?"
-)
-
 
 def detect(text: str, name: str) -> bool:
     """A standard events header: the event-name column plus either layout's code column."""
@@ -100,22 +84,6 @@ def detect(text: str, name: str) -> bool:
     return common.OLD_CODE_COLUMN in header or (bool(header) and header[0] == common.NEW_CODE_COLUMN)
 
 
-def _age_tags(text: str) -> set[str]:
-    """Age-band tags from stated ages: '0歳から5歳' -> 0歳, 1-2歳, 3-5歳; '1歳未満' -> 0歳."""
-    tags = set()
-    for m in _AGE.finditer(text):
-        low = int(m.group(1))
-        if m.group(2):
-            high = int(m.group(2)) - (1 if m.group(3) else 0)
-        elif m.group(4):
-            low, high = 0, low - 1
-        else:
-            high = low
-        for age in range(max(low, 0), min(high, 12) + 1):
-            tags.add("0歳" if age == 0 else "1-2歳" if age <= 2 else "3-5歳" if age <= 5 else "school")
-    return tags
-
-
 def audience_tags(*texts: str | None) -> list[str]:
     """Audience tags found in any of the texts, in vocabulary order (each text on its own)."""
     found: set[str] = set()
@@ -123,10 +91,7 @@ def audience_tags(*texts: str | None) -> list[str]:
         normalised = common.nfkc(text)
         if not normalised:
             continue
-        found |= _age_tags(normalised)
-        for tag, words in AUDIENCE_WORDS.items():
-            if any(common.nfkc(w) in normalised for w in words):
-                found.add(tag)
+        found |= set(_vocabulary_tags(normalised))
     return [t for t in TAG_ORDER if t in found]
 
 
