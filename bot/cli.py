@@ -227,6 +227,42 @@ def _batch_answer(db, line: str, area: str | None, today: str | None) -> dict:
         return {"answered": False, "items": [], "text": f"質問を読み取れませんでした（{e}）", "error": str(e)}
 
 
+@cli.group()
+def faq():
+    """FAQ tools."""
+
+
+@faq.command("placeholders")
+@click.option("--area", help="Show or set values for this area (default: every area).")
+@click.option("--set", "assignments", multiple=True, metavar="PLACEHOLDER=VALUE", help="Set a value (repeatable).")
+@click.option("--json", "as_json", is_flag=True)
+@db_option
+def faq_placeholders(area, assignments, as_json, db_path):
+    """List the FAQ template placeholders (with how many FAQs use each and its value), or set values."""
+    from knowledge import placeholders
+
+    db = _open_existing(db_path)
+    try:
+        area = areas_mod.resolve(db, area) if area else None
+    except areas_mod.AreaError as e:
+        raise click.BadParameter(str(e), param_hint="--area")
+    for assignment in assignments:
+        name, sep, value = assignment.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise click.BadParameter(f"{assignment!r}: use PLACEHOLDER=VALUE", param_hint="--set")
+        placeholders.set_value(db, name.strip(), value.strip(), area)
+        click.echo(f"set {name.strip()} = {value.strip()} for {area or 'every area'}")
+    if assignments:
+        return
+    rows = placeholders.inventory(db, area)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        state = f"= {row['value']}" if row["value"] else "(no value)"
+        click.echo(f"{row['faqs']:4d}  {row['placeholder']}  {state}")
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

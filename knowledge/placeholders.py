@@ -100,3 +100,28 @@ def fill_answer(db: sqlite_utils.Database, answer: str, area: str | None) -> str
         if contact:
             text += f"\nくわしい窓口や連絡先は{contact}でご案内しています。"
     return text
+
+
+def inventory(db: sqlite_utils.Database, area: str | None) -> list[dict]:
+    """Every placeholder in the FAQs: how many FAQs use it and the value set for the area."""
+    counts: dict[str, int] = {}
+    for row in db.query("SELECT question, answer FROM faqs"):
+        for ph in set(find(row["question"] or "") + find(row["answer"] or "")):
+            counts[ph] = counts.get(ph, 0) + 1
+    known = values(db, area)
+    return [
+        {"placeholder": ph, "faqs": n, "value": known.get(ph)}
+        for ph, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+def set_value(db: sqlite_utils.Database, placeholder: str, value: str, area: str | None) -> None:
+    """Set (or replace) a placeholder's value for an area ('' or None: every area)."""
+    from knowledge.db import bump_version, now_iso
+
+    with db.atomic():
+        db["placeholders"].upsert(
+            {"area": area or "", "placeholder": placeholder, "value": value, "source": "cli", "updated_at": now_iso()},
+            pk=("area", "placeholder"),
+        )
+        bump_version(db)

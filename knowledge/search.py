@@ -324,7 +324,9 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, list[st
             continue
         run_f += surface
         run_r += tok.reading
-        run_l += fold(tok.lemma)
+        lemma = fold(tok.lemma)
+        # a verb by its stem: 受け取る meets the noun 受け取り, 遊ぶ meets 遊び
+        run_l += lemma[:-1] if tok.pos == "動詞" and len(lemma) >= 3 else lemma
     if run_f:
         chunks.append((run_f, run_r, run_l))
     core_f = fold(core)

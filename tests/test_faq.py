@@ -1,0 +1,119 @@
+"""The standard FAQ open data: import, placeholders filled or hidden, grouped answers, matching."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from knowledge import ask, open_db
+from knowledge.importers import ImportRejected, import_file
+from knowledge.placeholders import fill_answer, find
+from tests.conftest import SHARED
+
+FAQ = SHARED / "faq" / "kosodate_opendata_faq.json"
+
+
+@pytest.fixture(scope="module")
+def faq_db_path(tmp_path_factory):
+    if not FAQ.exists():
+        pytest.skip("../shared/faq is not present")
+    path = tmp_path_factory.mktemp("faq") / "faq.db"
+    db = open_db(path)
+    import_file(db, FAQ)
+    db.close()
+    return path
+
+
+@pytest.fixture
+def faq_db(faq_db_path):
+    db = open_db(faq_db_path)
+    yield db
+    db.close()
+
+
+def test_import_keeps_ids_and_credit(faq_db):
+    assert faq_db["faqs"].count == 661
+    row = faq_db["faqs"].get("64")
+    assert row["faq_id"] == "64" and row["category2"] == "医療費助成"
+    assert faq_db["faqs"].get("1")["service_name"] == "妊娠の届出・母子健康手帳の交付"
+    source = faq_db["sources"].get(FAQ.name)
+    assert "子育てオープンデータ協議会" in source["credit"] and "CC BY 4.0" in source["credit"]
+
+
+def test_reimport_and_bad_rows(tmp_path):
+    if not FAQ.exists():
+        pytest.skip("../shared/faq is not present")
+    db = open_db(tmp_path / "kb.db")
+    import_file(db, FAQ)
+    import_file(db, FAQ)
+    assert db["faqs"].count == 661
+    items = json.loads(FAQ.read_text(encoding="utf-8"))[:3]
+    items[1]["answer"] = ""
+    items[2]["question"] = None
+    bad = tmp_path / "faq.json"
+    bad.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ImportRejected) as e:
+        import_file(db, bad, area="横浜市旭区")
+    reasons = [str(x) for x in e.value.errors]
+    assert reasons == ["item 2: answer is empty", "item 3: question is empty"]
+    report = import_file(db, bad, area="横浜市旭区", skip_invalid=True)
+    assert report.counts["faqs"] == 1
+    assert db["faqs"].get("横浜市旭区:1")["area"] == "横浜市旭区"
+
+
+def test_placeholders_found_and_hidden(faq_db):
+    answer = faq_db["faqs"].get("1")["answer"]
+    assert "（自治体HP内関連ページのURL）" in find(answer)
+    text = fill_answer(faq_db, answer, "横浜市旭区")
+    assert "（自治体HP内関連ページのURL）" not in text and "▼詳しくはこちら" not in text
+    assert "母子手帳" in text
+
+
+def test_city_placeholder_becomes_the_parents_city(faq_db):
+    text = fill_answer(faq_db, "○○市では妊婦健診の費用を助成しています。", "横浜市旭区")
+    assert text.startswith("横浜市では")
+
+
+def test_set_value_through_cli_fills_answers(faq_db_path, tmp_path):
+    import shutil
+
+    path = tmp_path / "faq.db"
+    shutil.copy(faq_db_path, path)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["faq", "placeholders", "--area", "旭区", "--set",
+                                 "（自治体HP内関連ページのURL）=https://example.jp/asahi", "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    listing = json.loads(runner.invoke(cli, ["faq", "placeholders", "--area", "旭区", "--json", "--db", str(path)]).output)
+    url = next(r for r in listing if r["placeholder"] == "（自治体HP内関連ページのURL）")
+    assert url["value"] == "https://example.jp/asahi" and url["faqs"] > 300
+    db = open_db(path)
+    answer = ask(db, "母子手帳を受け取りたい", area="横浜市旭区")
+    assert answer.answered and "https://example.jp/asahi" in answer.text
+    other = ask(db, "母子手帳を受け取りたい", area="横浜市鶴見区")
+    assert "https://example.jp/asahi" not in other.text and "（自治体HP" not in other.text
+
+
+@pytest.mark.parametrize("question, faq_id", [
+    ("母子手帳はどこで受け取れますか", {"2"}),
+    ("児童手当 振込日", None),
+])
+def test_faq_questions_are_answered_from_the_faq(faq_db, question, faq_id):
+    answer = ask(faq_db, question, area="横浜市旭区")
+    assert answer.answered and answer.items[0].kind == "faq"
+    if faq_id:
+        assert answer.items[0].id in faq_id
+
+
+def test_identical_answers_are_one(faq_db):
+    answer = ask(faq_db, "市内の保育園の数を教えてください", area="横浜市旭区")
+    ids = [i.id for i in answer.items]
+    answers = [faq_db["faqs"].get(i)["answer"] for i in ids]
+    assert len(set(answers)) == len(answers)  # 320/370/371 share one answer: only one is listed
+
+
+@pytest.mark.parametrize("question", ["宝くじの当選番号", "中古車の買取相場"])
+def test_out_of_scope_declined_with_faq_loaded(faq_db, question):
+    assert not ask(faq_db, question, area="横浜市旭区", log=False).answered
