@@ -75,7 +75,7 @@ class Understanding:
     audience: list[str]
     when: When | None
     wants_event: bool
-    today: date | None = None
+    today: date = date.min
 
 
 @dataclass
@@ -164,7 +164,7 @@ def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item
     if u.when:
         scored = _date_fit(db, scored, u.when)
     elif u.intent == "when":
-        scored = _has_dates_fit(db, scored, date.today() if u.today is None else u.today)
+        scored = _has_dates_fit(db, scored, u.today)
     return scored
 
 
@@ -172,11 +172,13 @@ def _has_dates_fit(db: sqlite_utils.Database, items: list[Item], today: date) ->
     """For "いつ？", of two equal matches the one with coming dates answers better."""
     from knowledge.schedule import upcoming
 
+    dated = set()
     for item in items[:10]:
         doc = item.record["doc"]
         if doc.kind == "activity" and upcoming(db, doc.id, today, limit=1):
-            item.score = min(1.0, item.score * 1.05) + 1e-6
-    items.sort(key=lambda i: -i.score)
+            item.score = min(1.0, item.score * 1.05)
+            dated.add(id(item))
+    items.sort(key=lambda i: (-i.score, id(i) not in dated))  # at equal scores, dated first
     return items
 
 

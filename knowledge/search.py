@@ -55,7 +55,7 @@ class Index:
     vocab: dict[str, int]
     idf: np.ndarray
     postings: list[tuple[np.ndarray, np.ndarray]]
-    synonyms: dict[str, list[str]] = field(default_factory=dict)  # folded term -> group terms
+    synonyms: dict[str, "Synonym"] = field(default_factory=dict)  # folded term -> its group
     version: int = 0
 
     def term_idf(self, gram: str) -> float:
@@ -106,7 +106,7 @@ def doc_grams(doc: Doc) -> dict[str, float]:
     return counts
 
 
-def build_index(docs: list[Doc], synonyms: dict[str, list[str]] | None = None, version: int = 0) -> Index:
+def build_index(docs: list[Doc], synonyms: dict[str, "Synonym"] | None = None, version: int = 0) -> Index:
     vocab: dict[str, int] = {}
     rows: list[list[int]] = []
     vals: list[list[float]] = []
@@ -135,19 +135,32 @@ def build_index(docs: list[Doc], synonyms: dict[str, list[str]] | None = None, v
     return Index(docs, vocab, idf, postings, synonyms or {}, version)
 
 
-def load_synonyms(db: sqlite_utils.Database) -> dict[str, list[str]]:
-    """Folded term -> every term of its groups (the canonical included)."""
+@dataclass(frozen=True)
+class Synonym:
+    """A dictionary term with its group, folded and read once when the index is built."""
+
+    term_r: str  # the term's folded reading
+    members: tuple[str, ...]  # the other words of its groups, as written
+    members_f: tuple[str, ...]
+    members_r: tuple[str, ...]
+
+
+def load_synonyms(db: sqlite_utils.Database) -> dict[str, Synonym]:
+    """Folded term -> its groups' other words (the canonical included), pre-read."""
     groups: dict[str, set[str]] = {}
     for row in db.query("SELECT term, canonical FROM synonyms"):
         groups.setdefault(row["canonical"], {row["canonical"]}).add(row["term"])
-    out: dict[str, list[str]] = {}
+    members_of: dict[str, list[str]] = {}
     for members in groups.values():
         for m in members:
             key = fold(m)
             if len(key) >= 2:
-                out.setdefault(key, [])
-                out[key] += [x for x in members if x != m and x not in out[key]]
-    return out
+                found = members_of.setdefault(key, [])
+                found += [x for x in members if x != m and x not in found]
+    return {
+        key: Synonym(fold(reading(key)), tuple(ms), tuple(fold(m) for m in ms), tuple(reading(m) for m in ms))
+        for key, ms in members_of.items()
+    }
 
 
 _cache: dict[str, Index] = {}
@@ -186,9 +199,10 @@ class Query:
     core_f: str
     core_r: str
     chunks: list[tuple[str, str, str]]  # (surface, reading, lemmas), folded, of runs of content words
-    expansions: list[str]  # every synonym of the terms found in the question
+    expansions: list[tuple[str, str]]  # (fold, reading) of every synonym of the terms found
     synonym_hits: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     # (term fold, term reading, member folds, member readings)
+    weights: dict[str, list[float]] = field(default_factory=dict)  # chunk -> bigram IDFs, per question
 
 
 def candidates(index: Index, grams: dict[str, float], limit: int = CANDIDATES) -> list[tuple[int, float]]:
@@ -221,8 +235,8 @@ def query_grams(query: Query) -> dict[str, float]:
     for text, weight in ((query.core_f, 1.0), (query.core_r, 1.0)):
         for g in ngrams(text, 2):
             grams[g] = grams.get(g, 0.0) + weight
-    for term in query.expansions:
-        for text in (fold(term), reading(term)):
+    for pair in query.expansions:
+        for text in pair:
             for g in ngrams(text, 2):
                 grams[g] = grams.get(g, 0.0) + 0.5
     return grams
@@ -245,9 +259,9 @@ def coverage(query: Query, doc: Doc, index: "Index") -> tuple[float, float]:
             extra_r.update(ngrams(term_r, 2))
     total = in_title = in_doc = 0.0
     for chunk_f, chunk_r, chunk_l in query.chunks:
-        weight, (tf, df) = _chunk_cover(index, chunk_f, doc.title_f, doc.body_f, extra_f)
-        _w, (tr, dr) = _chunk_cover(index, chunk_r, doc.title_r, doc.body_r, extra_r)
-        tl = _chunk_cover(index, chunk_l, doc.title_l, "", set())[1][0] if chunk_l != chunk_f else 0.0
+        weight, (tf, df) = _chunk_cover(query, index, chunk_f, doc.title_f, doc.body_f, extra_f)
+        _w, (tr, dr) = _chunk_cover(query, index, chunk_r, doc.title_r, doc.body_r, extra_r)
+        tl = _chunk_cover(query, index, chunk_l, doc.title_l, "", set())[1][0] if chunk_l != chunk_f else 0.0
         total += weight
         # A match by reading alone counts a little less than one by the written form:
         # 養育 (ヨウイク) is inside 療育 (リヨウイク) once small kana are folded.
@@ -258,11 +272,13 @@ def coverage(query: Query, doc: Doc, index: "Index") -> tuple[float, float]:
     return in_title / total, in_doc / total
 
 
-def _chunk_cover(index: "Index", chunk: str, title: str, body: str, extra: set[str]) -> tuple[float, tuple[float, float]]:
+def _chunk_cover(query: Query, index: "Index", chunk: str, title: str, body: str, extra: set[str]) -> tuple[float, tuple[float, float]]:
     grams = ngrams(chunk, 2)
     if not grams:
         return 0.0, (0.0, 0.0)
-    weights = [index.term_idf(g) for g in grams]
+    weights = query.weights.get(chunk)
+    if weights is None:  # once per question, not once per candidate
+        weights = query.weights[chunk] = [index.term_idf(g) for g in grams]
     total = sum(weights)
     in_title = _covered(chunk, grams, weights, (title,), extra)
     in_any = max(in_title, _covered(chunk, grams, weights, (title, body), extra))
@@ -307,7 +323,7 @@ def title_similarity(query: Query, doc: Doc) -> float:
     return best * min(1.0, shortest / 4)
 
 
-def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, list[str]], drop: list[str]) -> Query:
+def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym], drop: list[str]) -> Query:
     """Fold the question, drop question phrases (いつ, 教えて …), cut it into content chunks."""
     core = text
     for phrase in drop:
@@ -331,11 +347,11 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, list[st
         chunks.append((run_f, run_r, run_l))
     core_f = fold(core)
     core_r = reading(core)
-    expansions: list[str] = []
+    expansions: list[tuple[str, str]] = []
     hits = []
-    for term, members in synonyms.items():
-        if term in core_f or (len(term) >= 3 and fold(reading(term)) in core_r):
-            expansions += [m for m in members if m not in expansions]
-            hits.append((term, fold(reading(term)), tuple(fold(m) for m in members), tuple(reading(m) for m in members)))
+    for term, syn in synonyms.items():
+        if term in core_f or (len(term) >= 3 and syn.term_r in core_r):
+            expansions += [p for p in zip(syn.members_f, syn.members_r) if p not in expansions]
+            hits.append((term, syn.term_r, syn.members_f, syn.members_r))
     chunks = [(f, r, l) for f, r, l in chunks if len(f) >= 2 or "\u4e00" <= f <= "\u9fff"]
     return Query(text, core_f, core_r, chunks, expansions, hits)

@@ -116,3 +116,17 @@ def test_config_requires_pairs():
     with pytest.raises(ConfigError):
         Config.from_env({"LINE_CHANNEL_SECRET": "x"})
     assert Config.from_env({"KOSODATE_DB": "/tmp/x.db"}).db_path == "/tmp/x.db"
+
+
+def test_export_writes_standard_csvs_that_import_back(runner, demo_db_path, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["kb", "export", str(out), "--db", str(demo_db_path)])
+    assert result.exit_code == 0, result.output
+    events = (out / "events.csv").read_text(encoding="utf-8-sig")
+    assert events.startswith("全国地方公共団体コード,法人番号,ID,地方公共団体名,イベント名")
+    assert "赤ちゃんサロン" in events
+    fresh = tmp_path / "fresh.db"
+    result = runner.invoke(cli, ["kb", "import", str(out / "events.csv"), "--db", str(fresh)])
+    assert result.exit_code == 0, result.output
+    stats = json.loads(runner.invoke(cli, ["kb", "stats", "--json", "--db", str(fresh)]).output)
+    assert stats["counts"]["activities"]["横浜市旭区"] >= 6
