@@ -195,14 +195,9 @@ def columns_note(table: Table) -> str | None:
 
 
 def add_note(parsed, note: str | None) -> None:
-    """Attach a note to a ``Parsed`` (``notes`` list; created when the class has none yet)."""
-    if not note:
-        return
-    notes = getattr(parsed, "notes", None)
-    if notes is None:
-        notes = []
-        setattr(parsed, "notes", notes)
-    notes.append(note)
+    """Attach a note (not an error, e.g. columns outside the standard) to a ``Parsed``."""
+    if note:
+        parsed.notes.append(note)
 
 
 # --- values -----------------------------------------------------------------------------------
