@@ -25,7 +25,7 @@ from knowledge.db import now_iso
 from knowledge.search import Doc, Index, candidates, coverage, index_for, make_query, query_grams, title_similarity
 from knowledge.text import fold, nfkc
 
-THRESHOLD = 0.50
+THRESHOLD = 0.46
 SUGGEST_MIN = 0.25
 MAX_QUESTION = 500  # characters considered; a 5,000-character paste is cut, not refused
 

@@ -20,11 +20,19 @@ def read_csv(name: str) -> list[dict]:
         ]
 
 
+def synonym_files() -> list[str]:
+    """The shipped dictionaries: ``synonyms.csv`` (the field's names and abbreviations) and any
+    ``synonyms_*.csv`` beside it (e.g. everyday words for the services the FAQ data names)."""
+    files = resources.files("knowledge.data")
+    return sorted(f.name for f in files.iterdir() if f.name.startswith("synonyms") and f.name.endswith(".csv"))
+
+
 def load_reference_data(db: sqlite_utils.Database) -> None:
     """Upsert the shipped areas and synonyms (staff additions are kept)."""
     db["areas"].upsert_all(read_csv("areas.csv"), pk="name")
     rows = [
         {"term": r["term"], "canonical": r["canonical"], "source": "shipped"}
-        for r in read_csv("synonyms.csv")
+        for name in synonym_files()
+        for r in read_csv(name)
     ]
     db["synonyms"].upsert_all(rows, pk=("term", "canonical"))

@@ -29,8 +29,11 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
+_KATAKANA = {c: c + 0x60 for c in range(0x3041, 0x3097)}
+
+
 def to_katakana(text: str) -> str:
-    return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text)
+    return text.translate(_KATAKANA)
 
 
 def fold(text: str) -> str:
@@ -64,9 +67,18 @@ def _tagger():
     return tagger
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def tokens(text: str) -> tuple[Token, ...]:
-    """Morphemes of the NFKC text with lemma and folded reading."""
+    """Morphemes of the NFKC text with lemma and folded reading.
+
+    Cached for questions and short titles, which recur; the cache is small on purpose, because
+    record bodies are parsed once at index build and would only fill it.
+    """
+    return parse(text)
+
+
+def parse(text: str) -> tuple[Token, ...]:
+    """``tokens`` without the cache, for text seen once (record bodies)."""
     out = []
     for word in _tagger()(nfkc(text)):
         feature = word.feature
@@ -84,9 +96,9 @@ def lemmas(text: str) -> str:
     return "".join(fold(t.lemma) for t in tokens(text))
 
 
-def reading(text: str) -> str:
+def reading(text: str, *, cache: bool = True) -> str:
     """The folded katakana reading of the whole text."""
-    return "".join(t.reading for t in tokens(text))
+    return "".join(t.reading for t in (tokens(text) if cache else parse(text)))
 
 
 FUNCTION_POS = {"助詞", "助動詞"}

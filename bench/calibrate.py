@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Sweep the refusal threshold over labelled question sets and show where it pays.
+
+The threshold in ``knowledge.answer`` is one number for every base, so it is chosen on every
+labelled set at once: the shared dev sets and the held-out sets in ``tests/data/heldout``.
+For each set the script asks every question once (``log=False``) and keeps the best item's
+score and whether that item is right; then, for each candidate threshold, a question counts
+as right when it is answerable, its best item is right and the score clears the threshold,
+or when it is out of scope and the score does not.
+
+Usage: .venv/bin/python bench/calibrate.py [--from 0.30 --to 0.60 --step 0.02]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+import tempfile
+from datetime import date
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(ROOT))
+
+from knowledge import open_db  # noqa: E402
+from knowledge import answer  # noqa: E402
+
+SETS = [  # (name, questions, base)
+    ("dev", SHARED / "eval" / "dev.jsonl", "demo"),
+    ("heldout kb", ROOT / "tests" / "data" / "heldout" / "kb.jsonl", "demo"),
+    ("faq dev", SHARED / "faq" / "queries_dev.jsonl", "faq"),
+    ("heldout faq", ROOT / "tests" / "data" / "heldout" / "faq.jsonl", "faq"),
+]
+
+
+def build_bases(workdir: pathlib.Path) -> dict[str, str]:
+    """The demo base and a base holding only the FAQ open data."""
+    from bot.cli import build_demo
+    from knowledge.importers import import_file
+
+    demo, faq = workdir / "demo.db", workdir / "faq.db"
+    build_demo(str(demo), SHARED / "seeds", echo=lambda *_: None)
+    import_file(open_db(str(faq)), str(SHARED / "faq" / "kosodate_opendata_faq.json"))
+    return {"demo": str(demo), "faq": str(faq)}
+
+
+def right(item, case) -> bool:
+    if case.get("expect_ids"):
+        return item.id in case["expect_ids"]
+    title = "".join(item.title.lower().split())
+    return any("".join(e.lower().split()) in title for e in case["expect_any"])
+
+
+def observe(db_path: str, path: pathlib.Path) -> list[tuple[float, bool | None, str]]:
+    """(best score, best item right? — None for out-of-scope questions, question) per case."""
+    db = open_db(db_path)
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        case = json.loads(line)
+        today = date.fromisoformat(case.get("today", "2026-11-24"))
+        u = answer.understand(db, case["q"], case.get("area"), today)
+        ranked = answer.rank(db, answer.index_for(db), u)
+        best = ranked[0].score if ranked else 0.0
+        ok = None if case.get("expect") == "none" else bool(ranked) and right(ranked[0], case)
+        out.append((best, ok, case["q"]))
+    return out
+
+
+def accuracy(obs, threshold: float) -> float:
+    good = sum((ok is None and s < threshold) or (ok is True and s >= threshold) for s, ok, _ in obs)
+    return good / len(obs)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--from", dest="lo", type=float, default=0.30)
+    ap.add_argument("--to", dest="hi", type=float, default=0.60)
+    ap.add_argument("--step", type=float, default=0.02)
+    ap.add_argument("--show", action="store_true", help="list each question with its score")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        bases = build_bases(pathlib.Path(tmp))
+        results = {name: observe(bases[base], path) for name, path, base in SETS if path.exists()}
+    if args.show:
+        for name, obs in results.items():
+            for s, ok, q in sorted(obs):
+                print(f"{name:12} {s:.3f} {'OUT' if ok is None else ('ok ' if ok else 'bad')} {q}")
+    names = list(results)
+    print("| threshold | " + " | ".join(names) + " | mean |")
+    print("|---|" + "---|" * (len(names) + 1))
+    t = args.lo
+    while t <= args.hi + 1e-9:
+        accs = [accuracy(results[n], t) for n in names]
+        marker = " ←" if abs(t - answer.THRESHOLD) < 1e-9 else ""
+        print(f"| {t:.2f}{marker} | " + " | ".join(f"{a:.3f}" for a in accs) + f" | {sum(accs) / len(accs):.3f} |")
+        t += args.step
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
