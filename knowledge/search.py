@@ -231,7 +231,7 @@ class Query:
     expansions: list[tuple[str, str]]  # (fold, reading) of every synonym of the terms found
     synonym_hits: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     # (term fold, term reading, member folds, member readings)
-    weights: dict[str, list[float]] = field(default_factory=dict)  # chunk -> bigram IDFs, per question
+    weights: dict[str, tuple[list[str], list[float]]] = field(default_factory=dict)  # chunk -> its bigrams and their IDFs
 
 
 def candidates(index: Index, grams: dict[str, float], limit: int = CANDIDATES) -> list[tuple[int, float]]:
@@ -271,10 +271,12 @@ def _accumulate(postings: Postings, terms: list[int], qw: np.ndarray, n: int) ->
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` best positive scores (unordered)."""
-    k = min(k, len(scores))
-    top = np.argpartition(-scores, k - 1)[:k] if k else np.empty(0, dtype=np.int64)
-    return top[scores[top] > 0]
+    """Indices of the ``k`` best positive scores (unordered); partitions only the records the
+    question touched, a fraction of a large base."""
+    touched = np.flatnonzero(scores)
+    if len(touched) <= k:
+        return touched
+    return touched[np.argpartition(-scores[touched], k - 1)[:k]]
 
 
 def query_grams(query: Query) -> dict[str, float]:
@@ -305,9 +307,10 @@ def coverage(query: Query, doc: Doc, index: "Index") -> tuple[float, float]:
             extra_f.update(ngrams(term_f, 2))
             extra_r.update(ngrams(term_r, 2))
     total = in_title = in_doc = 0.0
+    all_f, all_r = f"{doc.title_f}\x00{doc.body_f}", f"{doc.title_r}\x00{doc.body_r}"
     for chunk_f, chunk_r, chunk_l in query.chunks:
-        weight, (tf, df) = _chunk_cover(query, index, chunk_f, doc.title_f, doc.body_f, extra_f)
-        _w, (tr, dr) = _chunk_cover(query, index, chunk_r, doc.title_r, doc.body_r, extra_r)
+        weight, (tf, df) = _chunk_cover(query, index, chunk_f, doc.title_f, all_f, extra_f)
+        _w, (tr, dr) = _chunk_cover(query, index, chunk_r, doc.title_r, all_r, extra_r)
         tl = _chunk_cover(query, index, chunk_l, doc.title_l, "", set())[1][0] if chunk_l != chunk_f else 0.0
         total += weight
         # A match by reading alone counts a little less than one by the written form:
@@ -319,34 +322,40 @@ def coverage(query: Query, doc: Doc, index: "Index") -> tuple[float, float]:
     return in_title / total, in_doc / total
 
 
-def _chunk_cover(query: Query, index: "Index", chunk: str, title: str, body: str, extra: set[str]) -> tuple[float, tuple[float, float]]:
-    grams = ngrams(chunk, 2)
+def _chunk_cover(query: Query, index: "Index", chunk: str, title: str, both: str, extra: set[str]) -> tuple[float, tuple[float, float]]:
+    """(the chunk's IDF weight, (share found in the title, share found in title or body)).
+
+    ``both`` is the title and body joined by a NUL, so one ``in`` test looks at both and no
+    match runs across the seam.
+    """
+    cached = query.weights.get(chunk)
+    if cached is None:  # once per question, not once per candidate
+        grams = ngrams(chunk, 2)
+        cached = query.weights[chunk] = (grams, [index.term_idf(g) for g in grams])
+    grams, weights = cached
     if not grams:
         return 0.0, (0.0, 0.0)
-    weights = query.weights.get(chunk)
-    if weights is None:  # once per question, not once per candidate
-        weights = query.weights[chunk] = [index.term_idf(g) for g in grams]
     total = sum(weights)
-    in_title = _covered(chunk, grams, weights, (title,), extra)
-    in_any = max(in_title, _covered(chunk, grams, weights, (title, body), extra))
+    in_title = _covered(chunk, grams, weights, title, extra)
+    in_any = max(in_title, _covered(chunk, grams, weights, both, extra)) if both else in_title
     return total, (in_title / total, in_any / total)
 
 
-def _covered(chunk: str, grams: list[str], weights: list[float], texts: tuple[str, ...], extra: set[str]) -> float:
-    """IDF weight of the chunk's bigrams found as parts of contiguous matches.
+def _covered(chunk: str, grams: list[str], weights: list[float], text: str, extra: set[str]) -> float:
+    """IDF weight of the chunk's bigrams found as parts of contiguous matches in ``text``.
 
     The chunk is walked left to right, extending each match while the longer substring is
-    still in one of the texts. A lone two-character match inside a longer chunk earns half:
+    still in the text. A lone two-character match inside a longer chunk earns half:
     テンキ (天気) must not be found in シエン|キョテン (支援拠点) from two unrelated bigrams.
     """
     if len(chunk) < 2:
-        return weights[0] if any(chunk in t for t in texts) else 0.0
+        return weights[0] if chunk in text else 0.0
     credit = 0.0
     i = 0
     while i < len(grams):
         k = i + 2
-        if any(chunk[i:k] in t for t in texts):
-            while k < len(chunk) and any(chunk[i:k + 1] in t for t in texts):
+        if grams[i] in text:
+            while k < len(chunk) and chunk[i:k + 1] in text:
                 k += 1
             share = 1.0 if (k - i > 2 or len(chunk) == 2) else 0.5
             credit += share * sum(weights[i:k - 1])
