@@ -31,6 +31,10 @@ from knowledge.text import FUNCTION_POS, fold, lemmas, ngrams, reading, tokens
 TITLE_WEIGHT = 2.0
 CANDIDATES = 60
 BODY_CHARS = 600
+# A run of only verbs and adjectives (悩んで, 通わせ) tells how the parent is placed more than
+# what is asked about; it counts for less of the question than a run that names something.
+PREDICATE_POS = {"動詞", "形容詞", "副詞", "助動詞"}
+VERB_WEIGHT = 0.3
 
 
 @dataclass
@@ -227,7 +231,7 @@ class Query:
     text: str
     core_f: str
     core_r: str
-    chunks: list[tuple[str, str, str]]  # (surface, reading, lemmas), folded, of runs of content words
+    chunks: list[tuple[str, str, str, float]]  # (surface, reading, lemmas, weight) of runs of content words
     expansions: list[tuple[str, str]]  # (fold, reading) of every synonym of the terms found
     synonym_hits: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     # (term fold, term reading, member folds, member readings)
@@ -308,8 +312,9 @@ def coverage(query: Query, doc: Doc, index: "Index") -> tuple[float, float]:
             extra_r.update(ngrams(term_r, 2))
     total = in_title = in_doc = 0.0
     all_f, all_r = f"{doc.title_f}\x00{doc.body_f}", f"{doc.title_r}\x00{doc.body_r}"
-    for chunk_f, chunk_r, chunk_l in query.chunks:
+    for chunk_f, chunk_r, chunk_l, factor in query.chunks:
         weight, (tf, df) = _chunk_cover(query, index, chunk_f, doc.title_f, all_f, extra_f)
+        weight *= factor
         _w, (tr, dr) = _chunk_cover(query, index, chunk_r, doc.title_r, all_r, extra_r)
         tl = _chunk_cover(query, index, chunk_l, doc.title_l, "", set())[1][0] if chunk_l != chunk_f else 0.0
         total += weight
@@ -357,7 +362,7 @@ def _covered(chunk: str, grams: list[str], weights: list[float], text: str, extr
         if grams[i] in text:
             while k < len(chunk) and chunk[i:k + 1] in text:
                 k += 1
-            share = 1.0 if (k - i > 2 or len(chunk) == 2) else 0.5
+            share = 1.0 if (k - i > 2 or len(chunk) == 2 or _is_kanji(chunk[i:k])) else 0.5
             credit += share * sum(weights[i:k - 1])
             i = k - 1
         else:
@@ -365,6 +370,11 @@ def _covered(chunk: str, grams: list[str], weights: list[float], text: str, extr
                 credit += 0.9 * weights[i]
             i += 1
     return credit
+
+
+def _is_kanji(s: str) -> bool:
+    """Two kanji together are almost always a word (相談 in 相談先), unlike two kana."""
+    return all("\u4e00" <= c <= "\u9fff" for c in s)
 
 
 def title_similarity(query: Query, doc: Doc) -> float:
@@ -384,23 +394,24 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
     core = text
     for phrase in drop:
         core = core.replace(phrase, " ")
-    chunks: list[tuple[str, str, str]] = []
-    run_f, run_r, run_l = "", "", ""
+    chunks: list[tuple[str, str, str, float]] = []
+    run_f, run_r, run_l, named = "", "", "", False
     for tok in tokens(core):
         surface = fold(tok.surface)
         stop = tok.pos in FUNCTION_POS or not surface or surface in stopwords or fold(tok.lemma) in stopwords
         if stop:
             if run_f:
-                chunks.append((run_f, run_r, run_l))
-            run_f, run_r, run_l = "", "", ""
+                chunks.append((run_f, run_r, run_l, 1.0 if named else VERB_WEIGHT))
+            run_f, run_r, run_l, named = "", "", "", False
             continue
+        named = named or tok.pos not in PREDICATE_POS
         run_f += surface
         run_r += tok.reading
         lemma = fold(tok.lemma)
         # a verb by its stem: 受け取る meets the noun 受け取り, 遊ぶ meets 遊び
         run_l += lemma[:-1] if tok.pos == "動詞" and len(lemma) >= 3 else lemma
     if run_f:
-        chunks.append((run_f, run_r, run_l))
+        chunks.append((run_f, run_r, run_l, 1.0 if named else VERB_WEIGHT))
     core_f = fold(core)
     core_r = reading(core)
     expansions: list[tuple[str, str]] = []
@@ -409,5 +420,5 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
         if term in core_f or (len(term) >= 3 and syn.term_r in core_r):
             expansions += [p for p in zip(syn.members_f, syn.members_r) if p not in expansions]
             hits.append((term, syn.term_r, syn.members_f, syn.members_r))
-    chunks = [(f, r, l) for f, r, l in chunks if len(f) >= 2 or "\u4e00" <= f <= "\u9fff"]
+    chunks = [c for c in chunks if len(c[0]) >= 2 or "\u4e00" <= c[0] <= "\u9fff"]
     return Query(text, core_f, core_r, chunks, expansions, hits)
