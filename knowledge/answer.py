@@ -94,7 +94,7 @@ class Answer:
 
 def understand(db: sqlite_utils.Database, question: str, area: str | None, today: date) -> Understanding:
     q = nfkc(question)
-    named = _area_named(db, q)
+    named = _area_named(index_for(db), q)
     intent = next((name for name, pattern in INTENTS.items() if re.search(pattern, q)), None)
     return Understanding(
         question=q,
@@ -107,21 +107,9 @@ def understand(db: sqlite_utils.Database, question: str, area: str | None, today
     )
 
 
-def _area_named(db: sqlite_utils.Database, q: str) -> str | None:
-    """A ward or city named in the question (横浜市旭区, 旭区, 鶴見), longest name first."""
-    names: list[tuple[str, str]] = []
-    for a in areas_mod.all_areas(db):
-        names.append((a["name"], a["name"]))
-        if a["ward"]:
-            names.append((a["ward"], a["name"]))
-    for label, full in sorted(names, key=lambda n: -len(n[0])):
-        if label in q:
-            try:
-                if areas_mod.resolve(db, label) == full or label == full:
-                    return full
-            except areas_mod.AreaError:
-                continue
-    return None
+def _area_named(index: Index, q: str) -> str | None:
+    """A ward or city named in the question (横浜市旭区, 旭区, 鶴見, つるみ), longest name first."""
+    return next((full for form, full in index.areas if form in q), None)
 
 
 def ask(db: sqlite_utils.Database, question: str, *, area: str | None = None, today: date | None = None, log: bool = True) -> Answer:
@@ -149,7 +137,7 @@ def ask(db: sqlite_utils.Database, question: str, *, area: str | None = None, to
 
 
 def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item]:
-    text = _strip_area_names(db, u.question)
+    text = _strip_area_names(index, u.question)
     query = make_query(text, STOPWORDS, index.synonyms, DROP)
     city = areas_mod.city_of(db, u.area)
     scored: list[Item] = []
@@ -182,11 +170,9 @@ def _has_dates_fit(db: sqlite_utils.Database, items: list[Item], today: date) ->
     return items
 
 
-def _strip_area_names(db: sqlite_utils.Database, q: str) -> str:
-    for a in sorted(areas_mod.all_areas(db), key=lambda a: -len(a["name"])):
-        q = q.replace(a["name"], " ")
-        if a["ward"]:
-            q = q.replace(a["ward"], " ")
+def _strip_area_names(index: Index, q: str) -> str:
+    for form, _full in index.areas:
+        q = q.replace(form, " ")
     return q
 
 

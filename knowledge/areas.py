@@ -49,6 +49,36 @@ def resolve(db: sqlite_utils.Database, name: str | None) -> str | None:
     raise AreaError(f"「{name}」という地域は登録されていません")
 
 
+def mentions(db: sqlite_utils.Database) -> list[tuple[str, str]]:
+    """(how a parent may write an area, its full name), longest first, unambiguous ones only.
+
+    Full names, ward names, and their stems (鶴見, 横浜), also in kana (つるみ, ミハラ) since
+    parents type place names in hiragana; stems shorter than two characters (堺, 西) or three
+    kana (にし) are left out, being parts of too many other words.
+    """
+    from knowledge.text import reading, to_hiragana  # deferred: loads the MeCab dictionary
+
+    found: dict[str, set[str]] = {}
+    for a in all_areas(db):
+        forms = {a["name"]}
+        stems = []
+        if a["ward"]:
+            forms.add(a["ward"])
+            stems.append(a["ward"][:-1])
+        elif a["city"] == a["name"]:
+            stems.append(a["city"][:-1])
+        for stem in stems:
+            if len(stem) >= 2:
+                forms.add(stem)
+            kana = reading(stem)
+            if len(kana) >= 3:
+                forms.update({kana, to_hiragana(kana)})
+        for form in forms:
+            found.setdefault(form, set()).add(a["name"])
+    unique = [(form, next(iter(names))) for form, names in found.items() if len(names) == 1]
+    return sorted(unique, key=lambda m: (-len(m[0]), m[0]))
+
+
 def ensure_area(db: sqlite_utils.Database, name: str) -> str:
     """Resolve a name, or register a new area (an open-data file from another city)."""
     try:

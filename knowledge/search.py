@@ -25,6 +25,7 @@ import numpy as np
 import sqlite_utils
 from rapidfuzz import fuzz
 
+from knowledge import areas as areas_mod
 from knowledge import db as dbmod
 from knowledge.text import FUNCTION_POS, fold, lemmas, ngrams, reading, tokens
 
@@ -78,6 +79,7 @@ class Index:
     synonyms: dict[str, "Synonym"] = field(default_factory=dict)  # folded term -> its group
     version: int = 0
     max_idf: float = 1.0
+    areas: list[tuple[str, str]] = field(default_factory=list)  # areas.mentions(), read with the index
 
     def term_idf(self, gram: str) -> float:
         """A bigram no record holds weighs as much as the rarest one that exists.
@@ -211,6 +213,7 @@ def index_for(db: sqlite_utils.Database) -> Index:
         cached = _cache.get(key)
         if cached is None or cached.version != current:
             cached = build_index(load_docs(db), load_synonyms(db), current)
+            cached.areas = areas_mod.mentions(db)
             if key:
                 _cache[key] = cached
     return cached

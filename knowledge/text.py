@@ -32,8 +32,15 @@ def nfkc(text: str) -> str:
 _KATAKANA = {c: c + 0x60 for c in range(0x3041, 0x3097)}
 
 
+_HIRAGANA = {v: k for k, v in _KATAKANA.items()}
+
+
 def to_katakana(text: str) -> str:
     return text.translate(_KATAKANA)
+
+
+def to_hiragana(text: str) -> str:
+    return text.translate(_HIRAGANA)
 
 
 def fold(text: str) -> str:

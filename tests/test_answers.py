@@ -29,10 +29,21 @@ def test_finds_the_record(demo_db, question, area, expected):
     assert expected in answer.items[0].title
 
 
-def test_ward_named_in_question_overrides_own_area(demo_db):
-    answer = ask(demo_db, "鶴見区のはんどめいどくらぶ", area="横浜市旭区", today=TODAY)
+@pytest.mark.parametrize("named", ["鶴見区", "鶴見", "つるみ", "ツルミ", "横浜市鶴見区"])
+def test_ward_named_in_question_overrides_own_area(demo_db, named):
+    answer = ask(demo_db, f"{named}のはんどめいどくらぶ", area="横浜市旭区", today=TODAY)
     assert answer.answered and answer.items[0].title == "はんどめいどくらぶ"
+    assert answer.understanding.area == "横浜市鶴見区"
     assert "横浜市鶴見区" in answer.text
+
+
+def test_area_mentions_leave_out_ambiguous_and_short_forms(demo_db):
+    from knowledge.areas import mentions
+
+    forms = dict(mentions(demo_db))
+    assert forms["みはら"] == forms["美原"] == "堺市美原区"
+    assert forms["横浜"] == "横浜市"
+    assert "堺" not in forms and "西" not in forms and "にし" not in forms  # too short to trust
 
 
 @pytest.mark.parametrize("question", ["宝くじの当選番号", "中古車の買取相場", "粗大ごみの収集日", "パスポートの申請"])
