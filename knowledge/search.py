@@ -31,6 +31,8 @@ from knowledge.text import FUNCTION_POS, fold, lemmas, ngrams, reading, tokens
 
 TITLE_WEIGHT = 2.0
 CANDIDATES = 60
+COMMON_SHARE = 0.05  # first stage skips bigrams held by more than this share of the base ...
+COMMON_MIN = 2000  # ... once that share is more than this many records
 BODY_CHARS = 600
 # A run of only verbs and adjectives (悩んで, 通わせ) tells how the parent is placed more than
 # what is asked about; it counts for less of the question than a run that names something.
@@ -252,12 +254,7 @@ def candidates(index: Index, grams: dict[str, float], limit: int = CANDIDATES) -
     n = len(index.docs)
     if not n or not grams:
         return []
-    terms, qws = [], []
-    for g, qw in grams.items():
-        i = index.vocab.get(g)
-        if i is not None:
-            terms.append(i)
-            qws.append(qw)
+    terms, qws = _selective_terms(index, grams)
     if not terms:
         return []
     qw = np.asarray(qws) * index.idf[terms]
@@ -266,6 +263,22 @@ def candidates(index: Index, grams: dict[str, float], limit: int = CANDIDATES) -
     chosen = np.union1d(_top(cosine, limit), _top(in_title, limit // 2))
     chosen = chosen[np.argsort(-cosine[chosen], kind="stable")]
     return [(int(d), float(cosine[d])) for d in chosen]
+
+
+def _selective_terms(index: Index, grams: dict[str, float]) -> tuple[list[int], list[float]]:
+    """The question's bigrams that the base holds, less the very common ones.
+
+    A bigram found in more than ``COMMON_SHARE`` of a large base adds about as much to every
+    record's score and costs the most to sum; the rarer bigrams decide the candidates. The
+    rerank still sees every bigram of the question.
+    """
+    found = [(index.vocab[g], qw) for g, qw in grams.items() if g in index.vocab]
+    n = len(index.docs)
+    floor = math.log((n + 1) / (max(COMMON_MIN, COMMON_SHARE * n) + 1)) + 1.0  # the idf of that df
+    kept = [(t, qw) for t, qw in found if index.idf[t] >= floor]
+    if len(kept) < 3:  # a question of common words only: keep its rarest few
+        kept = sorted(found, key=lambda p: -index.idf[p[0]])[:6]
+    return [t for t, _ in kept], [qw for _, qw in kept]
 
 
 def _accumulate(postings: Postings, terms: list[int], qw: np.ndarray, n: int) -> np.ndarray:
