@@ -216,11 +216,14 @@ def open_db(path_or_conn: str | pathlib.Path | sqlite3.Connection) -> sqlite_uti
             pass  # read-only media: stay in the default journal mode
     if migrations.pending(db):
         migrations.apply(db)
-        from knowledge.reference import load_reference_data  # avoid an import cycle
+    from knowledge.reference import load_reference_data  # avoid an import cycle
 
+    try:
         with db.atomic():
-            load_reference_data(db)
-            bump_version(db)
+            if load_reference_data(db):
+                bump_version(db)
+    except sqlite3.OperationalError:
+        pass  # a read-only base keeps the dictionary it was built with
     return db
 
 

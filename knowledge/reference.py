@@ -7,6 +7,8 @@ touching code; ``kb import`` of a file with the same header adds to them in a ru
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
 from importlib import resources
 
 import sqlite_utils
@@ -27,12 +29,35 @@ def synonym_files() -> list[str]:
     return sorted(f.name for f in files.iterdir() if f.name.startswith("synonyms") and f.name.endswith(".csv"))
 
 
-def load_reference_data(db: sqlite_utils.Database) -> None:
-    """Upsert the shipped areas and synonyms (staff additions are kept)."""
-    db["areas"].upsert_all(read_csv("areas.csv"), pk="name")
+@functools.lru_cache(maxsize=1)
+def shipped_digest() -> str:
+    """A fingerprint of the shipped reference files, read once per process."""
+    h = hashlib.sha256()
+    for name in ["areas.csv", *synonym_files()]:
+        h.update(name.encode())
+        h.update(resources.files("knowledge.data").joinpath(name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def load_reference_data(db: sqlite_utils.Database) -> bool:
+    """Bring the shipped areas and synonyms into the base when they changed since last time.
+
+    Runs on every open, so upgrading the package updates a running base's dictionary. Staff
+    additions are kept: shipped synonym rows are replaced as a set, staff rows never touched,
+    and an area already in the base (its contact perhaps edited by staff) is left as it is.
+    Returns whether anything was written; the caller bumps the version in the same transaction.
+    """
+    digest = shipped_digest()
+    row = db.execute("SELECT value FROM meta WHERE key = 'reference'").fetchone()
+    if row and row[0] == digest:
+        return False
+    db["areas"].insert_all(read_csv("areas.csv"), pk="name", ignore=True)
     rows = [
         {"term": r["term"], "canonical": r["canonical"], "source": "shipped"}
         for name in synonym_files()
         for r in read_csv(name)
     ]
-    db["synonyms"].upsert_all(rows, pk=("term", "canonical"))
+    db.execute("DELETE FROM synonyms WHERE source = 'shipped'")
+    db["synonyms"].insert_all(rows, pk=("term", "canonical"), ignore=True)
+    db["meta"].upsert({"key": "reference", "value": digest}, pk="key")
+    return True
