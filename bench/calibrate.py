@@ -90,6 +90,8 @@ def main() -> int:
             for s, ok, q in sorted(obs):
                 print(f"{name:12} {s:.3f} {'OUT' if ok is None else ('ok ' if ok else 'bad')} {q}")
     names = list(results)
+    ranked_right = [sum(ok is True for _s, ok, _q in results[n]) / max(1, sum(ok is not None for _s, ok, _q in results[n])) for n in names]
+    print("right first item, whatever its score: " + ", ".join(f"{n} {r:.3f}" for n, r in zip(names, ranked_right)))
     print("| threshold | " + " | ".join(names) + " | mean |")
     print("|---|" + "---|" * (len(names) + 1))
     t = args.lo

@@ -319,20 +319,23 @@ def coverage(query: Query, doc: Doc, index: "Index") -> tuple[float, float]:
     glues two words into a false match. A term of the synonym dictionary is covered when the
     record holds any word of its group (ファミサポ meets ファミリー・サポート・センター).
     """
-    extra_f, extra_r = set(), set()
+    # bigrams of the question's dictionary terms whose group the title (or the whole record) holds
+    title_f, title_r, any_f, any_r = set(), set(), set(), set()
     for term_f, term_r, members_f, members_r in query.synonym_hits:
-        if any(m and (m in doc.title_f or m in doc.body_f) for m in members_f) or any(
-            m and len(m) >= 2 and (m in doc.title_r or m in doc.body_r) for m in members_r
-        ):
-            extra_f.update(ngrams(term_f, 2))
-            extra_r.update(ngrams(term_r, 2))
+        in_title = _holds(members_f, members_r, doc.title_f, doc.title_r)
+        if in_title or _holds(members_f, members_r, doc.body_f, doc.body_r):
+            any_f.update(ngrams(term_f, 2))
+            any_r.update(ngrams(term_r, 2))
+            if in_title:
+                title_f.update(ngrams(term_f, 2))
+                title_r.update(ngrams(term_r, 2))
     total = in_title = in_doc = 0.0
     all_f, all_r = f"{doc.title_f}\x00{doc.body_f}", f"{doc.title_r}\x00{doc.body_r}"
     for chunk_f, chunk_r, chunk_l, factor in query.chunks:
-        weight, (tf, df) = _chunk_cover(query, index, chunk_f, doc.title_f, all_f, extra_f)
+        weight, (tf, df) = _chunk_cover(query, index, chunk_f, doc.title_f, all_f, (title_f, any_f))
         weight *= factor
-        _w, (tr, dr) = _chunk_cover(query, index, chunk_r, doc.title_r, all_r, extra_r)
-        tl = _chunk_cover(query, index, chunk_l, doc.title_l, "", set())[1][0] if chunk_l != chunk_f else 0.0
+        _w, (tr, dr) = _chunk_cover(query, index, chunk_r, doc.title_r, all_r, (title_r, any_r))
+        tl = _chunk_cover(query, index, chunk_l, doc.title_l, "", (set(), set()))[1][0] if chunk_l != chunk_f else 0.0
         total += weight
         # A match by reading alone counts a little less than one by the written form:
         # 養育 (ヨウイク) is inside 療育 (リヨウイク) once small kana are folded.
@@ -343,7 +346,12 @@ def coverage(query: Query, doc: Doc, index: "Index") -> tuple[float, float]:
     return in_title / total, in_doc / total
 
 
-def _chunk_cover(query: Query, index: "Index", chunk: str, title: str, both: str, extra: set[str]) -> tuple[float, tuple[float, float]]:
+def _holds(members_f: tuple[str, ...], members_r: tuple[str, ...], text_f: str, text_r: str) -> bool:
+    return any(m and m in text_f for m in members_f) or any(len(m) >= 2 and m in text_r for m in members_r)
+
+
+def _chunk_cover(query: Query, index: "Index", chunk: str, title: str, both: str,
+                 extra: tuple[set[str], set[str]]) -> tuple[float, tuple[float, float]]:
     """(the chunk's IDF weight, (share found in the title, share found in title or body)).
 
     ``both`` is the title and body joined by a NUL, so one ``in`` test looks at both and no
@@ -357,8 +365,8 @@ def _chunk_cover(query: Query, index: "Index", chunk: str, title: str, both: str
     if not grams:
         return 0.0, (0.0, 0.0)
     total = sum(weights)
-    in_title = _covered(chunk, grams, weights, title, extra)
-    in_any = max(in_title, _covered(chunk, grams, weights, both, extra)) if both else in_title
+    in_title = _covered(chunk, grams, weights, title, extra[0])
+    in_any = max(in_title, _covered(chunk, grams, weights, both, extra[1])) if both else in_title
     return total, (in_title / total, in_any / total)
 
 
@@ -405,6 +413,15 @@ def title_similarity(query: Query, doc: Doc) -> float:
     return best * min(1.0, shortest / 4)
 
 
+def _words(text: str):
+    """The morphemes of each space-separated part, with ``None`` between parts: terse search
+    words (就学援助 申請) are separate words, never one run."""
+    for i, part in enumerate(text.split()):
+        if i:
+            yield None
+        yield from tokens(part)
+
+
 def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym], drop: list[str]) -> Query:
     """Fold the question, drop question phrases (いつ, 教えて …), cut it into content chunks."""
     core = text
@@ -412,9 +429,9 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
         core = core.replace(phrase, " ")
     chunks: list[tuple[str, str, str, float]] = []
     run_f, run_r, run_l, named = "", "", "", False
-    for tok in tokens(core):
-        surface = fold(tok.surface)
-        stop = tok.pos in FUNCTION_POS or not surface or surface in stopwords or fold(tok.lemma) in stopwords
+    for tok in _words(core):
+        surface = fold(tok.surface) if tok is not None else ""
+        stop = tok is None or tok.pos in FUNCTION_POS or not surface or surface in stopwords or fold(tok.lemma) in stopwords
         if stop:
             if run_f:
                 chunks.append((run_f, run_r, run_l, 1.0 if named else VERB_WEIGHT))
