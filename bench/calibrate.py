@@ -75,6 +75,11 @@ def accuracy(obs, threshold: float) -> float:
     return good / len(obs)
 
 
+def wrong_answers(obs, threshold: float) -> int:
+    """Answers given that are wrong: worse for a parent than a refusal with suggestions."""
+    return sum(s >= threshold and ok is not True for s, ok, _ in obs)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--from", dest="lo", type=float, default=0.30)
@@ -92,13 +97,14 @@ def main() -> int:
     names = list(results)
     ranked_right = [sum(ok is True for _s, ok, _q in results[n]) / max(1, sum(ok is not None for _s, ok, _q in results[n])) for n in names]
     print("right first item, whatever its score: " + ", ".join(f"{n} {r:.3f}" for n, r in zip(names, ranked_right)))
-    print("| threshold | " + " | ".join(names) + " | mean |")
-    print("|---|" + "---|" * (len(names) + 1))
+    print("| threshold | " + " | ".join(names) + " | mean | wrong answers given |")
+    print("|---|" + "---|" * (len(names) + 2))
     t = args.lo
     while t <= args.hi + 1e-9:
         accs = [accuracy(results[n], t) for n in names]
         marker = " ←" if abs(t - answer.THRESHOLD) < 1e-9 else ""
-        print(f"| {t:.2f}{marker} | " + " | ".join(f"{a:.3f}" for a in accs) + f" | {sum(accs) / len(accs):.3f} |")
+        wrong = sum(wrong_answers(results[n], t) for n in names)
+        print(f"| {t:.2f}{marker} | " + " | ".join(f"{a:.3f}" for a in accs) + f" | {sum(accs) / len(accs):.3f} | {wrong} |")
         t += args.step
     return 0
 

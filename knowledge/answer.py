@@ -27,6 +27,9 @@ from knowledge.text import fold, nfkc
 
 THRESHOLD = 0.46
 SUGGEST_MIN = 0.25
+# How a record's score is made (see knowledge.search): share of the question the record covers,
+# share its title covers, fuzzy similarity of the title, and the first stage's cosine.
+W_DOC, W_TITLE, W_SIM, W_COS = 0.6, 0.2, 0.15, 0.05
 MAX_QUESTION = 500  # characters considered; a 5,000-character paste is cut, not refused
 
 INTENTS = {
@@ -145,7 +148,7 @@ def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item
         doc = index.docs[d]
         cov_title, cov_doc = coverage(query, doc, index)
         sim = title_similarity(query, doc)
-        score = 0.5 * cov_doc + 0.25 * cov_title + 0.2 * sim + 0.05 * min(1.0, cos)
+        score = W_DOC * cov_doc + W_TITLE * cov_title + W_SIM * sim + W_COS * min(1.0, cos)
         score *= _area_fit(doc, u.area, city) * _kind_fit(doc, u) * _audience_fit(doc, u)
         scored.append(Item(_kind_label(doc), doc.public_id, doc.title, min(score, 1.0), {"doc": doc}))
     scored.sort(key=lambda i: -i.score)
