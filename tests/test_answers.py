@@ -68,9 +68,18 @@ def test_operator_question_names_operator(demo_db):
     assert answer.answered and "青い鳥" in answer.text
 
 
-def test_long_message_is_answered_not_crashed(demo_db):
-    answer = ask(demo_db, "赤ちゃんサロン" + "あ" * 5000, area="横浜市旭区", today=TODAY)
-    assert isinstance(answer.text, str) and answer.text
+def test_long_message_is_cut_to_its_first_500_characters(demo_db):
+    from knowledge.answer import MAX_QUESTION
+
+    pasted = "もくよく体験はいつ？" + "あ" * 5000
+    answer = ask(demo_db, pasted, area="横浜市鶴見区", today=TODAY)
+    assert MAX_QUESTION == 500 and len(answer.understanding.question) == 500
+    assert answer.text  # a reply, not a crash
+    before = demo_db["unanswered"].count
+    refused = ask(demo_db, "あ" * 5000 + "もくよく体験", area="横浜市鶴見区", today=TODAY)
+    assert not refused.answered  # the words after the cut are not read
+    logged = list(demo_db.query("SELECT text FROM unanswered ORDER BY rowid DESC LIMIT 1"))[0]["text"]
+    assert demo_db["unanswered"].count == before + 1 and len(logged) == 500
 
 
 def test_empty_question(demo_db):

@@ -16,8 +16,10 @@ PERIOD_LABEL = re.compile(
     r"(前期|中期|後期)\s*[(（]\s*[~～〜]\s*(\d{1,2})\s*月\s*[)）]|次年度\s*以降"
 )
 MONTH_PAREN = re.compile(r"[(（]([^()（）]*?(?:\d\s*月|通年)[^()（）]*)[)）]")
+# 会 is a gathering (座談会, 見学会, ばあばの会) unless it is a body or its members (自治会,
+# 連絡会, 協議会, 会議, 会員): those are how a program is run, not something a parent attends.
 EVENT_WORDS = re.compile(
-    r"会|講座|講習|フォーラム|セミナー|サロン|[Cc]lub|クラブ|くらぶ|教室|体験|あつまれ|集まれ|"
+    r"(?<!連絡)(?<!自治)(?<!協議)(?<!委員)会(?![議員社場館計])|講座|講習|フォーラム|セミナー|サロン|[Cc]lub|クラブ|くらぶ|教室|体験|あつまれ|集まれ|"
     r"あそぼう|ひろば|マーケット|キャラバン|フェスティバル|ティータイム|Day|クッキング|見学|そとあそび"
 )
 
