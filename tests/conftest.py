@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 
+from knowledge import open_db
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SEEDS = SHARED / "seeds"
@@ -37,5 +39,29 @@ def demo_db(demo_db_path, tmp_path):
     path = tmp_path / "kb.db"
     shutil.copy(demo_db_path, path)
     db = open_db(path)
+    yield db
+    db.close()
+
+
+FAQ = SHARED / "faq" / "kosodate_opendata_faq.json"
+
+
+@pytest.fixture(scope="session")
+def faq_db_path(tmp_path_factory):
+    """A base holding only the FAQ open data, built once per session."""
+    from knowledge.importers import import_file
+
+    if not FAQ.exists():
+        pytest.skip("../shared/faq is not present")
+    path = tmp_path_factory.mktemp("faq") / "faq.db"
+    db = open_db(path)
+    import_file(db, FAQ)
+    db.close()
+    return path
+
+
+@pytest.fixture
+def faq_db(faq_db_path):
+    db = open_db(faq_db_path)
     yield db
     db.close()

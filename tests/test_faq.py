@@ -11,27 +11,7 @@ from bot.cli import cli
 from knowledge import ask, open_db
 from knowledge.importers import ImportRejected, import_file
 from knowledge.placeholders import fill_answer, find
-from tests.conftest import SHARED
-
-FAQ = SHARED / "faq" / "kosodate_opendata_faq.json"
-
-
-@pytest.fixture(scope="module")
-def faq_db_path(tmp_path_factory):
-    if not FAQ.exists():
-        pytest.skip("../shared/faq is not present")
-    path = tmp_path_factory.mktemp("faq") / "faq.db"
-    db = open_db(path)
-    import_file(db, FAQ)
-    db.close()
-    return path
-
-
-@pytest.fixture
-def faq_db(faq_db_path):
-    db = open_db(faq_db_path)
-    yield db
-    db.close()
+from tests.conftest import FAQ
 
 
 def test_import_keeps_ids_and_credit(faq_db):
