@@ -30,7 +30,7 @@ from knowledge import db as dbmod
 from knowledge.text import FUNCTION_POS, fold, lemmas, ngrams, reading, tokens
 
 TITLE_WEIGHT = 2.0
-CANDIDATES = 60
+CANDIDATES = 40
 COMMON_SHARE = 0.05  # first stage skips bigrams held by more than this share of the base ...
 COMMON_MIN = 2000  # ... once that share is more than this many records
 BODY_CHARS = 600
