@@ -3,9 +3,12 @@
 Retrieval is two-stage so it scales to 100,000 records:
 
 1. Candidates: character bigrams of both the folded text and its folded katakana reading,
-   TF-IDF weighted (titles count twice), kept as per-bigram posting arrays; a question's
-   bigrams (plus its synonyms') are summed with ``numpy.bincount``. Bigrams work for the
-   one- and two-character terms (手当, 公園) that FTS5's trigram tokenizer cannot find.
+   TF-IDF weighted (titles count twice), kept as one CSR of flat numpy arrays; a question's
+   bigrams (plus its synonyms', less those held by more than 5% of a large base) are summed
+   with ``numpy.bincount``. The best by cosine are joined by the records whose titles hold the
+   most of the question's rare bigrams, so a long record is not lost among short look-alikes.
+   Bigrams work for the one- and two-character terms (手当, 公園) that FTS5's trigram
+   tokenizer cannot find.
 2. Rerank of the best few dozen: how much of the question's content words the record covers
    (by reading, so かな meets 漢字), rapidfuzz ``partial_ratio`` of the question against the
    title, and the first stage's cosine, then area, audience and date fit.
