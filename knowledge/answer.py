@@ -95,9 +95,10 @@ class Answer:
         return {"answered": self.answered, "items": [i.public() for i in self.items], "text": self.text}
 
 
-def understand(db: sqlite_utils.Database, question: str, area: str | None, today: date) -> Understanding:
+def understand(db: sqlite_utils.Database, question: str, area: str | None, today: date,
+               index: Index | None = None) -> Understanding:
     q = nfkc(question)
-    named = _area_named(index_for(db), q)
+    named = _area_named(index or index_for(db), q)
     intent = next((name for name, pattern in INTENTS.items() if re.search(pattern, q)), None)
     return Understanding(
         question=q,
@@ -123,8 +124,8 @@ def ask(db: sqlite_utils.Database, question: str, *, area: str | None = None, to
         area = areas_mod.resolve(db, area)
     if not fold(question):
         return Answer(False, [], render.empty_question())
-    u = understand(db, question, area, today)
     index = index_for(db)
+    u = understand(db, question, area, today, index)
     ranked = rank(db, index, u)
     contact = areas_mod.contact(db, u.area)
     if ranked and ranked[0].score >= THRESHOLD:

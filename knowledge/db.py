@@ -216,8 +216,10 @@ def open_db(path_or_conn: str | pathlib.Path | sqlite3.Connection) -> sqlite_uti
             pass  # read-only media: stay in the default journal mode
     if migrations.pending(db):
         migrations.apply(db)
-    from knowledge.reference import load_reference_data  # avoid an import cycle
+    from knowledge.reference import load_reference_data, reference_outdated  # avoid an import cycle
 
+    if not reference_outdated(db):
+        return db  # the usual case: a read, no transaction
     try:
         with db.atomic():
             if load_reference_data(db):

@@ -39,6 +39,12 @@ def shipped_digest() -> str:
     return h.hexdigest()[:16]
 
 
+def reference_outdated(db: sqlite_utils.Database) -> bool:
+    """Whether the base was filled from other shipped files than these (one read, no lock)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'reference'").fetchone()
+    return not row or row[0] != shipped_digest()
+
+
 def load_reference_data(db: sqlite_utils.Database) -> bool:
     """Bring the shipped areas and synonyms into the base when they changed since last time.
 
@@ -47,9 +53,7 @@ def load_reference_data(db: sqlite_utils.Database) -> bool:
     and an area already in the base (its contact perhaps edited by staff) is left as it is.
     Returns whether anything was written; the caller bumps the version in the same transaction.
     """
-    digest = shipped_digest()
-    row = db.execute("SELECT value FROM meta WHERE key = 'reference'").fetchone()
-    if row and row[0] == digest:
+    if not reference_outdated(db):
         return False
     db["areas"].insert_all(read_csv("areas.csv"), pk="name", ignore=True)
     rows = [
@@ -59,5 +63,5 @@ def load_reference_data(db: sqlite_utils.Database) -> bool:
     ]
     db.execute("DELETE FROM synonyms WHERE source = 'shipped'")
     db["synonyms"].insert_all(rows, pk=("term", "canonical"), ignore=True)
-    db["meta"].upsert({"key": "reference", "value": digest}, pk="key")
+    db["meta"].upsert({"key": "reference", "value": shipped_digest()}, pk="key")
     return True

@@ -18,6 +18,7 @@ The index is rebuilt when the base's ``meta.version`` changes (every writer bump
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
@@ -185,7 +186,21 @@ class Synonym:
     members_r: tuple[str, ...]
 
 
-def load_synonyms(db: sqlite_utils.Database) -> dict[str, Synonym]:
+class Synonyms(dict):
+    """Folded term -> its ``Synonym``, with the terms indexed by their first two characters."""
+
+    @functools.cached_property
+    def starts(self) -> dict[tuple[bool, str], list[str]]:
+        """(by reading?, first two characters) -> terms, built once per dictionary."""
+        table: dict[tuple[bool, str], list[str]] = {}
+        for term, syn in self.items():
+            table.setdefault((False, term[:2]), []).append(term)
+            if len(term) >= 3 and len(syn.term_r) >= 2:
+                table.setdefault((True, syn.term_r[:2]), []).append(term)
+        return table
+
+
+def load_synonyms(db: sqlite_utils.Database) -> Synonyms:
     """Folded term -> its groups' other words (the canonical included), pre-read."""
     groups: dict[str, set[str]] = {}
     for row in db.query("SELECT term, canonical FROM synonyms"):
@@ -197,10 +212,10 @@ def load_synonyms(db: sqlite_utils.Database) -> dict[str, Synonym]:
             if len(key) >= 2:
                 found = members_of.setdefault(key, [])
                 found += [x for x in members if x != m and x not in found]
-    return {
+    return Synonyms({
         key: Synonym(fold(reading(key)), tuple(ms), tuple(fold(m) for m in ms), tuple(reading(m) for m in ms))
         for key, ms in members_of.items()
-    }
+    })
 
 
 _cache: dict[str, Index] = {}
@@ -419,7 +434,7 @@ def title_similarity(query: Query, doc: Doc) -> float:
 def _synonyms_in(synonyms: dict[str, Synonym], core_f: str, core_r: str):
     """The dictionary terms in the question, found through their first two characters (a few
     dozen lookups instead of a test of every one of thousands of terms)."""
-    starts = _starts(synonyms)
+    starts = synonyms.starts if isinstance(synonyms, Synonyms) else Synonyms(synonyms).starts
     seen = set()
     for text, by_reading in ((core_f, False), (core_r, True)):
         for i in range(len(text) - 1):
@@ -429,24 +444,6 @@ def _synonyms_in(synonyms: dict[str, Synonym], core_f: str, core_r: str):
                 if term not in seen and text.startswith(key, i):
                     seen.add(term)
                     yield term, syn
-
-
-_start_cache: dict[int, dict] = {}
-
-
-def _starts(synonyms: dict[str, Synonym]) -> dict[tuple[bool, str], list[str]]:
-    """(by reading?, first two characters) -> terms; built once per dictionary."""
-    found = _start_cache.get(id(synonyms))
-    if found is None or found[0] is not synonyms:
-        table: dict[tuple[bool, str], list[str]] = {}
-        for term, syn in synonyms.items():
-            table.setdefault((False, term[:2]), []).append(term)
-            if len(term) >= 3 and len(syn.term_r) >= 2:
-                table.setdefault((True, syn.term_r[:2]), []).append(term)
-        if len(_start_cache) > 8:  # dictionaries of indexes rebuilt since
-            _start_cache.clear()
-        found = _start_cache[id(synonyms)] = (synonyms, table)
-    return found[1]
 
 
 def _words(text: str):
