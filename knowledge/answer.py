@@ -34,7 +34,7 @@ MAX_QUESTION = 500  # characters considered; a 5,000-character paste is cut, not
 
 INTENTS = {
     "when": r"いつ|何月|何日|開催月|開催日|日程|日時|スケジュール|予定|何時",
-    "where": r"どこで|どこに|場所|会場|住所|アクセス|行き方",
+    "where": r"どこで|どこに|どこへ|場所|会場|住所|アクセス|行き方|窓口",
     "operator": r"運営|法人|実施者|どこが|団体",
     "audience": r"対象|何歳|年齢|誰が|だれが|参加できる人",
     "progress": r"進捗|進み具合|進んで|状況",
@@ -55,6 +55,7 @@ STOPWORDS = frozenset(fold(w) for w in (
     "今月", "土曜", "日曜", "曜日", "どんな", "なに", "いつ", "どこ", "様", "です", "ます",
     "為る", "居る", "有る", "出来る", "貰える", "成る", "思う", "良い", "分かる", "下さる",
 ))
+_FAQ_ASKS = re.compile("|".join(INTENTS[k] for k in ("when", "where", "audience", "count")))
 EVENT_HINT = re.compile(r"イベント|会$|会は|会に|会を|集まり|集まる|あつまり|講座|教室|サロン|遊び|あそび|参加")
 
 
@@ -197,6 +198,8 @@ def _kind_fit(doc: Doc, u: Understanding) -> float:
         return 1.05
     if doc.kind == "faq" and u.intent and re.search(INTENTS[u.intent], doc.title):
         return 1.05  # the FAQ asks what the parent asks (どこ / いつ / 対象 …)
+    if doc.kind == "faq" and not u.intent and _FAQ_ASKS.search(doc.title):
+        return 0.98  # of two FAQs on one service, a bare question wants the general one, not どこ / いつ
     return 1.0
 
 

@@ -42,6 +42,11 @@ BODY_CHARS = 600
 # what is asked about; it counts for less of the question than a run that names something.
 PREDICATE_POS = {"動詞", "形容詞", "副詞", "助動詞"}
 VERB_WEIGHT = 0.3
+# An adverb (初めて, 早く) modifies the predicate and never joins a noun into one compound:
+# it is a run of its own, so 初めて市 or 初めて利用 is not matched as one rare word.
+ALONE_POS = {"副詞"}
+# A prefix (お, ご) leans on the word after it and names nothing itself: おすすめ is a verb.
+NEUTRAL_POS = {"接頭辞"}
 
 
 @dataclass
@@ -465,17 +470,21 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
     for tok in _words(core):
         surface = fold(tok.surface) if tok is not None else ""
         stop = tok is None or tok.pos in FUNCTION_POS or not surface or surface in stopwords or fold(tok.lemma) in stopwords
-        if stop:
+        if stop or tok.pos in ALONE_POS:
             if run_f:
                 chunks.append((run_f, run_r, run_l, 1.0 if named else VERB_WEIGHT))
             run_f, run_r, run_l, named = "", "", "", False
-            continue
-        named = named or tok.pos not in PREDICATE_POS
+            if stop:
+                continue
+        named = named or tok.pos not in PREDICATE_POS | NEUTRAL_POS
         run_f += surface
         run_r += tok.reading
         lemma = fold(tok.lemma)
         # a verb by its stem: 受け取る meets the noun 受け取り, 遊ぶ meets 遊び
         run_l += lemma[:-1] if tok.pos == "動詞" and len(lemma) >= 3 else lemma
+        if tok.pos in ALONE_POS:
+            chunks.append((run_f, run_r, run_l, VERB_WEIGHT))
+            run_f, run_r, run_l, named = "", "", "", False
     if run_f:
         chunks.append((run_f, run_r, run_l, 1.0 if named else VERB_WEIGHT))
     core_f = fold(core)
