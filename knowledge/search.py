@@ -31,7 +31,7 @@ from rapidfuzz import fuzz
 
 from knowledge import areas as areas_mod
 from knowledge import db as dbmod
-from knowledge.text import FUNCTION_POS, fold, lemmas, ngrams, reading, tokens
+from knowledge.text import FUNCTION_POS, fold, lemmas, ngrams, parse, reading, tokens
 
 TITLE_WEIGHT = 2.0
 CANDIDATES = 40
@@ -189,6 +189,7 @@ class Synonym:
     members: tuple[str, ...]  # the other words of its groups, as written
     members_f: tuple[str, ...]
     members_r: tuple[str, ...]
+    parts: tuple[tuple[str, str], ...] = ()  # (surface, lemma) folds of a phrase's content words
 
 
 class Synonyms(dict):
@@ -204,6 +205,22 @@ class Synonyms(dict):
                 table.setdefault((True, syn.term_r[:2]), []).append(term)
         return table
 
+    @functools.cached_property
+    def phrases(self) -> dict[str, list[str]]:
+        """First character of a phrase's first content word -> the phrases (terms of two or
+        more content words, 病気の子を預), built once per dictionary."""
+        table: dict[str, list[str]] = {}
+        for term, syn in self.items():
+            if len(syn.parts) >= 2:
+                table.setdefault(syn.parts[0][0][:1], []).append(term)
+        return table
+
+
+def _content_parts(text: str) -> tuple[tuple[str, str], ...]:
+    """(surface, lemma) folds of the words of ``text`` that are not particles or symbols."""
+    return tuple((fold(t.surface), fold(t.lemma)) for t in parse(text)
+                 if t.pos not in FUNCTION_POS and t.pos != "補助記号" and fold(t.surface))
+
 
 def load_synonyms(db: sqlite_utils.Database) -> Synonyms:
     """Folded term -> its groups' other words (the canonical included), pre-read."""
@@ -211,14 +228,17 @@ def load_synonyms(db: sqlite_utils.Database) -> Synonyms:
     for row in db.query("SELECT term, canonical FROM synonyms"):
         groups.setdefault(row["canonical"], {row["canonical"]}).add(row["term"])
     members_of: dict[str, list[str]] = {}
+    written: dict[str, str] = {}  # folded term -> as written, to be cut into words
     for members in groups.values():
         for m in members:
             key = fold(m)
             if len(key) >= 2:
+                written.setdefault(key, m)
                 found = members_of.setdefault(key, [])
                 found += [x for x in members if x != m and x not in found]
     return Synonyms({
-        key: Synonym(fold(reading(key)), tuple(ms), tuple(fold(m) for m in ms), tuple(reading(m) for m in ms))
+        key: Synonym(fold(reading(key)), tuple(ms), tuple(fold(m) for m in ms), tuple(reading(m) for m in ms),
+                     _content_parts(written[key]))
         for key, ms in members_of.items()
     })
 
@@ -451,6 +471,54 @@ def _synonyms_in(synonyms: dict[str, Synonym], core_f: str, core_r: str):
                     yield term, syn
 
 
+PHRASE_SKIP = 2  # content words a phrase's words may have between them in the question
+SENTENCE_END = frozenset("。！？!?")
+
+
+def _phrases_in(synonyms: Synonyms, words: list[tuple[str, str, str, int]]):
+    """Dictionary phrases whose content words the question holds in order, within one sentence
+    and at most ``PHRASE_SKIP`` words apart: 病気の子を預 is found in 病気の子どもを施設で預かって,
+    実家で産 in 実家の近くで産む. Yields each phrase with the question words it matched."""
+    for start, (surface, _l, _r, _s) in enumerate(words):
+        for term in synonyms.phrases.get(surface[:1], ()):
+            matched = _match_parts(synonyms[term].parts, words, start)
+            if matched:
+                yield term, synonyms[term], matched
+
+
+def _match_parts(parts, words, start: int) -> list[int] | None:
+    matched, i = [], start
+    for k, (p_surface, p_lemma) in enumerate(parts):
+        limit = i + 1 if k == 0 else min(len(words), i + 1 + PHRASE_SKIP)
+        while i < limit and not _same_word(words[i], p_surface, p_lemma):
+            i += 1
+        if i >= limit or words[i][3] != words[start][3]:
+            return None
+        matched.append(i)
+        i += 1
+    return matched
+
+
+def _same_word(word: tuple[str, str, str, int], p_surface: str, p_lemma: str) -> bool:
+    """A question word meets a phrase word written shorter (預 meets 預かって, 子 meets 子ども)
+    or in another form of the same word (産む meets 産んで by its lemma)."""
+    surface, lemma = word[0], word[1]
+    return surface.startswith(p_surface) or lemma.startswith(p_lemma)
+
+
+def _content_words(text: str) -> list[tuple[str, str, str, int]]:
+    """(surface, lemma, reading folds, sentence number) of the question's content words."""
+    out, sentence = [], 0
+    for tok in _words(text):
+        if tok is None:
+            continue
+        if tok.surface in SENTENCE_END:
+            sentence += 1
+        elif tok.pos not in FUNCTION_POS and tok.pos != "補助記号" and fold(tok.surface):
+            out.append((fold(tok.surface), fold(tok.lemma), tok.reading, sentence))
+    return out
+
+
 def _words(text: str):
     """The morphemes of each space-separated part, with ``None`` between parts: terse search
     words (就学援助 申請) are separate words, never one run."""
@@ -492,7 +560,17 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
     expansions: list[tuple[str, str]] = []
     hits = []
     for term, syn in _synonyms_in(synonyms, core_f, core_r):
+        expansions += [p for p in zip(syn.members_f, syn.members_r) if p not in expansions]
+        hits.append((term, syn.term_r, syn.members_f, syn.members_r))
+    if isinstance(synonyms, Synonyms) and synonyms.phrases:
+        words = _content_words(text)
+        found = {h[0] for h in hits}
+        for term, syn, matched in _phrases_in(synonyms, words):
+            if term in found:
+                continue
+            found.add(term)
             expansions += [p for p in zip(syn.members_f, syn.members_r) if p not in expansions]
-            hits.append((term, syn.term_r, syn.members_f, syn.members_r))
+            # the question's own words that the phrase stands for are the ones it covers
+            hits += [(words[i][0], words[i][2], syn.members_f, syn.members_r) for i in matched]
     chunks = [c for c in chunks if len(c[0]) >= 2 or "\u4e00" <= c[0] <= "\u9fff"]
     return Query(text, core_f, core_r, chunks, expansions, hits)

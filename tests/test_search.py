@@ -24,3 +24,35 @@ def test_a_run_of_verbs_counts_for_less_than_a_run_that_names_something():
     query = make_query("離乳食の進め方に悩んでいる", STOPWORDS, {}, DROP)
     weights = {c[0]: c[3] for c in query.chunks}
     assert weights["離乳食"] == 1.0 and all(w < 1.0 for f, w in weights.items() if f != "離乳食")
+
+
+def _synonyms(*groups):
+    """A dictionary as the base would load it, from (canonical, term) rows."""
+    import sqlite_utils
+
+    from knowledge.search import load_synonyms
+
+    db = sqlite_utils.Database(memory=True)
+    db["synonyms"].insert_all([{"term": t, "canonical": c} for c, t in groups])
+    return load_synonyms(db)
+
+
+def test_a_phrase_is_found_by_its_words_in_order_not_only_as_written():
+    synonyms = _synonyms(("病児保育", "病気の子を預"))
+    query = make_query("病気の子どもを施設で預かってもらえるサービス", STOPWORDS, synonyms, DROP)
+    assert all(hit[2] == ("病児保育",) for hit in query.synonym_hits)
+    covered = {hit[0] for hit in query.synonym_hits}
+    assert {"病気", "子ドモ", "預カツ"} <= covered  # the question's own words stand for the phrase
+
+
+def test_a_phrase_is_not_found_across_sentences_or_far_apart():
+    synonyms = _synonyms(("病児保育", "病気の子を預"))
+    apart = make_query("病気が心配。子どもを預けたい", STOPWORDS, synonyms, DROP)
+    far = make_query("病気の子どもと公園や図書館や児童館に行き、友達に預けた", STOPWORDS, synonyms, DROP)
+    assert not apart.synonym_hits and not far.synonym_hits
+
+
+def test_an_adverb_is_a_word_of_its_own():
+    query = make_query("初めて利用する人", STOPWORDS, {}, DROP)
+    weights = {c[0]: c[3] for c in query.chunks}
+    assert weights["初メテ"] == 0.3 and weights["利用"] == 1.0  # not one rare word 初メテ利用
