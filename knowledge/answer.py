@@ -25,7 +25,7 @@ from knowledge.db import now_iso
 from knowledge.search import Doc, Index, candidates, coverage, index_for, make_query, query_grams, title_similarity
 from knowledge.text import fold, nfkc
 
-THRESHOLD = 0.46
+THRESHOLD = 0.45
 SUGGEST_MIN = 0.25
 # How a record's score is made (see knowledge.search): share of the question the record covers,
 # share its title covers, fuzzy similarity of the title, and the first stage's cosine.

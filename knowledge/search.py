@@ -23,6 +23,7 @@ import json
 import math
 import threading
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,6 +92,7 @@ class Index:
     version: int = 0
     max_idf: float = 1.0
     areas: list[tuple[str, str]] = field(default_factory=list)  # areas.mentions(), read with the index
+    char_idf: dict[str, float] = field(default_factory=dict)  # one character -> its IDF (日, 園)
 
     def term_idf(self, gram: str) -> float:
         """A bigram no record holds weighs as much as the rarest one that exists.
@@ -99,6 +101,8 @@ class Index:
         covered words, and with it the score against the fixed threshold, would sink as
         records are added.
         """
+        if len(gram) == 1:  # a one-character word (日, 園): as rare as the records holding it
+            return self.char_idf.get(gram, self.max_idf)
         i = self.vocab.get(gram)
         return float(self.idf[i]) if i is not None else self.max_idf
 
@@ -149,6 +153,7 @@ def doc_grams(doc: Doc) -> dict[str, float]:
 def build_index(docs: list[Doc], synonyms: dict[str, "Synonym"] | None = None, version: int = 0) -> Index:
     """TF-IDF postings (sublinear tf, smoothed idf, l2 norm) and title postings, as flat arrays."""
     vocab: dict[str, int] = {}
+    chars: Counter[str] = Counter()
     terms, owners, counts = array("i"), array("i"), array("d")
     title_terms, title_owners = array("i"), array("i")
     for d, doc in enumerate(docs):
@@ -159,6 +164,7 @@ def build_index(docs: list[Doc], synonyms: dict[str, "Synonym"] | None = None, v
         for g in set(ngrams(doc.title_f, 2) + ngrams(doc.title_r, 2)):
             title_terms.append(vocab[g])
             title_owners.append(d)
+        chars.update(set(doc.title_f) | set(doc.body_f))
     n, size = len(docs), len(vocab)
     t = np.frombuffer(terms, dtype=np.int32)
     o = np.frombuffer(owners, dtype=np.int32)
@@ -171,7 +177,8 @@ def build_index(docs: list[Doc], synonyms: dict[str, "Synonym"] | None = None, v
     postings = _csr(t, o, w, size)
     titles = _csr(tt, np.frombuffer(title_owners, dtype=np.int32), idf[tt], size)
     max_idf = float(idf.max()) if size else 1.0
-    return Index(docs, vocab, idf, postings, titles, synonyms or {}, version, max_idf)
+    char_idf = {c: math.log((n + 1) / (k + 1)) + 1.0 for c, k in chars.items()}
+    return Index(docs, vocab, idf, postings, titles, synonyms or {}, version, max_idf, char_idf=char_idf)
 
 
 def _csr(terms: np.ndarray, owners: np.ndarray, weights: np.ndarray, size: int) -> Postings:
@@ -377,7 +384,9 @@ def coverage(query: Query, doc: Doc, index: "Index") -> tuple[float, float]:
     for chunk_f, chunk_r, chunk_l, factor in query.chunks:
         weight, (tf, df) = _chunk_cover(query, index, chunk_f, doc.title_f, all_f, (title_f, any_f))
         weight *= factor
-        _w, (tr, dr) = _chunk_cover(query, index, chunk_r, doc.title_r, all_r, (title_r, any_r))
+        # a one-character word's reading (日: ヒ) is inside too many other words to count
+        _w, (tr, dr) = (_chunk_cover(query, index, chunk_r, doc.title_r, all_r, (title_r, any_r))
+                        if len(chunk_f) > 1 else (0.0, (0.0, 0.0)))
         tl = _chunk_cover(query, index, chunk_l, doc.title_l, "", (set(), set()))[1][0] if chunk_l != chunk_f else 0.0
         total += weight
         # A match by reading alone counts a little less than one by the written form:
