@@ -22,14 +22,16 @@ from knowledge import audience
 from knowledge import render
 from knowledge.dates import When, parse_when
 from knowledge.db import now_iso
-from knowledge.search import Doc, Index, candidates, coverage, index_for, make_query, query_grams, title_similarity
+from knowledge.search import Doc, Index, candidates, coverage, index_for, make_query, query_grams, title_precision, title_similarity
 from knowledge.text import fold, nfkc
 
 THRESHOLD = 0.45
 SUGGEST_MIN = 0.25
 # How a record's score is made (see knowledge.search): share of the question the record covers,
-# share its title covers, fuzzy similarity of the title, and the first stage's cosine.
-W_DOC, W_TITLE, W_SIM, W_COS = 0.6, 0.2, 0.15, 0.05
+# share its title covers, fuzzy similarity of the title and the first stage's cosine; then, at
+# W_PREC of the whole, the share of the title's own content the question holds (of two FAQs that
+# both answer 風しん, the one that says nothing more than 風しん).
+W_DOC, W_TITLE, W_SIM, W_COS, W_PREC = 0.6, 0.2, 0.15, 0.05, 0.05
 MAX_QUESTION = 500  # characters considered; a 5,000-character paste is cut, not refused
 
 INTENTS = {
@@ -68,7 +70,7 @@ class Item:
     record: dict = field(default_factory=dict, repr=False)
 
     def public(self) -> dict:
-        return {"kind": self.kind, "id": self.id, "title": self.title, "score": round(self.score, 3)}
+        return {"kind": self.kind, "id": self.id, "title": self.title, "score": round(min(self.score, 1.0), 3)}
 
 
 @dataclass
@@ -150,9 +152,10 @@ def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item
         doc = index.docs[d]
         cov_title, cov_doc = coverage(query, doc, index)
         sim = title_similarity(query, doc)
-        score = W_DOC * cov_doc + W_TITLE * cov_title + W_SIM * sim + W_COS * min(1.0, cos)
+        prec = title_precision(query, doc, index, STOPWORDS, DROP)
+        score = (1 - W_PREC) * (W_DOC * cov_doc + W_TITLE * cov_title + W_SIM * sim + W_COS * min(1.0, cos)) + W_PREC * prec
         score *= _area_fit(doc, u.area, city) * _kind_fit(doc, u) * _audience_fit(doc, u)
-        scored.append(Item(_kind_label(doc), doc.public_id, doc.title, min(score, 1.0), {"doc": doc}))
+        scored.append(Item(_kind_label(doc), doc.public_id, doc.title, score, {"doc": doc}))  # uncapped: fits above 1 still rank
     scored.sort(key=lambda i: -i.score)
     if u.when:
         scored = _date_fit(db, scored, u.when)
@@ -169,7 +172,7 @@ def _has_dates_fit(db: sqlite_utils.Database, items: list[Item], today: date) ->
     for item in items[:10]:
         doc = item.record["doc"]
         if doc.kind == "activity" and upcoming(db, doc.id, today, limit=1):
-            item.score = min(1.0, item.score * 1.05)
+            item.score *= 1.05
             dated.add(id(item))
     items.sort(key=lambda i: (-i.score, id(i) not in dated))  # at equal scores, dated first
     return items
@@ -216,7 +219,7 @@ def _date_fit(db: sqlite_utils.Database, items: list[Item], when: When) -> list[
     for item in items:
         doc = item.record["doc"]
         if doc.kind == "activity" and dates_in(db, doc.id, when.start, when.end):
-            item.score = min(1.0, item.score * 1.15)
+            item.score *= 1.15
     items.sort(key=lambda i: -i.score)
     return items
 

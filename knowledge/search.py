@@ -65,6 +65,7 @@ class Doc:
     title_l: str = ""
     subkind: str | None = None
     group: str | None = None  # FAQs with the same answer share a group
+    title_chunks: list[tuple[str, str, float]] | None = None  # the title's content runs, cut on first use
 
 
 @dataclass
@@ -292,6 +293,16 @@ class Query:
     # (term fold, term reading, member folds, member readings)
     weights: dict[str, tuple[list[str], list[float]]] = field(default_factory=dict)  # chunk -> its bigrams and their IDFs
 
+    @functools.cached_property
+    def expanded_f(self) -> set[str]:
+        """Bigrams of the synonyms the question names: a title saying 病児 is not saying more
+        than a question saying 病気の子."""
+        return {g for f, _r in self.expansions for g in ngrams(f, 2)}
+
+    @functools.cached_property
+    def expanded_r(self) -> set[str]:
+        return {g for _f, r in self.expansions for g in ngrams(r, 2)}
+
 
 def candidates(index: Index, grams: dict[str, float], limit: int = CANDIDATES) -> list[tuple[int, float]]:
     """Records worth rescoring, with their TF-IDF cosine: the best by cosine over title and
@@ -463,6 +474,33 @@ def title_similarity(query: Query, doc: Doc) -> float:
     ) / 100.0
     shortest = min(len(doc.title_f), len(query.core_f))
     return best * min(1.0, shortest / 4)
+
+
+def title_precision(query: Query, doc: Doc, index: Index, stopwords: frozenset[str], drop: list[str]) -> float:
+    """Share of the title's own content (IDF-weighted bigrams) that the question holds.
+
+    Coverage asks how much of the question a record answers; this asks the reverse. Of
+    風しんについて and 風しん抗体検査について, both cover the question 風しん; only the first says
+    nothing the parent did not ask, so it is the better answer to a question about 風しん.
+    The title's chunks are cut once per record, on first use.
+    """
+    if doc.title_chunks is None:
+        doc.title_chunks = [c[:2] + (c[3],) for c in make_query(doc.title, stopwords, {}, drop).chunks]
+    total = found = 0.0
+    for chunk_f, chunk_r, factor in doc.title_chunks:
+        weight, share_f = _share(index, chunk_f, query.core_f, query.expanded_f)
+        share_r = _share(index, chunk_r, query.core_r, query.expanded_r)[1] if len(chunk_f) > 1 else 0.0
+        total += weight * factor
+        found += weight * factor * max(share_f, 0.95 * share_r)
+    return found / total if total else 0.0
+
+
+def _share(index: Index, chunk: str, text: str, extra: set[str]) -> tuple[float, float]:
+    """(IDF weight of ``chunk``, the share of it found in ``text``)."""
+    grams = ngrams(chunk, 2)
+    weights = [index.term_idf(g) for g in grams]
+    total = sum(weights)
+    return total, (_covered(chunk, grams, weights, text, extra) / total if total else 0.0)
 
 
 def _synonyms_in(synonyms: dict[str, Synonym], core_f: str, core_r: str):

@@ -87,6 +87,18 @@ def test_faq_questions_are_answered_from_the_faq(faq_db, question, faq_id):
         assert answer.items[0].id in faq_id
 
 
+@pytest.mark.parametrize("question, faq_id", [
+    ("風しん", "863"),  # the general FAQ, not 風しん抗体検査 (title precision)
+    ("療育医療はどんな時に申請できる？", "40"),  # not 養育医療, though both fit above 1
+    ("養育医療ってどんな時に使える", "54"),
+    ("病気の子どもを預かってくれる施設はある？", "254"),  # the phrase 病気の子を預 by its words
+    ("実家の近くで産むけど妊婦健診の受診票は使える？", "13"),  # 実家で産 -> 里帰り
+])
+def test_near_neighbours_and_everyday_phrases_find_their_faq(faq_db, question, faq_id):
+    answer = ask(faq_db, question, area="横浜市旭区", log=False)
+    assert answer.answered and answer.items[0].id == faq_id
+
+
 def test_identical_answers_are_one(faq_db):
     answer = ask(faq_db, "市内の保育園の数を教えてください", area="横浜市旭区")
     ids = [i.id for i in answer.items]

@@ -56,3 +56,14 @@ def test_an_adverb_is_a_word_of_its_own():
     query = make_query("初めて利用する人", STOPWORDS, {}, DROP)
     weights = {c[0]: c[3] for c in query.chunks}
     assert weights["初メテ"] == 0.3 and weights["利用"] == 1.0  # not one rare word 初メテ利用
+
+
+def test_of_two_titles_that_cover_the_question_the_one_saying_nothing_more_is_more_precise():
+    from knowledge.search import title_precision
+
+    docs = [_doc("faq", str(i), str(i), t, None, [], "", "faq") for i, t in
+            enumerate(["風しんについて教えてください。", "風しん抗体検査について教えてください。"])]
+    index = build_index(docs)
+    query = make_query("風しん", STOPWORDS, {}, DROP)
+    general, specific = (title_precision(query, d, index, STOPWORDS, DROP) for d in index.docs)
+    assert general == 1.0 and specific < 0.5
