@@ -58,6 +58,12 @@ STOPWORDS = frozenset(fold(w) for w in (
     "為る", "居る", "有る", "出来る", "貰える", "成る", "思う", "良い", "分かる", "下さる",
 ))
 _FAQ_ASKS = re.compile("|".join(INTENTS[k] for k in ("when", "where", "audience", "count")))
+# Words that frame a question without naming its subject (「自分の場合に必要な対応」「確認したい」「初めて」):
+# they count, as little as a verb does, instead of outweighing the subject by being rare in the base.
+LIGHT_WORDS = frozenset(fold(w) for w in (
+    "自分", "場合", "対応", "確認", "詳しい", "具体", "内容", "実際", "今度", "最近", "全然", "普通",
+    "調べる", "探す", "気軽", "おすすめ", "お勧め", "人向け",
+))
 EVENT_HINT = re.compile(r"イベント|会$|会は|会に|会を|集まり|集まる|あつまり|講座|教室|サロン|遊び|あそび|参加")
 
 
@@ -145,14 +151,14 @@ def ask(db: sqlite_utils.Database, question: str, *, area: str | None = None, to
 
 def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item]:
     text = _strip_area_names(index, u.question)
-    query = make_query(text, STOPWORDS, index.synonyms, DROP)
+    query = make_query(text, STOPWORDS, index.synonyms, DROP, LIGHT_WORDS)
     city = areas_mod.city_of(db, u.area)
     scored: list[Item] = []
     for d, cos in candidates(index, query_grams(query)):
         doc = index.docs[d]
         cov_title, cov_doc = coverage(query, doc, index)
         sim = title_similarity(query, doc)
-        prec = title_precision(query, doc, index, STOPWORDS, DROP)
+        prec = title_precision(query, doc, index, STOPWORDS, DROP, LIGHT_WORDS)
         score = (1 - W_PREC) * (W_DOC * cov_doc + W_TITLE * cov_title + W_SIM * sim + W_COS * min(1.0, cos)) + W_PREC * prec
         score *= _area_fit(doc, u.area, city) * _kind_fit(doc, u) * _audience_fit(doc, u)
         scored.append(Item(_kind_label(doc), doc.public_id, doc.title, score, {"doc": doc}))  # uncapped: fits above 1 still rank

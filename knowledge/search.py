@@ -476,7 +476,8 @@ def title_similarity(query: Query, doc: Doc) -> float:
     return best * min(1.0, shortest / 4)
 
 
-def title_precision(query: Query, doc: Doc, index: Index, stopwords: frozenset[str], drop: list[str]) -> float:
+def title_precision(query: Query, doc: Doc, index: Index, stopwords: frozenset[str], drop: list[str],
+                    light: frozenset[str] = frozenset()) -> float:
     """Share of the title's own content (IDF-weighted bigrams) that the question holds.
 
     Coverage asks how much of the question a record answers; this asks the reverse. Of
@@ -485,7 +486,7 @@ def title_precision(query: Query, doc: Doc, index: Index, stopwords: frozenset[s
     The title's chunks are cut once per record, on first use.
     """
     if doc.title_chunks is None:
-        doc.title_chunks = [c[:2] + (c[3],) for c in make_query(doc.title, stopwords, {}, drop).chunks]
+        doc.title_chunks = [c[:2] + (c[3],) for c in make_query(doc.title, stopwords, {}, drop, light).chunks]
     total = found = 0.0
     for chunk_f, chunk_r, factor in doc.title_chunks:
         weight, share_f = _share(index, chunk_f, query.core_f, query.expanded_f)
@@ -575,8 +576,13 @@ def _words(text: str):
         yield from tokens(part)
 
 
-def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym], drop: list[str]) -> Query:
-    """Fold the question, drop question phrases (いつ, 教えて …), cut it into content chunks."""
+def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym], drop: list[str],
+               light: frozenset[str] = frozenset()) -> Query:
+    """Fold the question, drop question phrases (いつ, 教えて …), cut it into content chunks.
+
+    ``light`` words (自分, 場合, 確認) frame a question without naming its subject: like an
+    adverb, each is a run of its own at ``VERB_WEIGHT``.
+    """
     core = text
     for phrase in drop:
         core = core.replace(phrase, " ")
@@ -585,7 +591,8 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
     for tok in _words(core):
         surface = fold(tok.surface) if tok is not None else ""
         stop = tok is None or tok.pos in FUNCTION_POS or not surface or surface in stopwords or fold(tok.lemma) in stopwords
-        if stop or tok.pos in ALONE_POS:
+        alone = tok is not None and (tok.pos in ALONE_POS or fold(tok.lemma) in light or surface in light)
+        if stop or alone:
             if run_f:
                 chunks.append((run_f, run_r, run_l, 1.0 if named else VERB_WEIGHT))
             run_f, run_r, run_l, named = "", "", "", False
@@ -597,7 +604,7 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
         lemma = fold(tok.lemma)
         # a verb by its stem: 受け取る meets the noun 受け取り, 遊ぶ meets 遊び
         run_l += lemma[:-1] if tok.pos == "動詞" and len(lemma) >= 3 else lemma
-        if tok.pos in ALONE_POS:
+        if alone:
             chunks.append((run_f, run_r, run_l, VERB_WEIGHT))
             run_f, run_r, run_l, named = "", "", "", False
     if run_f:

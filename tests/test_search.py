@@ -67,3 +67,11 @@ def test_of_two_titles_that_cover_the_question_the_one_saying_nothing_more_is_mo
     query = make_query("風しん", STOPWORDS, {}, DROP)
     general, specific = (title_precision(query, d, index, STOPWORDS, DROP) for d in index.docs)
     assert general == 1.0 and specific < 0.5
+
+
+def test_a_light_word_frames_the_question_and_weighs_as_little_as_a_verb():
+    from knowledge.answer import LIGHT_WORDS
+
+    query = make_query("妊娠届について、自分の場合に必要な対応を知りたい", STOPWORDS, {}, DROP, LIGHT_WORDS)
+    weights = {c[0]: c[3] for c in query.chunks}
+    assert weights["妊娠届"] == 1.0 and weights["自分"] == weights["場合"] == weights["対応"] == 0.3
