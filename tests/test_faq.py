@@ -94,6 +94,8 @@ def test_faq_questions_are_answered_from_the_faq(faq_db, question, faq_id):
     ("養育医療ってどんな時に使える", "54"),
     ("病気の子どもを預かってくれる施設はある？", "254"),  # the phrase 病気の子を預 by its words
     ("実家の近くで産むけど妊婦健診の受診票は使える？", "13"),  # 実家で産 -> 里帰り
+    ("母子手帳はどこでもらえる？", "2"),  # どこで is dropped whole, もらえる meets 受け取り
+    ("風しんについて教えてもらえますか", "863"),  # 教えてもらえますか asks nothing of its own
 ])
 def test_near_neighbours_and_everyday_phrases_find_their_faq(faq_db, question, faq_id):
     answer = ask(faq_db, question, area="横浜市旭区", log=False)
