@@ -616,10 +616,12 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
     for term, syn in _synonyms_in(synonyms, core_f, core_r):
         expansions += [p for p in zip(syn.members_f, syn.members_r) if p not in expansions]
         hits.append((term, syn.term_r, syn.members_f, syn.members_r))
-    if isinstance(synonyms, Synonyms) and synonyms.phrases:
+    if isinstance(synonyms, Synonyms) and synonyms:
         words = _content_words(text)
         found = {h[0] for h in hits}
-        for term, syn, matched in _phrases_in(synonyms, words):
+        # a word by its dictionary form: 受け取った meets the term 受け取る
+        by_lemma = [(w[1], synonyms[w[1]], [i]) for i, w in enumerate(words) if w[1] != w[0] and w[1] in synonyms]
+        for term, syn, matched in by_lemma + list(_phrases_in(synonyms, words)):
             if term in found:
                 continue
             found.add(term)

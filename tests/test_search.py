@@ -75,3 +75,9 @@ def test_a_light_word_frames_the_question_and_weighs_as_little_as_a_verb():
     query = make_query("妊娠届について、自分の場合に必要な対応を知りたい", STOPWORDS, {}, DROP, LIGHT_WORDS)
     weights = {c[0]: c[3] for c in query.chunks}
     assert weights["妊娠届"] == 1.0 and weights["自分"] == weights["場合"] == weights["対応"] == 0.3
+
+
+def test_a_dictionary_verb_is_found_in_any_of_its_forms():
+    synonyms = _synonyms(("受け取る", "交付"))
+    query = make_query("母子手帳をまだ受け取っていない", STOPWORDS, synonyms, DROP)
+    assert any("交付" in hit[2] for hit in query.synonym_hits)
