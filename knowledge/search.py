@@ -65,7 +65,7 @@ class Doc:
     title_l: str = ""
     subkind: str | None = None
     group: str | None = None  # FAQs with the same answer share a group
-    title_chunks: list[tuple[str, str, float]] | None = None  # the title's content runs, cut on first use
+    title_chunks: list[tuple] | None = None  # the title's content runs with their IDFs, made on first use
 
 
 @dataclass
@@ -382,9 +382,13 @@ def coverage(query: Query, doc: Doc, index: "Index") -> tuple[float, float]:
     """
     # bigrams of the question's dictionary terms whose group the title (or the whole record) holds
     title_f, title_r, any_f, any_r = set(), set(), set(), set()
+    held: dict[tuple[str, ...], tuple[bool, bool]] = {}  # a phrase's words share one group: test it once
     for term_f, term_r, members_f, members_r in query.synonym_hits:
-        in_title = _holds(members_f, members_r, doc.title_f, doc.title_r)
-        if in_title or _holds(members_f, members_r, doc.body_f, doc.body_r):
+        if members_f not in held:
+            t = _holds(members_f, members_r, doc.title_f, doc.title_r)
+            held[members_f] = (t, t or _holds(members_f, members_r, doc.body_f, doc.body_r))
+        in_title, in_any = held[members_f]
+        if in_any:
             any_f.update(ngrams(term_f, 2))
             any_r.update(ngrams(term_r, 2))
             if in_title:
@@ -485,23 +489,29 @@ def title_precision(query: Query, doc: Doc, index: Index, stopwords: frozenset[s
     nothing the parent did not ask, so it is the better answer to a question about 風しん.
     The title's chunks are cut once per record, on first use.
     """
-    if doc.title_chunks is None:
-        doc.title_chunks = [c[:2] + (c[3],) for c in make_query(doc.title, stopwords, {}, drop, light).chunks]
+    if doc.title_chunks is None:  # the record belongs to this index, so its IDFs hold with it
+        doc.title_chunks = [(_weighed(index, f), _weighed(index, r) if len(f) > 1 else None, factor)
+                            for f, r, _l, factor in make_query(doc.title, stopwords, {}, drop, light).chunks]
     total = found = 0.0
-    for chunk_f, chunk_r, factor in doc.title_chunks:
-        weight, share_f = _share(index, chunk_f, query.core_f, query.expanded_f)
-        share_r = _share(index, chunk_r, query.core_r, query.expanded_r)[1] if len(chunk_f) > 1 else 0.0
-        total += weight * factor
-        found += weight * factor * max(share_f, 0.95 * share_r)
+    for by_f, by_r, factor in doc.title_chunks:
+        share = _share(by_f, query.core_f, query.expanded_f)
+        if by_r is not None:
+            share = max(share, 0.95 * _share(by_r, query.core_r, query.expanded_r))
+        total += by_f[3] * factor
+        found += by_f[3] * factor * share
     return found / total if total else 0.0
 
 
-def _share(index: Index, chunk: str, text: str, extra: set[str]) -> tuple[float, float]:
-    """(IDF weight of ``chunk``, the share of it found in ``text``)."""
+def _weighed(index: Index, chunk: str) -> tuple[str, list[str], list[float], float]:
     grams = ngrams(chunk, 2)
     weights = [index.term_idf(g) for g in grams]
-    total = sum(weights)
-    return total, (_covered(chunk, grams, weights, text, extra) / total if total else 0.0)
+    return chunk, grams, weights, sum(weights)
+
+
+def _share(weighed: tuple[str, list[str], list[float], float], text: str, extra: set[str]) -> float:
+    """The share of a chunk's IDF weight found in ``text``."""
+    chunk, grams, weights, total = weighed
+    return _covered(chunk, grams, weights, text, extra) / total if total else 0.0
 
 
 def _synonyms_in(synonyms: dict[str, Synonym], core_f: str, core_r: str):
