@@ -10,8 +10,10 @@ Retrieval is two-stage so it scales to 100,000 records:
    Bigrams work for the one- and two-character terms (手当, 公園) that FTS5's trigram
    tokenizer cannot find.
 2. Rerank of the best few dozen: how much of the question's content words the record covers
-   (by reading, so かな meets 漢字), rapidfuzz ``partial_ratio`` of the question against the
-   title, and the first stage's cosine, then area, audience and date fit.
+   (by reading, so かな meets 漢字, and through the synonym dictionary, whose phrases are found
+   by their words in order), rapidfuzz ``partial_ratio`` of the question against the title,
+   the first stage's cosine, and how much of the title's own content the question holds
+   (``title_precision``); then area, audience and date fit.
 
 The index is rebuilt when the base's ``meta.version`` changes (every writer bumps it).
 """
