@@ -636,10 +636,10 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
         chunks.append((run_f, run_r, run_l, 1.0 if named else VERB_WEIGHT))
     core_f = fold(core)
     core_r = reading(core)
-    expansions: list[tuple[str, str]] = []
+    expansions: dict[tuple[str, str], None] = {}  # (fold, reading) of the groups' members, in order, once
     hits = []
     for term, syn in _synonyms_in(synonyms, core_f, core_r):
-        expansions += [p for p in zip(syn.members_f, syn.members_r) if p not in expansions]
+        expansions.update(dict.fromkeys(zip(syn.members_f, syn.members_r)))
         hits.append((term, syn.term_r, syn.members_f, syn.members_r))
     if isinstance(synonyms, Synonyms) and synonyms:
         words = _content_words(text)
@@ -650,8 +650,8 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
             if term in found:
                 continue
             found.add(term)
-            expansions += [p for p in zip(syn.members_f, syn.members_r) if p not in expansions]
+            expansions.update(dict.fromkeys(zip(syn.members_f, syn.members_r)))
             # the question's own words that the phrase stands for are the ones it covers
             hits += [(words[i][0], words[i][2], syn.members_f, syn.members_r) for i in matched]
     chunks = [c for c in chunks if len(c[0]) >= 2 or "\u4e00" <= c[0] <= "\u9fff"]
-    return Query(text, core_f, core_r, chunks, expansions, hits)
+    return Query(text, core_f, core_r, chunks, list(expansions), hits)
