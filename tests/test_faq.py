@@ -134,3 +134,19 @@ def test_every_faq_is_found_by_its_own_words(faq_db):
             asked += 1
             hits += bool(ranked) and ranked[0].id in same[r["answer"].strip()]
     assert asked == 2 * 661 and hits / asked >= 0.98, hits / asked
+
+
+def test_a_bare_question_leans_to_the_general_faq_not_one_asking_where_or_when():
+    from knowledge.answer import _kind_fit, understand
+    from knowledge.search import _doc
+
+    bare = understand(None, "認定こども園について知りたい", None, date(2026, 11, 24), index=_EMPTY)
+    where = understand(None, "認定こども園はどこにある？", None, date(2026, 11, 24), index=_EMPTY)
+    general = _doc("faq", "1", "1", "認定こども園について教えてください。", None, [], "", "faq")
+    located = _doc("faq", "2", "2", "市内の認定こども園はどこにありますか？", None, [], "", "faq")
+    assert _kind_fit(general, bare) > _kind_fit(located, bare)
+    assert _kind_fit(located, where) > _kind_fit(general, where)
+
+
+class _EMPTY:  # an index that names no areas
+    areas: list = []
