@@ -1,70 +1,118 @@
 """The Flask app factory: health check, the JSON question endpoint, and (later) channel webhooks.
 
-One database connection per request (Flask's ``g``), closed at teardown: sqlite3 connections
-belong to the thread that made them, and gunicorn's gthread workers serve from many threads.
+One database connection per request (Flask's ``g``, as in the Flask tutorial's ``get_db``),
+closed at teardown: sqlite3 connections belong to the thread that made them, and gunicorn's
+gthread workers serve from many threads. The web process never creates a base: a missing
+file is a deploy error (503 and why), and ``kosodate-bot kb init`` makes one.
+
+Every answer the web process gives is JSON, errors included.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import logging
+import sqlite3
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from bot.config import Config
 from knowledge import areas as areas_mod
-from knowledge import ask, open_db
+from knowledge import ask, clock, open_db
+from knowledge.db import BaseMissing, migrations
 
-MAX_QUERY_CHARS = 5000
+logger = logging.getLogger(__name__)
+
+MAX_QUERY_BYTES = 64 * 1024  # a query string longer than this is refused (414)
+MAX_BODY_BYTES = 64 * 1024  # a POST body longer than this is refused (413)
+RECORD_TABLES = ("programs", "activities", "bases", "faqs")
+
+
+def get_db():
+    """This request's connection to the base (opened on first use, closed at teardown)."""
+    if "db" not in g:
+        g.db = open_db(current_app.config["KOSODATE"].db_path, create=False)
+    return g.db
+
+
+def close_db(_exc=None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
 
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
+    config.apply()
     app = Flask(__name__)
     app.config["KOSODATE"] = config
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.ensure_ascii = False
-
-    def get_db():
-        if "db" not in g:
-            g.db = open_db(config.db_path)
-        return g.db
-
-    @app.teardown_appcontext
-    def close_db(_exc):
-        db = g.pop("db", None)
-        if db is not None:
-            db.close()
-
-    @app.get("/healthz")
-    def healthz():
-        db = get_db()
-        db.execute("SELECT 1").fetchone()
-        return jsonify(status="ok", records=sum(db[t].count for t in ("programs", "activities", "bases", "faqs")))
-
-    @app.get("/api/ask")
-    def api_ask():
-        q = request.args.get("q", "")
-        if not q.strip():
-            return jsonify(error="q is required: /api/ask?q=質問&area=地域"), 400
-        if len(q) > MAX_QUERY_CHARS:
-            return jsonify(error=f"q is longer than {MAX_QUERY_CHARS} characters"), 400
-        today = None
-        if request.args.get("today"):
-            try:
-                today = date.fromisoformat(request.args["today"])
-            except ValueError:
-                return jsonify(error="today must be YYYY-MM-DD"), 400
-        try:
-            answer = ask(get_db(), q, area=request.args.get("area") or config.default_area, today=today)
-        except areas_mod.AreaError as e:
-            return jsonify(error=str(e)), 400
-        return jsonify(answer.to_dict())
-
-    @app.errorhandler(404)
-    def not_found(_e):
-        return jsonify(error="not found"), 404
-
-    @app.errorhandler(405)
-    def not_allowed(_e):
-        return jsonify(error="method not allowed"), 405
-
+    app.teardown_appcontext(close_db)
+    app.get("/healthz")(healthz)
+    app.route("/api/ask", methods=["GET", "POST"])(api_ask)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(BaseMissing, base_missing)
+    app.register_error_handler(sqlite3.Error, database_error)
+    app.register_error_handler(Exception, unexpected_error)
+    logger.info("app ready: base %s, time zone %s", config.db_path, config.timezone)
     return app
+
+
+def healthz():
+    """200 only for a base that exists, has its schema and holds records; 503 and why otherwise."""
+    db = get_db()
+    if migrations.pending(db):
+        return jsonify(status="unavailable", reason="the base's schema is out of date (read-only?)"), 503
+    records = sum(db[t].count for t in RECORD_TABLES)
+    if not records:
+        return jsonify(status="unavailable", reason="the base holds no records: run kosodate-bot kb import"), 503
+    return jsonify(status="ok", records=records)
+
+
+def api_ask():
+    """A question by GET (``?q=&area=&today=``) or POST (a JSON object or a form, same names)."""
+    if len(request.query_string) > MAX_QUERY_BYTES:
+        return jsonify(error=f"the query string is longer than {MAX_QUERY_BYTES} bytes: POST the question"), 414
+    params = request.args if request.method == "GET" else _body_params()
+    if params is None:
+        return jsonify(error='the body must be a JSON object such as {"q": "質問", "area": "地域"}'), 400
+    q = params.get("q")
+    if not isinstance(q, str) or not q.strip():
+        return jsonify(error="q is required: /api/ask?q=質問&area=地域"), 400
+    area, today = params.get("area"), params.get("today")
+    if not isinstance(area, (str, type(None))) or not isinstance(today, (str, type(None))):
+        return jsonify(error="area and today must be text"), 400
+    try:
+        day = clock.parse_day(today) if today else None
+        answer = ask(get_db(), q, area=area or current_app.config["KOSODATE"].default_area, today=day,
+                     asker=f"web:{request.remote_addr}")
+    except (ValueError, areas_mod.AreaError) as e:
+        return jsonify(error=str(e)), 400
+    return jsonify(answer.to_dict())
+
+
+def _body_params() -> dict | None:
+    if request.is_json:
+        body = request.get_json(silent=True)
+        return body if isinstance(body, dict) else None
+    return request.form
+
+
+def http_error(e: HTTPException):
+    return jsonify(error=(e.name or "error").lower(), detail=e.description), e.code
+
+
+def base_missing(e: BaseMissing):
+    logger.error("%s: create it with `kosodate-bot kb init` or fix KOSODATE_DB", e)
+    return jsonify(status="unavailable", error="the knowledge base is not available", reason=str(e)), 503
+
+
+def database_error(e: sqlite3.Error):
+    logger.exception("database error on %s %s", request.method, request.path)
+    return jsonify(error="the knowledge base could not be read; please try again"), 503
+
+
+def unexpected_error(e: Exception):
+    logger.exception("unexpected error on %s %s", request.method, request.path)
+    return jsonify(error="internal error"), 500

@@ -5,24 +5,31 @@ Every subcommand takes ``--db PATH`` (default: $KOSODATE_DB, else ./kosodate.db)
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import logging
 import os
 import pathlib
 import shutil
+import sqlite3
 import sys
 import tempfile
 from datetime import date
 
 import click
 
-from bot.config import Config
+from bot.config import Config, ConfigError
 from knowledge import areas as areas_mod
+from knowledge import clock
 from knowledge import ask as ask_question
 from knowledge import open_db
 from knowledge import stats as stats_mod
 from knowledge.importers import ImportRejected, import_file
+from knowledge.db import BUSY_TIMEOUT_S
 from knowledge.importers.base import ImportError_
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_DB = "./kosodate.db"
 DEMO_EVENTS = pathlib.Path(__file__).resolve().parents[1] / "knowledge" / "data" / "demo_events.csv"
@@ -45,10 +52,33 @@ def db_option(f):
     return wrapper
 
 
-@click.group()
+class Group(click.Group):
+    """Turns a base that stays locked or cannot be read into one clear line and exit 1,
+    not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except sqlite3.OperationalError as e:
+            logger.debug("database error", exc_info=True)
+            if "locked" in str(e) or "busy" in str(e):
+                raise click.ClickException(
+                    f"the knowledge base stayed locked by another writer for {BUSY_TIMEOUT_S:.0f} s; "
+                    "nothing was changed by this command: try again") from e
+            raise click.ClickException(f"the knowledge base could not be used: {e}") from e
+
+
+@click.group(cls=Group)
 @click.version_option(package_name="kosodate-bot")
 def cli():
     """kosodate-bot: a child-rearing support bot for Japanese wards."""
+    try:
+        config = Config.from_env()
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from e
+    if not os.environ.get("KOSODATE_LOG_LEVEL"):  # the CLI speaks through its output; logs on demand
+        config = dataclasses.replace(config, log_level="WARNING")
+    config.apply()
 
 
 @cli.group()
@@ -188,9 +218,9 @@ def _parse_day(value: str | None) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)")
+        return clock.parse_day(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e))
 
 
 @cli.command("ask")
@@ -271,6 +301,7 @@ def serve(host, port, db_path):
     """Serve the web app (health check, /api/ask, and the channel webhooks once configured)."""
     from bot.app import create_app
 
+    _open_existing(db_path).close()  # the web process never creates a base: make or find it here
     os.environ["KOSODATE_DB"] = db_path
     app = create_app(Config.from_env())
     app.run(host=host, port=port, threaded=True)

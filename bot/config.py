@@ -22,6 +22,10 @@ class Config:
     line_api_host: str | None = None
     slack_signing_secret: str | None = None
     slack_bot_token: str | None = None
+    timezone: str = "Asia/Tokyo"  # the parents' zone: decides "today" (knowledge.clock)
+    log_level: str = "INFO"
+    unanswered_days: int = 90  # how long declined questions are kept for staff
+    unanswered_per_hour: int = 20  # rows one asker may add to that log in an hour
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Config":
@@ -34,12 +38,48 @@ class Config:
             line_api_host=env.get("LINE_API_HOST") or None,
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            timezone=env.get("KOSODATE_TIMEZONE") or "Asia/Tokyo",
+            log_level=(env.get("KOSODATE_LOG_LEVEL") or "INFO").upper(),
+            unanswered_days=_positive_int(env, "KOSODATE_UNANSWERED_DAYS", 90),
+            unanswered_per_hour=_positive_int(env, "KOSODATE_UNANSWERED_PER_HOUR", 20),
         )
         config.validate()
         return config
 
+    def apply(self) -> None:
+        """Make the process-wide settings take effect: logging, the clock's zone, the
+        unanswered log's policy. Called once by the app factory and the CLI."""
+        from bot import logs
+        from knowledge import clock, unanswered
+
+        logs.configure(self.log_level)
+        clock.use_zone(self.timezone)
+        unanswered.configure(unanswered.Policy(self.unanswered_days, self.unanswered_per_hour))
+
     def validate(self) -> None:
+        import logging
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ValueError, KeyError) as e:
+            raise ConfigError(f"KOSODATE_TIMEZONE={self.timezone!r} is not a time zone (e.g. Asia/Tokyo)") from e
+        if not isinstance(logging.getLevelName(self.log_level), int):
+            raise ConfigError(f"KOSODATE_LOG_LEVEL={self.log_level!r}: use DEBUG, INFO, WARNING or ERROR")
         if bool(self.line_channel_secret) != bool(self.line_channel_access_token):
             raise ConfigError("LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN must be set together")
         if bool(self.slack_signing_secret) != bool(self.slack_bot_token):
             raise ConfigError("SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN must be set together")
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be 1 or more")
+    return value

@@ -11,17 +11,19 @@ the ward's contact, and logs the question (text, area, time, best score) for sta
 from __future__ import annotations
 
 import json
+import logging
 import re
+import sqlite3
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
 import sqlite_utils
 
 from knowledge import areas as areas_mod
-from knowledge import audience
+from knowledge import audience, clock, unanswered
 from knowledge import render
 from knowledge.dates import When, parse_when
-from knowledge.db import now_iso
 from knowledge.search import Doc, Index, candidates, coverage, index_for, make_query, query_grams, title_precision, title_similarity
 from knowledge.text import fold, nfkc
 
@@ -32,6 +34,7 @@ SUGGEST_MIN = 0.25
 # W_PREC of the whole, the share of the title's own content the question holds (of two FAQs that
 # both answer 風しん, the one that says nothing more than 風しん).
 W_DOC, W_TITLE, W_SIM, W_COS, W_PREC = 0.6, 0.2, 0.15, 0.05, 0.05
+logger = logging.getLogger(__name__)
 MAX_QUESTION = 500  # characters considered; a 5,000-character paste is cut, not refused
 
 INTENTS = {
@@ -126,9 +129,14 @@ def _area_named(index: Index, q: str) -> str | None:
     return next((full for form, full in index.areas if form in q), None)
 
 
-def ask(db: sqlite_utils.Database, question: str, *, area: str | None = None, today: date | None = None, log: bool = True) -> Answer:
-    """Answer one question for a parent of ``area`` on ``today``."""
-    today = today or date.today()
+def ask(db: sqlite_utils.Database, question: str, *, area: str | None = None, today: date | None = None,
+        log: bool = True, asker: str | None = None) -> Answer:
+    """Answer one question for a parent of ``area`` on ``today`` (default: today in Japan).
+
+    ``asker`` (a LINE user id, a client address) only rate-limits what the unanswered log keeps.
+    """
+    started = time.perf_counter()
+    today = today or clock.today()
     question = (question or "").strip()[:MAX_QUESTION]
     if area:
         area = areas_mod.resolve(db, area)
@@ -138,16 +146,22 @@ def ask(db: sqlite_utils.Database, question: str, *, area: str | None = None, to
     u = understand(db, question, area, today, index)
     ranked = rank(db, index, u)
     contact = areas_mod.contact(db, u.area)
-    if ranked and ranked[0].score >= THRESHOLD:
-        best = ranked[0]
+    best = ranked[0] if ranked else None
+    if best and best.score >= THRESHOLD:
         items = _dedupe_groups(ranked)[:5]
         related = [i for i in items[1:] if i.kind == best.kind == "faq"][:2]
         text = render.answer_text(db, best, u, today, related)
-        return Answer(True, items, text, u, related=related, contact=contact)
-    suggestions = [i for i in _dedupe_groups(ranked) if i.score >= SUGGEST_MIN][:3]
-    if log:
-        _log_unanswered(db, question, u.area, ranked[0].score if ranked else 0.0)
-    return Answer(False, suggestions, render.refusal_text(suggestions, contact, u.area), u, suggestions=suggestions, contact=contact)
+        answer = Answer(True, items, text, u, related=related, contact=contact)
+    else:
+        suggestions = [i for i in _dedupe_groups(ranked) if i.score >= SUGGEST_MIN][:3]
+        if log:
+            _log_unanswered(db, question, u.area, best.score if best else 0.0, asker)
+        answer = Answer(False, suggestions, render.refusal_text(suggestions, contact, u.area), u,
+                        suggestions=suggestions, contact=contact)
+    logger.info("question answered=%s score=%.3f item=%s area=%s chars=%d ms=%.1f", answer.answered,
+                best.score if best else 0.0, f"{best.kind}:{best.id}" if best else "-", u.area or "-",
+                len(question), (time.perf_counter() - started) * 1000)
+    return answer
 
 
 def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item]:
@@ -249,9 +263,13 @@ def _dedupe_groups(items: list[Item]) -> list[Item]:
     return out
 
 
-def _log_unanswered(db: sqlite_utils.Database, question: str, area: str | None, best: float) -> None:
-    with db.atomic():
-        db["unanswered"].insert({"text": question, "area": area, "asked_at": now_iso(), "best_score": round(best, 3)})
+def _log_unanswered(db: sqlite_utils.Database, question: str, area: str | None, best: float, asker: str | None) -> None:
+    """Keep the question for staff; a failed write (a read-only base, a lock held too long) is
+    logged as an error and never fails the parent's answer."""
+    try:
+        unanswered.record(db, question, area=area, best_score=best, asker=asker)
+    except sqlite3.Error:
+        logger.exception("could not log an unanswered question (area %s); the answer was still given", area or "-")
 
 
 def record_of(db: sqlite_utils.Database, item: Item) -> dict:

@@ -4,18 +4,30 @@ Tables are created and evolved with sqlite-utils' ``Migrations``, so an old base
 upgraded in place when a newer version of the bot opens it. Every writer bumps the
 ``meta.version`` counter in the same transaction as its change; the in-memory search index
 compares that counter to know when to rebuild (see ``knowledge.search``).
+
+Concurrency model: the base is in WAL mode, so any number of readers (gunicorn's workers and
+threads, the CLI) read a consistent snapshot while one writer writes. There is one writer at
+a time: every write goes through ``writing()``, which takes the write lock at ``BEGIN
+IMMEDIATE`` and waits for it up to ``BUSY_TIMEOUT_S`` (SQLite's busy timeout) instead of
+failing. A write that still cannot be made fails alone: a parent's question is answered
+whether or not its log row could be written (see ``knowledge.unanswered``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import pathlib
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("kosodate")
+logger = logging.getLogger(__name__)
+BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another's lock before giving up
 
 
 @migrations()
@@ -201,32 +213,97 @@ def m002_placeholders(db: sqlite_utils.Database) -> None:
     )
 
 
-def open_db(path_or_conn: str | pathlib.Path | sqlite3.Connection) -> sqlite_utils.Database:
-    """Open (creating if needed) a knowledge base and bring its schema up to date.
+class BaseMissing(FileNotFoundError):
+    """The base file does not exist and the caller may not create it (the web process)."""
+
+
+def connect(path: str | pathlib.Path, *, create: bool = True) -> sqlite3.Connection:
+    """A connection that waits up to ``BUSY_TIMEOUT_S`` for another writer's lock.
+
+    Without ``create`` the file must exist: a mistyped path or an unmounted volume is an error,
+    not a new empty base.
+    """
+    path = pathlib.Path(path)
+    if not create and not path.is_file():
+        raise BaseMissing(f"no knowledge base at {path}")
+    uri = f"{path.resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
+    return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+
+
+def open_db(path_or_conn: str | pathlib.Path | sqlite3.Connection, *, create: bool = True) -> sqlite_utils.Database:
+    """Open a knowledge base and bring its schema up to date (creating the file only if
+    ``create``).
 
     A connection belongs to one thread (sqlite3's default); callers open one per request or
-    per thread rather than sharing a global.
+    per thread rather than sharing a global. See the module docstring for the concurrency model.
     """
-    db = sqlite_utils.Database(path_or_conn)
+    if isinstance(path_or_conn, (str, pathlib.Path)) and str(path_or_conn) != ":memory:":
+        db = sqlite_utils.Database(connect(path_or_conn, create=create))
+    else:
+        db = sqlite_utils.Database(path_or_conn)
+    db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     db.execute("PRAGMA foreign_keys=ON")
-    if not db.memory:
+    if not db.memory and _journal_mode(db) != "wal":
         try:
             db.execute("PRAGMA journal_mode=WAL")
         except sqlite3.OperationalError:
             pass  # read-only media: stay in the default journal mode
     if migrations.pending(db):
-        migrations.apply(db)
+        try:
+            with writing(db):
+                if migrations.pending(db):  # another process may have migrated meanwhile
+                    migrations.apply(db)
+        except sqlite3.OperationalError as e:
+            if not _read_only(e):
+                raise
+            logger.warning("the base is read-only and its schema is older than this version's: %s", e)
     from knowledge.reference import load_reference_data, reference_outdated  # avoid an import cycle
 
     if not reference_outdated(db):
         return db  # the usual case: a read, no transaction
     try:
-        with db.atomic():
+        with writing(db):
             if load_reference_data(db):
                 bump_version(db)
-    except sqlite3.OperationalError:
-        pass  # a read-only base keeps the dictionary it was built with
+    except sqlite3.OperationalError as e:
+        if not _read_only(e):
+            raise
+        logger.info("the base is read-only: it keeps the dictionary it was built with")
     return db
+
+
+def _journal_mode(db: sqlite_utils.Database) -> str:
+    return str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+
+
+def _read_only(error: sqlite3.OperationalError) -> bool:
+    return "readonly" in str(error) or "read-only" in str(error)
+
+
+@contextlib.contextmanager
+def writing(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """A write transaction that takes the write lock first (``BEGIN IMMEDIATE``).
+
+    sqlite-utils' ``atomic()`` opens a deferred transaction: one that reads before it writes
+    holds a snapshot, and in WAL mode its upgrade to a writer fails at once with "database is
+    locked" when another writer committed meanwhile, instead of waiting. Taking the lock at
+    ``BEGIN`` makes the busy timeout apply. Nested inside a transaction, it is a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    try:
+        db.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
 
 
 def now_iso() -> str:
@@ -244,3 +321,11 @@ def bump_version(db: sqlite_utils.Database) -> None:
 def version(db: sqlite_utils.Database) -> int:
     row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
     return int(row[0]) if row else 0
+
+
+@migrations()
+def m004_unanswered_asker(db: sqlite_utils.Database) -> None:
+    """Who asked (a short hash, for the per-asker rate limit) and indexes for the retention purge."""
+    db["unanswered"].add_column("asker", str)
+    db["unanswered"].create_index(["asked_at"], if_not_exists=True)
+    db["unanswered"].create_index(["asker", "asked_at"], if_not_exists=True)

@@ -117,9 +117,9 @@ def inventory(db: sqlite_utils.Database, area: str | None) -> list[dict]:
 
 def set_value(db: sqlite_utils.Database, placeholder: str, value: str, area: str | None) -> None:
     """Set (or replace) a placeholder's value for an area ('' or None: every area)."""
-    from knowledge.db import bump_version, now_iso
+    from knowledge.db import bump_version, now_iso, writing
 
-    with db.atomic():
+    with writing(db):
         db["placeholders"].upsert(
             {"area": area or "", "placeholder": placeholder, "value": value, "source": "cli", "updated_at": now_iso()},
             pk=("area", "placeholder"),

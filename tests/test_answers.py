@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from knowledge import ask
+from knowledge import ask, unanswered
 
 TODAY = date(2026, 11, 25)
 
@@ -79,7 +79,7 @@ def test_long_message_is_cut_to_its_first_500_characters(demo_db):
     refused = ask(demo_db, "あ" * 5000 + "もくよく体験", area="横浜市鶴見区", today=TODAY)
     assert not refused.answered  # the words after the cut are not read
     logged = list(demo_db.query("SELECT text FROM unanswered ORDER BY rowid DESC LIMIT 1"))[0]["text"]
-    assert demo_db["unanswered"].count == before + 1 and len(logged) == 500
+    assert demo_db["unanswered"].count == before + 1 and len(logged) == unanswered.MAX_CHARS
 
 
 def test_empty_question(demo_db):

@@ -99,7 +99,6 @@ def test_api_ask_matches_cli_shape(client):
 
 @pytest.mark.parametrize("params, status", [
     ({}, 400),
-    ({"q": "あ" * 5001}, 400),
     ({"q": "赤ちゃん", "area": "火星区"}, 400),
     ({"q": "赤ちゃん", "today": "tomorrow"}, 400),
 ])

@@ -1,0 +1,34 @@
+"""gunicorn settings for the Procfile's web process (``gunicorn -c python:bot.gunicorn_conf``).
+
+The app, not gunicorn, decides what a question may be: gunicorn's default request-line limit
+(4,094 bytes) turns a question of about 450 Japanese characters in a GET into an HTML 414
+before the app sees it. The app cuts long questions as documented (``knowledge.answer``) and
+bounds the request itself (``bot.app.MAX_QUERY_BYTES``, ``MAX_CONTENT_LENGTH``). Errors that
+gunicorn still answers itself (a header too large, a malformed request line) are JSON, like
+the app's own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from gunicorn import util
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+limit_request_line = 0  # unlimited here; the app answers 414 above MAX_QUERY_BYTES
+timeout = 30
+
+
+def write_json_error(sock, status_int, reason, mesg):
+    """gunicorn's own error page, as JSON (it is HTML by default)."""
+    body = json.dumps({"error": reason.lower(), "detail": mesg or reason}, ensure_ascii=False).encode("utf-8")
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode("latin1")
+    util.write_nonblock(sock, head + body)
+
+
+util.write_error = write_json_error
