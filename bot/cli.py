@@ -26,7 +26,7 @@ from knowledge import ask as ask_question
 from knowledge import open_db
 from knowledge import stats as stats_mod
 from knowledge.importers import ImportRejected, import_file
-from knowledge.db import BUSY_TIMEOUT_S
+from knowledge import db as dbmod
 from knowledge.importers.base import ImportError_
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class Group(click.Group):
             logger.debug("database error", exc_info=True)
             if "locked" in str(e) or "busy" in str(e):
                 raise click.ClickException(
-                    f"the knowledge base stayed locked by another writer for {BUSY_TIMEOUT_S:.0f} s; "
+                    f"the knowledge base stayed locked by another writer for {dbmod.BUSY_TIMEOUT_S:g} s; "
                     "nothing was changed by this command: try again") from e
             raise click.ClickException(f"the knowledge base could not be used: {e}") from e
 

@@ -35,7 +35,8 @@ MASK_PHONE = "［電話番号］"
 MASK_EMAIL = "［メール］"
 RATE_WINDOW = timedelta(hours=1)
 # 045-000-0000, 090 1234 5678, (03)1234-5678, 0120-123-456, +81-90-1234-5678, 09012345678
-_PHONE = re.compile(r"(?:\+81[\s\-]?\(?|\(?0)\d{1,4}\)?[\s\-]?\d{1,4}[\s\-]?\d{3,4}(?!\d)")
+_SEP = r"[\s\-\u2010-\u2015\u2212\u30fc]?"  # space, hyphens, dashes, minus, ー
+_PHONE = re.compile(rf"(?:\+81{_SEP}\(?|\(?0)\d{{1,4}}\)?{_SEP}\d{{1,4}}{_SEP}\d{{3,4}}(?!\d)")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _PHONE_DIGITS = (9, 10, 11, 12)  # a Japanese number has 10 or 11 digits (+81 drops the 0)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from knowledge import areas as areas_mod
-from knowledge.db import bump_version, now_iso
+from knowledge.db import bump_version, now_iso, writing
 from knowledge.importers.base import ImportError_, Parsed, RowError, decode
 
 # Order matters only where two detectors could both answer: the most specific first.
@@ -91,7 +91,7 @@ def import_file(
     parsed, data = parse_path(path, area=area, fiscal_year=fiscal_year)
     if parsed.errors and not skip_invalid:
         raise ImportRejected(path.name, parsed.errors)
-    with db.atomic():
+    with writing(db):
         counts = write(db, parsed, name=path.name, sha256=hashlib.sha256(data).hexdigest())
     return ImportReport(path.name, parsed.kind, counts, parsed.errors, parsed.notes)
 

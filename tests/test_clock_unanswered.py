@@ -1,0 +1,105 @@
+"""Today is Japan's whatever the server's zone; the unanswered log keeps what staff need."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from bot.config import Config, ConfigError
+from knowledge import ask, clock, unanswered
+
+LATE_UTC = datetime(2026, 12, 4, 23, 30, tzinfo=timezone.utc)  # Friday 23:30 UTC = Saturday 08:30 in Tokyo
+
+
+@pytest.fixture
+def late_evening_utc(monkeypatch):
+    monkeypatch.setattr(clock, "_utcnow", lambda: LATE_UTC)
+    yield
+    clock.use_zone(None)
+
+
+def test_today_is_tokyos_at_2330_utc(late_evening_utc, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    assert clock.today() == date(2026, 12, 5)
+    clock.use_zone("UTC")
+    assert clock.today() == date(2026, 12, 4)
+
+
+def test_ask_without_today_uses_japans_date(late_evening_utc, demo_db):
+    answer = ask(demo_db, "今日のイベント", area="横浜市旭区", log=False)
+    assert answer.understanding.today == date(2026, 12, 5)
+    assert answer.understanding.when.start == date(2026, 12, 5)
+
+
+def test_web_today_is_japans(late_evening_utc, demo_db_path):
+    from bot.app import create_app
+
+    client = create_app(Config(db_path=str(demo_db_path))).test_client()
+    with_default = client.get("/api/ask", query_string={"q": "明日のイベント", "area": "横浜市旭区"}).get_json()
+    explicit = client.get("/api/ask", query_string={"q": "明日のイベント", "area": "横浜市旭区", "today": "2026-12-05"}).get_json()
+    assert with_default == explicit
+
+
+def test_time_zone_is_configurable_and_checked():
+    assert Config.from_env({}).timezone == "Asia/Tokyo"
+    assert Config.from_env({"KOSODATE_TIMEZONE": "Asia/Seoul"}).timezone == "Asia/Seoul"
+    with pytest.raises(ConfigError):
+        Config.from_env({"KOSODATE_TIMEZONE": "Mars/Olympus"})
+    with pytest.raises(ConfigError):
+        Config.from_env({"KOSODATE_UNANSWERED_DAYS": "0"})
+
+
+@pytest.mark.parametrize("value", ["2000-01-01", "2026-11-25", "2099-12-31"])
+def test_parse_day_accepts_the_sane_range(value):
+    assert clock.parse_day(value) == date.fromisoformat(value)
+
+
+@pytest.mark.parametrize("value", ["9999-12-31", "0001-01-01", "1999-12-31", "2100-01-01", "2026-02-30", "", "明日"])
+def test_parse_day_refuses_the_rest(value):
+    with pytest.raises(ValueError):
+        clock.parse_day(value)
+
+
+@pytest.mark.parametrize("raw, kept", [
+    ("保育園\x00の申込\x07は？", "保育園 の申込 は?"),
+    ("一時預かり\r\n\tどこ？\u200b", "一時預かり どこ?"),
+    ("連絡は 090-1234-5678 まで", f"連絡は {unanswered.MASK_PHONE} まで"),
+    ("０４５‐１２３‐４５６７に電話", f"{unanswered.MASK_PHONE}に電話"),
+    ("電話 0312345678 です", f"電話 {unanswered.MASK_PHONE} です"),
+    ("+81 90 1234 5678", unanswered.MASK_PHONE),
+    ("mama.taro+kid@example.co.jp に返事を", f"{unanswered.MASK_EMAIL} に返事を"),
+    ("2026年12月20日の10時から", "2026年12月20日の10時から"),  # dates and times are not phone numbers
+    ("子どもは3人、1歳と4歳と6歳", "子どもは3人、1歳と4歳と6歳"),
+])
+def test_clean_strips_controls_and_masks_contacts(raw, kept):
+    assert unanswered.clean(raw) == kept
+
+
+def test_clean_caps_the_length():
+    kept = unanswered.clean("あ" * 5000)
+    assert len(kept) == unanswered.MAX_CHARS and kept.endswith("…")
+
+
+def test_one_asker_is_rate_limited_others_are_not(demo_db):
+    unanswered.configure(unanswered.Policy(per_hour=3))
+    try:
+        stored = [unanswered.record(demo_db, f"質問{i}", area=None, best_score=0.1, asker="line:U1") for i in range(5)]
+        assert stored == [True, True, True, False, False]
+        assert unanswered.record(demo_db, "別の人", area=None, best_score=0.1, asker="line:U2")
+        later = datetime.now(timezone.utc) + timedelta(hours=1, minutes=1)
+        assert unanswered.record(demo_db, "一時間後", area=None, best_score=0.1, asker="line:U1", now=later)
+    finally:
+        unanswered.configure(unanswered.Policy())
+    texts = [r["text"] for r in demo_db.query("SELECT text FROM unanswered")]
+    assert texts[-5:] == ["質問0", "質問1", "質問2", "別の人", "一時間後"]
+    assert all("U1" not in (r["asker"] or "") for r in demo_db.query("SELECT asker FROM unanswered"))
+
+
+def test_rows_older_than_the_retention_are_deleted(demo_db):
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    unanswered.record(demo_db, "古い質問", area=None, best_score=0.1, now=now - timedelta(days=91))
+    unanswered.record(demo_db, "最近の質問", area=None, best_score=0.1, now=now - timedelta(days=89))
+    unanswered.record(demo_db, "今日の質問", area=None, best_score=0.1, now=now)
+    texts = {r["text"] for r in demo_db.query("SELECT text FROM unanswered")}
+    assert "古い質問" not in texts and {"最近の質問", "今日の質問"} <= texts

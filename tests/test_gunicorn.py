@@ -1,0 +1,81 @@
+"""The Procfile's web process itself: gunicorn's limits leave long questions to the app, and
+what gunicorn answers on its own is JSON too."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import pathlib
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def procfile_web() -> list[str]:
+    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    return shlex.split(line.split(":", 1)[1])
+
+
+@pytest.fixture
+def web(demo_db_path, tmp_path):
+    path = tmp_path / "kb.db"
+    shutil.copy(demo_db_path, path)
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port), "KOSODATE_DB": str(path), "WEB_CONCURRENCY": "1"}
+    argv = procfile_web()
+    argv[0] = str(pathlib.Path(sys.executable).with_name(argv[0]))
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if _get(port, "/healthz")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("gunicorn did not start: " + proc.stdout.read().decode(errors="replace"))
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _get(port: int, path: str, headers: dict | None = None) -> tuple[int, str, dict | None]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path, headers=headers or {})
+    response = conn.getresponse()
+    body = response.read().decode("utf-8")
+    kind = response.getheader("Content-Type", "")
+    conn.close()
+    return response.status, kind, json.loads(body) if "json" in kind else None
+
+
+def test_a_5000_character_question_by_get_reaches_the_app(web):
+    q = "もくよく体験はいつ？" + "あ" * 5000
+    status, kind, body = _get(web, "/api/ask?" + urllib.parse.urlencode({"q": q, "area": "鶴見区"}))
+    assert status == 200 and "json" in kind and set(body) == {"answered", "items", "text"}
+
+
+def test_a_header_too_large_is_a_json_431(web):
+    status, kind, body = _get(web, "/healthz", headers={"X-Big": "a" * 20000})
+    assert status == 431 and "json" in kind and body["error"]
+
+
+def test_a_too_long_query_string_is_the_apps_json_414(web):
+    status, kind, body = _get(web, "/api/ask?q=" + "a" * 70000)
+    assert status == 414 and "json" in kind and "POST" in body["error"]
