@@ -1,0 +1,179 @@
+"""Load through the Procfile's web process: requests/s, latency and errors under concurrency.
+
+Starts the Procfile's ``web:`` command (gunicorn, the project's settings) on a copy of the demo
+base on localhost, then for each number of connections (default 1, 8 and 32) sends the dev
+set's questions (answered) mixed with out-of-scope ones (declined, so each one writes its log
+row) for a fixed time, once alone and once while ``kosodate-bot kb import`` re-imports a file
+in a loop (a second writer). Every response must be a 200 with a JSON answer; anything else is
+counted as an error and the first few are printed.
+
+    .venv/bin/python bench/load.py                       # 1 / 8 / 32 connections, 10 s each
+    .venv/bin/python bench/load.py --connections 8 --seconds 5 --no-import
+
+The client threads share the machine with the server (2 cores here): figures are for
+comparing changes on one machine, not a capacity plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import pathlib
+import random
+import shlex
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+BIN = pathlib.Path(sys.executable).parent
+DECLINED = ["宝くじの当選番号", "中古車の買取相場", "歯医者の口コミ", "運転免許の更新", "今日の天気", "株価の見通し"]
+IMPORT_FILE = SHARED / "faq" / "kosodate_opendata_faq.json"
+
+
+def questions() -> list[dict]:
+    cases = [json.loads(l) for l in (SHARED / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+    asked = [{"q": c["q"], "area": c.get("area") or ""} for c in cases]
+    asked += [{"q": q, "area": "堺市西区"} for q in DECLINED]
+    return asked
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_web(db: pathlib.Path, port: int) -> subprocess.Popen:
+    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    argv = shlex.split(line.split(":", 1)[1])
+    argv[0] = str(BIN / argv[0])
+    env = {**os.environ, "PORT": str(port), "KOSODATE_DB": str(db), "KOSODATE_LOG_LEVEL": "WARNING",
+           "KOSODATE_UNANSWERED_PER_HOUR": "1000000"}  # every declined question writes its row
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("the web process did not start")
+
+
+class Run:
+    def __init__(self):
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+
+
+def client(port: int, asked: list[dict], until: float, run: Run, seed: int) -> None:
+    rng = random.Random(seed)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    while time.monotonic() < until:
+        case = rng.choice(asked)
+        path = "/api/ask?" + urllib.parse.urlencode(case)
+        started = time.perf_counter()
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+            ok = response.status == 200 and "answered" in json.loads(body)
+            problem = None if ok else f"{response.status} {body[:200]!r}"
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            problem = f"{type(e).__name__}: {e}"
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        elapsed = time.perf_counter() - started
+        with run.lock:
+            if problem:
+                run.errors.append(problem)
+            else:
+                run.latencies.append(elapsed)
+    conn.close()
+
+
+def importer(db: pathlib.Path, stop: threading.Event, results: list[int]) -> None:
+    """Re-import a file in a loop: a second writer on the same base while questions come in."""
+    while not stop.is_set():
+        done = subprocess.run([str(BIN / "kosodate-bot"), "kb", "import", str(IMPORT_FILE), "--db", str(db)],
+                              capture_output=True, text=True)
+        results.append(done.returncode)
+        if done.returncode:
+            print(f"  import failed: {done.stderr.strip()[:300]}", file=sys.stderr)
+
+
+def measure(port: int, db: pathlib.Path, connections: int, seconds: float, with_import: bool, asked) -> dict:
+    run, stop, imports = Run(), threading.Event(), []
+    writer = threading.Thread(target=importer, args=(db, stop, imports)) if with_import else None
+    if writer:
+        writer.start()
+    until = time.monotonic() + seconds
+    threads = [threading.Thread(target=client, args=(port, asked, until, run, i)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    if writer:
+        writer.join()
+    ms = sorted(x * 1000 for x in run.latencies)
+    pct = (lambda p: ms[min(len(ms) - 1, int(p * len(ms)))] if ms else float("nan"))
+    return {"connections": connections, "import": with_import, "requests": len(ms) + len(run.errors),
+            "rps": len(ms) / seconds, "p50": statistics.median(ms) if ms else float("nan"),
+            "p95": pct(0.95), "p99": pct(0.99), "errors": len(run.errors), "first_errors": run.errors[:3],
+            "imports": f"{imports.count(0)}/{len(imports)}" if with_import else "—"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--connections", default="1,8,32")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--no-import", action="store_true", help="skip the runs with a concurrent import")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from bot.cli import build_demo
+
+    asked = questions()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = pathlib.Path(tmp) / "kb.db"
+        build_demo(str(db), SHARED / "seeds", echo=lambda _m: None)
+        subprocess.run([str(BIN / "kosodate-bot"), "kb", "import", str(IMPORT_FILE), "--db", str(db)],
+                       check=True, capture_output=True)
+        port = free_port()
+        web = start_web(db, port)
+        try:
+            rows = []
+            for n in (int(c) for c in args.connections.split(",")):
+                for with_import in ((False,) if args.no_import else (False, True)):
+                    row = measure(port, db, n, args.seconds, with_import, asked)
+                    rows.append(row)
+                    print(f"  {n} connections{' + import' if with_import else ''}: {row['requests']} requests, "
+                          f"{row['errors']} errors", file=sys.stderr)
+                    for e in row["first_errors"]:
+                        print(f"    {e}", file=sys.stderr)
+        finally:
+            web.terminate()
+            web.wait(timeout=10)
+    print("| connections | concurrent import | requests | req/s | p50 ms | p95 ms | p99 ms | errors | imports ok |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        print(f"| {r['connections']} | {'yes' if r['import'] else 'no'} | {r['requests']} | {r['rps']:.0f} | "
+              f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['errors']} | {r['imports']} |")
+
+
+if __name__ == "__main__":
+    main()
