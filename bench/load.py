@@ -22,7 +22,6 @@ import json
 import os
 import pathlib
 import random
-import shlex
 import shutil
 import socket
 import statistics
@@ -55,9 +54,8 @@ def free_port() -> int:
 
 def start_web(db: pathlib.Path, port: int) -> subprocess.Popen:
     line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
-    argv = shlex.split(line.split(":", 1)[1])
-    argv[0] = str(BIN / argv[0])
-    env = {**os.environ, "PORT": str(port), "KOSODATE_DB": str(db), "KOSODATE_LOG_LEVEL": "WARNING",
+    argv = ["bash", "-c", "exec " + line.split(":", 1)[1].strip()]  # as a Procfile runner does
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PORT": str(port), "KOSODATE_DB": str(db), "KOSODATE_LOG_LEVEL": "WARNING",
            "KOSODATE_UNANSWERED_PER_HOUR": "1000000"}  # every declined question writes its row
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
