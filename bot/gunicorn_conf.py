@@ -21,6 +21,7 @@ worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "4"))
 limit_request_line = 0  # unlimited here; the app answers 414 above MAX_QUERY_BYTES
 timeout = 30
+control_socket_disable = True  # one process per dyno or unit; several test servers must not share a socket
 
 
 def write_json_error(sock, status_int, reason, mesg):
