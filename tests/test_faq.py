@@ -20,7 +20,7 @@ def test_import_keeps_ids_and_credit(faq_db):
     row = faq_db["faqs"].get("64")
     assert row["faq_id"] == "64" and row["category2"] == "医療費助成"
     assert faq_db["faqs"].get("1")["service_name"] == "妊娠の届出・母子健康手帳の交付"
-    source = faq_db["sources"].get(FAQ.name)
+    source = next(faq_db["sources"].rows_where("name = ?", [FAQ.name]))
     assert "子育てオープンデータ協議会" in source["credit"] and "CC BY 4.0" in source["credit"]
 
 

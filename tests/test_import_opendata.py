@@ -425,7 +425,7 @@ def test_kawaguchi_facilities(db):
     assert next(db.query("SELECT lat FROM bases WHERE name = '汽車ぽっぽ保育園きぞろ'"))["lat"] is None
     # A quoted cell with a bare LF inside stays one cell.
     assert db.execute("SELECT count(*) FROM bases WHERE hours LIKE '%' || char(10) || '幼稚園の%'").fetchone()[0] >= 3
-    assert db["sources"].get(KAWAGUCHI.name)["rows"] == 302
+    assert db["sources"].get("facilities:川口市:" + KAWAGUCHI.name)["rows"] == 302
     import_file(db, KAWAGUCHI)
     assert db["bases"].count == 302
 
