@@ -209,7 +209,8 @@ def m003_source_identity(db: sqlite_utils.Database) -> None:
     written out here so this migration stays what it was when the formula moves on) and a
     ``label`` column; ``name`` stays the file name. Every record whose ``source`` named a file
     now names that identity, so a re-import after the upgrade updates the same rows. Values that
-    name no imported file ('shipped', 'cli') are left as they are.
+    name no imported file ('shipped', 'cli') are left as they are. FAQ rows get the key
+    ``source#faq_id``, their public ``faq_id`` unchanged.
     """
     identity = "s.kind || ':' || coalesce(s.area, '') || ':' || s.name"
     db["sources_v3"].create(
@@ -238,6 +239,12 @@ def m003_source_identity(db: sqlite_utils.Database) -> None:
             f"UPDATE [{table}] SET source = (SELECT {identity} FROM sources AS s WHERE s.name = [{table}].source) "
             f"WHERE source IN (SELECT name FROM sources)"
         )
+    # FAQs were keyed by the publisher's bare ID (or area:ID): the key becomes source#faq_id
+    # (``knowledge.importers.faq_key``), and our own layout's id moves into faq_id.
+    db.execute(
+        "UPDATE faqs SET faq_id = coalesce(faq_id, id), id = source || '#' || coalesce(faq_id, id) "
+        "WHERE source IN (SELECT id FROM sources_v3)"
+    )
     db["sources"].drop()
     db.execute("ALTER TABLE sources_v3 RENAME TO sources")
 

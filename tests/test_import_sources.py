@@ -143,6 +143,50 @@ def test_cli_source_option_and_stats_keep_the_name(tmp_path):
     assert text.count("events.csv") == 2 and "センター" in text and "図書館" in text
 
 
+# --- 2. FAQ ids per source --------------------------------------------------------------------
+
+
+def test_two_councils_faq_files_with_the_same_ids_both_stay(db, tmp_path):
+    first = faq_opendata(tmp_path / "a" / "faq_council_a.json", [
+        ("1", "母子手帳はどこでもらえますか？", "区役所の窓口で交付します。"),
+        ("2", "児童手当はいつ振り込まれますか？", "6月、10月、2月に振り込みます。"),
+    ])
+    second = faq_opendata(tmp_path / "b" / "faq_council_b.json", [
+        ("1", "一時預かりを利用したい", "保育園の一時預かりをご利用ください。"),
+        ("2", "病児保育の申し込み方法は？", "事前登録が必要です。"),
+    ])
+    import_file(db, first)
+    import_file(db, second)
+    assert db["faqs"].count == 4
+    assert sorted(r["faq_id"] for r in db.query("SELECT faq_id FROM faqs")) == ["1", "1", "2", "2"]
+    import_file(db, first)  # idempotent
+    assert db["faqs"].count == 4
+    # The answer still shows the publisher's ID.
+    answer = ask(db, "一時預かりを利用したい", area="堺市西区", log=False)
+    assert answer.answered and answer.items[0].id == "1" and answer.items[0].title == "一時預かりを利用したい"
+
+
+def test_our_layout_faq_ids_are_kept_per_source(db, tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("id,question,answer\nQ1,母子手帳はどこでもらえますか？,区役所の窓口で交付します。\n", encoding="utf-8")
+    b.write_text("id,question,answer\nQ1,病児保育の申し込み方法は？,事前登録が必要です。\n", encoding="utf-8")
+    import_file(db, a)
+    import_file(db, b)
+    assert db["faqs"].count == 2
+    assert {r["faq_id"] for r in db.query("SELECT faq_id FROM faqs")} == {"Q1"}
+    answer = ask(db, "病児保育の申し込み方法", area="堺市西区", log=False)
+    assert answer.answered and answer.items[0].id == "Q1"
+
+
+def test_faq_without_id_column_keeps_its_derived_public_id(db, tmp_path):
+    path = tmp_path / "faq.csv"
+    path.write_text("question,answer\n母子手帳はどこでもらえますか？,区役所の窓口で交付します。\n", encoding="utf-8")
+    import_file(db, path)
+    import_file(db, path)
+    row = next(db.query("SELECT * FROM faqs"))
+    assert db["faqs"].count == 1 and row["faq_id"].startswith("faq-") and row["id"].endswith(row["faq_id"])
+
+
 # --- migration of an existing base ------------------------------------------------------------
 
 
@@ -180,6 +224,7 @@ def test_migration_moves_sources_and_records_to_the_new_identity(tmp_path):
     assert {r["source"] for r in db.query("SELECT source FROM occurrences")} == {"events:堺市西区:events.csv"}
     faq_row = next(db.query("SELECT * FROM faqs"))
     assert faq_row["faq_id"] == "7" and faq_row["source"] == "faq_opendata::faq.json"
+    assert faq_row["id"] == "faq_opendata::faq.json#7"
     assert counts(db) == (2, 2) and db["faqs"].count == 1
     # Re-importing after the upgrade updates in place: nothing is duplicated, nothing lost.
     before = (ids(db, "activities"), ids(db, "occurrences"), ids(db, "faqs"))

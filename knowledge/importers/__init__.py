@@ -63,6 +63,16 @@ class ImportReport:
     source: str | None = None  # the source identity the records belong to (``source_id``)
 
 
+def faq_key(source: str, faq_id: str) -> str:
+    """An FAQ row's primary key: its source identity and its public ``faq_id``.
+
+    ``faq_id`` (the publisher's ID, or the ``id`` column of our own layout) is what answers show
+    and evaluation sets compare; two councils' files both have an FAQ 1, so the key needs both.
+    m003 in ``knowledge.db`` writes the same key for FAQs of an older base.
+    """
+    return f"{source}#{faq_id}"
+
+
 def source_id(kind: str, area: str | None, name: str, label: str | None = None) -> str:
     """The identity of a source: ``kind:area:name``, the label taking the name's place if given.
 
@@ -131,6 +141,8 @@ def write(
     if parsed.area:
         parsed.area = resolved.get(parsed.area) or areas_mod.ensure_area(db, parsed.area)
     sid = source_id(parsed.kind, parsed.area, name, label)
+    for r in parsed.records.get("faqs", []):  # the publisher's ID is unique only within its file
+        r["id"] = faq_key(sid, r["faq_id"])
     for table in OWNED_TABLES:
         if table in db.table_names():
             if table == "progress":

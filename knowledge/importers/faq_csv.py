@@ -1,7 +1,8 @@
 """FAQs in the project's own simple CSV layout (documented in the README).
 
 Header: ``question,answer`` required; ``id,area,category,department`` optional. Without an
-``id`` column an FAQ's id is derived from its question and area, so re-import updates it.
+``id`` column an FAQ's id is derived from its question and area, so re-import updates it. The
+id is the FAQ's public ``faq_id``; the row's key adds the source (``importers.faq_key``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
             parsed.errors.append(RowError(line, f"{' and '.join(missing)} is empty"))
             continue
         row_area = area or row.get("area") or None
-        parsed.add("faqs", {
-            "id": row.get("id") or make_id("faq", row_area, row["question"]),
+        parsed.add("faqs", {  # the row's key (source and faq_id) is made when it is written
+            "faq_id": row.get("id") or make_id("faq", row_area, row["question"]),
             "question": row["question"],
             "answer": row["answer"],
             "area": row_area,

@@ -1,8 +1,9 @@
 """The standard child-rearing FAQ open data (子育てオープンデータ協議会「FAQデータセット」, CC BY 4.0).
 
 Recognised by its columns (faq_id, question, answer, category1, category2, service_name) as a
-JSON array or as CSV. Each FAQ keeps the publisher's ID, so an answer can be traced back to the
-FAQ a municipality published. ``category2`` "64" and ``service_name`` "null" mean none.
+JSON array or as CSV. Each FAQ keeps the publisher's ID as ``faq_id``, so an answer can be traced
+back to the FAQ a municipality published; the row's key adds the source (``importers.faq_key``),
+so two councils' files with the same IDs both stay. ``category2`` "64" and ``service_name`` "null" mean none.
 """
 
 from __future__ import annotations
@@ -65,8 +66,7 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
             parsed.errors.append(_error(unit, number, f"faq_id {faq_id} appears twice"))
             continue
         seen.add(faq_id)
-        parsed.add("faqs", {
-            "id": f"{area}:{faq_id}" if area else faq_id,
+        parsed.add("faqs", {  # the row's key (source and faq_id) is made when it is written
             "faq_id": faq_id,
             "question": question,
             "answer": answer,
