@@ -8,19 +8,21 @@ id is the FAQ's public ``faq_id``; the row's key adds the source (``importers.fa
 from __future__ import annotations
 
 from knowledge.importers.base import Parsed, RowError, make_id
-from knowledge.importers.csvrows import first_line, read_rows
+from knowledge.importers.csvrows import header_of, read_csv
 
 REQUIRED = {"question", "answer"}
 
 
 def detect(text: str, name: str) -> bool:
-    header = set(first_line(text))
+    header = set(header_of(text))
     return REQUIRED <= header and "faq_id" not in header
 
 
 def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | None = None) -> Parsed:
-    _header, rows = read_rows(text)
-    parsed = Parsed(kind="faq", area=area, rows=len(rows))
+    table = read_csv(text)
+    rows = table.dicts()
+    parsed = Parsed(kind="faq", area=area, rows=table.seen)
+    parsed.errors.extend(table.errors)
     for line, row in rows:
         missing = [c for c in ("question", "answer") if not row.get(c)]
         if missing:
@@ -35,4 +37,5 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
             "category": row.get("category") or None,
             "department": row.get("department") or None,
         })
+    parsed.errors.sort(key=lambda e: e.line or 0)
     return parsed
