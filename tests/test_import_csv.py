@@ -159,3 +159,18 @@ def test_real_files_still_import_whole(db, path):
         pytest.skip(f"{path.name} is not available (../shared)")
     report = import_file(db, path, area="堺市西区" if path.parent.name == "eval" else None)
     assert report.errors == [] and sum(report.counts.values()) > 0
+
+
+def test_importers_fold_text_with_the_one_nfkc_helper():
+    """knowledge.text.nfkc is the one NFKC helper: no importer keeps its own."""
+    import importlib
+
+    import knowledge.importers as package
+    from knowledge import text
+
+    folder = pathlib.Path(package.__file__).parent
+    own = [p.name for p in sorted(folder.glob("*.py")) if "unicodedata" in p.read_text(encoding="utf-8")]
+    assert own == []
+    for p in folder.glob("*.py"):
+        module = importlib.import_module(f"knowledge.importers.{p.stem}" if p.stem != "__init__" else "knowledge.importers")
+        assert getattr(module, "nfkc", text.nfkc) is text.nfkc, p.name

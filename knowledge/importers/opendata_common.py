@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 from knowledge.areas import split_city_ward
 from knowledge.importers.base import RowError
 from knowledge.importers.csvrows import norm_header, read_csv
+from knowledge.text import nfkc
 
 # The code column that tells the older layouts (推奨データセット) apart.
 OLD_CODE_COLUMN = "都道府県コード又は市区町村コード"
@@ -69,11 +69,6 @@ DEFAULT_RECURRENCE_START = "2025-04-01"
 # An id minted by ``make_id`` (ours or another importer's): kept as is when a file carries it,
 # so an exported base re-imports onto the same rows.
 OWN_ID = re.compile(r"^[a-z][a-z0-9_]*-[0-9a-f]{12}$")
-
-
-def nfkc(value: str | None) -> str:
-    """Width-folded, stripped text; '' for None (cells are compared and parsed this way)."""
-    return unicodedata.normalize("NFKC", value or "").strip()
 
 
 STANDARD_HEADERS = {
@@ -180,7 +175,7 @@ def parse_date(value: str | None) -> str | None:
     Spreadsheet exports sometimes append a midnight time ('2026/08/04 0:00:00'); it is dropped.
     Raises ValueError("'<value>' is not a date") otherwise, so the caller can name the column.
     """
-    text = nfkc(value)
+    text = nfkc(value).strip()
     if not text:
         return None
     m = _DATE.match(text)
@@ -211,7 +206,7 @@ def parse_time(value: str | None) -> str | None:
 
     Raises ValueError("'<value>' is not a time") for anything else.
     """
-    text = nfkc(value)
+    text = nfkc(value).strip()
     if not text:
         return None
     m = _TIME.match(text)
@@ -253,7 +248,7 @@ def times_in_text(text: str | None) -> tuple[str | None, str | None]:
 
 def parse_number(value: str | None) -> float | None:
     """'35.80447743' -> float; '' -> None; ValueError("'<value>' is not a number") otherwise."""
-    text = nfkc(value)
+    text = nfkc(value).strip()
     if not text:
         return None
     try:

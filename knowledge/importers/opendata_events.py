@@ -17,6 +17,7 @@ from knowledge.importers import opendata_common as common
 from knowledge.importers.base import Parsed, RowError, make_id
 from knowledge.importers.csvrows import header_of
 from knowledge.recurrence import parse_recurrence
+from knowledge.text import nfkc
 
 # Our field -> the column names of both layouts (first present wins).
 FIELDS = {
@@ -89,7 +90,7 @@ def audience_tags(*texts: str | None) -> list[str]:
     """Audience tags found in any of the texts, in vocabulary order (each text on its own)."""
     found: set[str] = set()
     for text in texts:
-        normalised = common.nfkc(text)
+        normalised = nfkc(text).strip()
         if not normalised:
             continue
         found |= set(_vocabulary_tags(normalised))
@@ -214,7 +215,7 @@ def _days(start: str, end: str, text: str = "") -> list[str]:
     """
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     span = (last - first).days
-    m = _SESSIONS.search(common.nfkc(text))
+    m = _SESSIONS.search(nfkc(text))
     sessions = int(m.group(1) or m.group(2)) if m else 0
     if sessions >= 2 and span == 7 * (sessions - 1):
         return [(first + timedelta(weeks=i)).isoformat() for i in range(sessions)]
