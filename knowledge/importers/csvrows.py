@@ -13,12 +13,17 @@ that reads. What does not is a file whose rows are not whole:
 
 A bad row is a ``RowError`` citing the physical line its record starts on; the importers add
 them to ``Parsed.errors``, so a file with bad rows imports nothing unless ``skip_invalid``.
+
+Cells Excel would run as a formula are escaped when we write a CSV (``escape_cell``, the OWASP
+way: a single quote in front) and read back as they were (``unescape_cell``), so an export
+re-imports unchanged.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 
 from knowledge.importers.base import RowError
@@ -88,7 +93,7 @@ def read_csv(text: str) -> CsvTable:
         if problem:
             table.errors.append(RowError(start, problem))
         else:
-            table.rows.append((start, cells))
+            table.rows.append((start, [unescape_cell(c) for c in cells]))
     return table or CsvTable([])
 
 
@@ -114,3 +119,35 @@ def header_of(text: str) -> list[str]:
         return [norm_header(c) for c in next(_reader(text), [])]
     except csv.Error:
         return []
+
+
+# --- cells Excel would run as formulas ---------------------------------------------------------
+
+# What a spreadsheet takes for the start of a formula (OWASP "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Cells left as they are although they start with '-': a negative number (Excel reads it as the
+# number it is) and a lone '-' (a city's "none" in a phone or fee cell). Neither can be a formula.
+_SAFE_DASH = re.compile(r"^-(?:\d+(?:\.\d+)?)?$")
+
+
+def escape_cell(value: str) -> str:
+    """A cell as written into a CSV for Excel: a single quote in front of a would-be formula.
+
+    '=1+1' -> "'=1+1"; '+81-45-954-6111' -> "'+81-45-954-6111" (Excel would compute it);
+    '-12.5' and '-' stay as they are.
+    """
+    if value.startswith(FORMULA_START) and not _SAFE_DASH.match(value):
+        return "'" + value
+    return value
+
+
+def unescape_cell(value: str) -> str:
+    """The inverse of ``escape_cell`` on cells it can have written, others untouched.
+
+    The quote is dropped only when ``escape_cell`` would have added it ("'=1+1" -> '=1+1'); "'-12"
+    or "'abc" were not written by us and are kept. A leading quote before a formula character
+    is also how an Excel user marks a cell as text, so dropping it keeps the value they meant.
+    """
+    if value.startswith("'") and escape_cell(value[1:]) == value:
+        return value[1:]
+    return value
