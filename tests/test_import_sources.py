@@ -232,3 +232,25 @@ def test_migration_moves_sources_and_records_to_the_new_identity(tmp_path):
     import_file(db, faq)
     assert (ids(db, "activities"), ids(db, "occurrences"), ids(db, "faqs")) == before
     assert db["sources"].count == 2
+
+
+# --- logging ----------------------------------------------------------------------------------
+
+
+def test_each_import_is_logged_and_a_rejected_file_warns(db, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="knowledge.importers")
+    good = events_file(tmp_path / "nishi", ward_event("西区", "親子ひろば", "2026/05/01"))
+    import_file(db, good)
+    records = [r for r in caplog.records if r.name == "knowledge.importers"]
+    assert [r.levelname for r in records] == ["INFO"]
+    message = records[0].getMessage()
+    assert "events:堺市西区:events.csv" in message and "events" in message
+    assert "activities 1" in message and "occurrences 1" in message
+
+    caplog.clear()
+    bad = events_file(tmp_path / "bad", ward_event("西区", "", "2026/05/01"), ward_event("西区", "体操", "2026/13/01"))
+    with pytest.raises(ImportRejected):
+        import_file(db, bad)
+    records = [r for r in caplog.records if r.name == "knowledge.importers"]
+    assert [r.levelname for r in records] == ["WARNING"]
+    assert "events.csv" in records[0].getMessage() and "2 bad row(s)" in records[0].getMessage()

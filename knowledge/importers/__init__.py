@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 import pathlib
 from dataclasses import dataclass, field
 
@@ -25,6 +26,9 @@ import sqlite_utils
 from knowledge import areas as areas_mod
 from knowledge.db import bump_version, now_iso
 from knowledge.importers.base import ImportError_, Parsed, RowError, decode
+
+# One INFO line per imported file, a WARNING per rejected one; configured by the caller (bot/).
+logger = logging.getLogger(__name__)
 
 # Order matters only where two detectors could both answer: the most specific first.
 IMPORTERS = [
@@ -122,9 +126,14 @@ def import_file(
         area = areas_mod.resolve(db, area)
     parsed, data = parse_path(path, area=area, fiscal_year=fiscal_year)
     if parsed.errors and not skip_invalid:
+        logger.warning("rejected %s (%s): %d bad row(s), nothing imported (first: %s)",
+                       path.name, parsed.kind, len(parsed.errors), parsed.errors[0])
         raise ImportRejected(path.name, parsed.errors)
     with db.atomic():
         sid, counts = write(db, parsed, name=path.name, sha256=hashlib.sha256(data).hexdigest(), label=source)
+    logger.info("imported %s as source %s (%s): %s%s", path.name, sid, parsed.kind,
+                ", ".join(f"{table} {n}" for table, n in counts.items()) or "nothing",
+                f"; skipped {len(parsed.errors)} bad row(s)" if parsed.errors else "")
     return ImportReport(path.name, parsed.kind, counts, parsed.errors, parsed.notes, sid)
 
 
