@@ -148,14 +148,20 @@ def kb_init(demo, seeds, db_path):
 @click.option("--area", help="Area (ward or city) the file is about, full or short name.")
 @click.option("--fiscal-year", type=int, help="Fiscal year for a sheet that states none (2025 = 令和7年度).")
 @click.option("--skip-invalid", is_flag=True, help="Import the good rows of a file with bad rows.")
+@click.option("--source", "label",
+              help="Label naming the source in place of the file name, for two different files of one kind, "
+                   "area and name (give the same label when re-importing).")
 @db_option
-def kb_import(paths, area, fiscal_year, skip_invalid, db_path):
-    """Import ward documents, open-data CSVs, FAQ, synonym or placeholder files."""
+def kb_import(paths, area, fiscal_year, skip_invalid, label, db_path):
+    """Import ward documents, open-data CSVs, FAQ, synonym or placeholder files.
+
+    A source is its kind, area and file name (or --source label): re-importing it replaces its records.
+    """
     db = open_db(db_path)
     failed = False
     for path in paths:
         try:
-            report = import_file(db, path, area=area, fiscal_year=fiscal_year, skip_invalid=skip_invalid)
+            report = import_file(db, path, area=area, fiscal_year=fiscal_year, skip_invalid=skip_invalid, source=label)
         except ImportRejected as e:
             failed = True
             click.echo(f"{e.name}: nothing imported, {len(e.errors)} bad row(s):", err=True)
@@ -166,7 +172,7 @@ def kb_import(paths, area, fiscal_year, skip_invalid, db_path):
             failed = True
             click.echo(f"{pathlib.Path(path).name}: not imported: {e}", err=True)
             continue
-        click.echo(f"{report.name} ({report.kind}): {_counts(report.counts)}")
+        click.echo(f"{report.name} ({report.kind}, source {report.source}): {_counts(report.counts)}")
         for err in report.errors:
             click.echo(f"  skipped {err}", err=True)
         for note in report.notes:

@@ -213,6 +213,54 @@ def m002_placeholders(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m003_source_identity(db: sqlite_utils.Database) -> None:
+    """Sources are identified by kind, area and name, not by the file's base name alone.
+
+    ``sources`` gets the primary key ``id`` = ``kind:area:name`` (``knowledge.importers.source_id``;
+    written out here so this migration stays what it was when the formula moves on) and a
+    ``label`` column; ``name`` stays the file name. Every record whose ``source`` named a file
+    now names that identity, so a re-import after the upgrade updates the same rows. Values that
+    name no imported file ('shipped', 'cli') are left as they are. FAQ rows get the key
+    ``source#faq_id``, their public ``faq_id`` unchanged.
+    """
+    identity = "s.kind || ':' || coalesce(s.area, '') || ':' || s.name"
+    db["sources_v3"].create(
+        {
+            "id": str,  # kind:area:name, or kind:area:label
+            "name": str,  # the file's name
+            "label": str,  # the deployer's label for the source, when given
+            "kind": str,
+            "area": str,
+            "fiscal_year": int,
+            "credit": str,
+            "sha256": str,
+            "rows": int,
+            "imported_at": str,
+        },
+        pk="id",
+    )
+    db.execute(
+        "INSERT INTO sources_v3 (id, name, label, kind, area, fiscal_year, credit, sha256, rows, imported_at) "
+        f"SELECT {identity}, name, NULL, kind, area, fiscal_year, credit, sha256, rows, imported_at FROM sources AS s"
+    )
+    for table in db.table_names():
+        if table in ("sources", "sources_v3") or "source" not in db[table].columns_dict:
+            continue
+        db.execute(
+            f"UPDATE [{table}] SET source = (SELECT {identity} FROM sources AS s WHERE s.name = [{table}].source) "
+            f"WHERE source IN (SELECT name FROM sources)"
+        )
+    # FAQs were keyed by the publisher's bare ID (or area:ID): the key becomes source#faq_id
+    # (``knowledge.importers.faq_key``), and our own layout's id moves into faq_id.
+    db.execute(
+        "UPDATE faqs SET faq_id = coalesce(faq_id, id), id = source || '#' || coalesce(faq_id, id) "
+        "WHERE source IN (SELECT id FROM sources_v3)"
+    )
+    db["sources"].drop()
+    db.execute("ALTER TABLE sources_v3 RENAME TO sources")
+
+
 class BaseMissing(FileNotFoundError):
     """The base file does not exist and the caller may not create it (the web process)."""
 

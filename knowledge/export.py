@@ -4,7 +4,9 @@ Staff edit events and facilities in Excel, and other systems read the standard l
 export uses the 自治体標準オープンデータセット columns, UTF-8 with BOM (what Japanese Excel
 needs to open UTF-8 correctly) and CRLF. Re-importing an export yields the same records: the ID
 column carries our own ids, which the importers keep, and every derived field is written where
-the importer reads it back unchanged.
+the importer reads it back unchanged. A cell Excel would run as a formula (=, +, -, @, tab or
+carriage return first) gets a single quote in front (``csvrows.escape_cell``); the importers'
+reader drops exactly that quote again. Negative numbers and a lone '-' are written as they are.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pathlib
 
 import sqlite_utils
 
+from knowledge.importers.csvrows import escape_cell
 from knowledge.importers.opendata_common import EVENTS_NEW_COLUMNS, FACILITIES_NEW_COLUMNS, iso_to_slash
 from knowledge.importers.opendata_events import TAG_LABELS
 from knowledge.recurrence import describe
@@ -35,7 +38,7 @@ def _write(path: str | pathlib.Path, columns: list[str], rows: list[dict]) -> in
         writer = csv.writer(f, lineterminator="\r\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if row.get(c) is None else str(row.get(c)) for c in columns])
+            writer.writerow([escape_cell("" if row.get(c) is None else str(row.get(c))) for c in columns])
     return len(rows)
 
 

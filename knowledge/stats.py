@@ -21,7 +21,10 @@ def stats(db: sqlite_utils.Database) -> dict:
         }
     for table in ("schedule_items", "progress", "occurrences", "synonyms", "unanswered"):
         counts[table] = {"(total)": db[table].count}
-    sources = list(db.query("SELECT name, kind, area, fiscal_year, rows, credit, imported_at FROM sources ORDER BY name"))
+    sources = list(db.query(
+        "SELECT id, name, label, kind, area, fiscal_year, rows, credit, imported_at FROM sources "
+        "ORDER BY name, kind, area, label"
+    ))
     return {"counts": counts, "sources": sources}
 
 
@@ -34,7 +37,8 @@ def format_stats(result: dict) -> str:
     lines.append("Sources:")
     for s in result["sources"]:
         year = f" FY{s['fiscal_year']}" if s["fiscal_year"] else ""
-        lines.append(f"  {s['name']} [{s['kind']}]{year} {s['area'] or ''} rows {s['rows']}".rstrip())
+        label = f" (source: {s['label']})" if s["label"] else ""
+        lines.append(f"  {s['name']}{label} [{s['kind']}]{year} {s['area'] or ''} rows {s['rows']}".rstrip())
         if s["credit"]:
             lines.append(f"    credit: {s['credit']}")
     return "\n".join(lines)

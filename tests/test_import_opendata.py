@@ -127,20 +127,6 @@ def test_area_names_drop_the_prefecture():
     assert common.area_name("", "") is None
 
 
-def test_crlf_records_with_lf_inside_quoted_cells_keep_physical_line_numbers():
-    text = (
-        "a,b\r\n"  # line 1
-        '1,"first\nsecond\nthird"\r\n'  # lines 2-4
-        "\r\n"  # line 5, blank
-        "2,plain\r\n"  # line 6
-        '3,"x\r\ny"\r\n'  # lines 7-8
-        "4,last\r\n"  # line 9
-    )
-    rows = common.read_rows(text)
-    assert [line for line, _ in rows] == [1, 2, 6, 7, 9]
-    assert rows[1][1] == ["1", "first\nsecond\nthird"]
-
-
 def test_unknown_columns_are_reported_not_rejected():
     columns = OLD_EVENT_COLUMNS + ["カテゴリー", "区", "子育て情報"]
     text = csv_text(columns, [old_event(イベント名="親子ひろば", 開始日="2026/5/1", 区="旭区", 子育て情報="有")])
@@ -425,7 +411,7 @@ def test_kawaguchi_facilities(db):
     assert next(db.query("SELECT lat FROM bases WHERE name = '汽車ぽっぽ保育園きぞろ'"))["lat"] is None
     # A quoted cell with a bare LF inside stays one cell.
     assert db.execute("SELECT count(*) FROM bases WHERE hours LIKE '%' || char(10) || '幼稚園の%'").fetchone()[0] >= 3
-    assert db["sources"].get(KAWAGUCHI.name)["rows"] == 302
+    assert db["sources"].get("facilities:川口市:" + KAWAGUCHI.name)["rows"] == 302
     import_file(db, KAWAGUCHI)
     assert db["bases"].count == 302
 

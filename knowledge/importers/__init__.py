@@ -4,12 +4,20 @@ Each importer module parses only; this module owns the write, so every kind gets
 guarantees: a file with bad rows writes nothing unless ``skip_invalid``; re-importing a file
 updates its records in place (stable ids) and drops what the new version no longer holds; the
 whole file lands in one transaction or not at all.
+
+A source is identified by what it is, not by where the file lies: its kind, its area (resolved,
+from the content or the ``area`` argument) and its file name, or an explicit ``source`` label in
+place of the name (``source_id``). Two wards' ``events.csv`` are two sources and keep all their
+records; importing a file of the same kind, area and name again is an update of that source. A
+deployer who has two different files of one kind, area and name labels them
+(``kb import --source LABEL``), and must give the same label when re-importing either.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 import pathlib
 from dataclasses import dataclass, field
 
@@ -18,6 +26,9 @@ import sqlite_utils
 from knowledge import areas as areas_mod
 from knowledge.db import bump_version, now_iso, writing
 from knowledge.importers.base import ImportError_, Parsed, RowError, decode
+
+# One INFO line per imported file, a WARNING per rejected one; configured by the caller (bot/).
+logger = logging.getLogger(__name__)
 
 # Order matters only where two detectors could both answer: the most specific first.
 IMPORTERS = [
@@ -53,6 +64,26 @@ class ImportReport:
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    source: str | None = None  # the source identity the records belong to (``source_id``)
+
+
+def faq_key(source: str, faq_id: str) -> str:
+    """An FAQ row's primary key: its source identity and its public ``faq_id``.
+
+    ``faq_id`` (the publisher's ID, or the ``id`` column of our own layout) is what answers show
+    and evaluation sets compare; two councils' files both have an FAQ 1, so the key needs both.
+    m003 in ``knowledge.db`` writes the same key for FAQs of an older base.
+    """
+    return f"{source}#{faq_id}"
+
+
+def source_id(kind: str, area: str | None, name: str, label: str | None = None) -> str:
+    """The identity of a source: ``kind:area:name``, the label taking the name's place if given.
+
+    ``area`` is the resolved area name ('' when the file serves several areas or none); kinds
+    and area names hold no ':', so the identity reads back unambiguously.
+    """
+    return f"{kind}:{area or ''}:{(label or '').strip() or name}"
 
 
 def detect(text: str, name: str):
@@ -83,21 +114,33 @@ def import_file(
     area: str | None = None,
     fiscal_year: int | None = None,
     skip_invalid: bool = False,
+    source: str | None = None,
 ) -> ImportReport:
-    """Import one file; raise ``ImportRejected`` (nothing written) on bad rows."""
+    """Import one file; raise ``ImportRejected`` (nothing written) on bad rows.
+
+    ``source`` is an optional label naming the source in place of the file name (see
+    ``source_id``).
+    """
     path = pathlib.Path(path)
     if area:
         area = areas_mod.resolve(db, area)
     parsed, data = parse_path(path, area=area, fiscal_year=fiscal_year)
     if parsed.errors and not skip_invalid:
+        logger.warning("rejected %s (%s): %d bad row(s), nothing imported (first: %s)",
+                       path.name, parsed.kind, len(parsed.errors), parsed.errors[0])
         raise ImportRejected(path.name, parsed.errors)
     with writing(db):
-        counts = write(db, parsed, name=path.name, sha256=hashlib.sha256(data).hexdigest())
-    return ImportReport(path.name, parsed.kind, counts, parsed.errors, parsed.notes)
+        sid, counts = write(db, parsed, name=path.name, sha256=hashlib.sha256(data).hexdigest(), label=source)
+    logger.info("imported %s as source %s (%s): %s%s", path.name, sid, parsed.kind,
+                ", ".join(f"{table} {n}" for table, n in counts.items()) or "nothing",
+                f"; skipped {len(parsed.errors)} bad row(s)" if parsed.errors else "")
+    return ImportReport(path.name, parsed.kind, counts, parsed.errors, parsed.notes, sid)
 
 
-def write(db: sqlite_utils.Database, parsed: Parsed, *, name: str, sha256: str | None = None) -> dict:
-    """Write a parsed file inside the caller's transaction; return counts by table."""
+def write(
+    db: sqlite_utils.Database, parsed: Parsed, *, name: str, sha256: str | None = None, label: str | None = None
+) -> tuple[str, dict]:
+    """Write a parsed file inside the caller's transaction; return its source identity and counts by table."""
     resolved = {a: areas_mod.ensure_area(db, a)
                 for a in {r.get("area") for rs in parsed.records.values() for r in rs if r.get("area")}}
     for table, rows in parsed.records.items():  # 旭区 -> 横浜市旭区, as the areas table names it
@@ -106,14 +149,17 @@ def write(db: sqlite_utils.Database, parsed: Parsed, *, name: str, sha256: str |
                 r["area"] = resolved[r["area"]]
     if parsed.area:
         parsed.area = resolved.get(parsed.area) or areas_mod.ensure_area(db, parsed.area)
+    sid = source_id(parsed.kind, parsed.area, name, label)
+    for r in parsed.records.get("faqs", []):  # the publisher's ID is unique only within its file
+        r["id"] = faq_key(sid, r["faq_id"])
     for table in OWNED_TABLES:
         if table in db.table_names():
             if table == "progress":
-                db.execute("DELETE FROM progress WHERE source = ? AND origin = 'import'", [name])
+                db.execute("DELETE FROM progress WHERE source = ? AND origin = 'import'", [sid])
             elif table not in parsed.records:
-                _delete_owned(db, table, name, keep=set())
+                _delete_owned(db, table, sid, keep=set())
             else:
-                _delete_owned(db, table, name, keep={r["id"] for r in parsed.records[table]})
+                _delete_owned(db, table, sid, keep={r["id"] for r in parsed.records[table]})
     counts = {}
     # Parents before children, for the foreign keys.
     order = ["areas", "programs", "bases", "activities", "schedule_items", "progress", "occurrences", "faqs", "synonyms", "placeholders"]
@@ -121,7 +167,7 @@ def write(db: sqlite_utils.Database, parsed: Parsed, *, name: str, sha256: str |
         rows = parsed.records[table]
         if table != "areas":
             for r in rows:
-                r.setdefault("source", name)
+                r.setdefault("source", sid)
         if table == "progress":
             for r in rows:
                 r.setdefault("origin", "import")
@@ -130,7 +176,9 @@ def write(db: sqlite_utils.Database, parsed: Parsed, *, name: str, sha256: str |
         counts[table] = len(rows)
     db["sources"].upsert(
         {
+            "id": sid,
             "name": name,
+            "label": (label or "").strip() or None,
             "kind": parsed.kind,
             "area": parsed.area,
             "fiscal_year": parsed.fiscal_year,
@@ -139,10 +187,10 @@ def write(db: sqlite_utils.Database, parsed: Parsed, *, name: str, sha256: str |
             "rows": parsed.rows or sum(counts.values()),
             "imported_at": now_iso(),
         },
-        pk="name",
+        pk="id",
     )
     bump_version(db)
-    return counts
+    return sid, counts
 
 
 def _delete_owned(db: sqlite_utils.Database, table: str, source: str, keep: set[str]) -> None:

@@ -9,16 +9,15 @@ values out, so the importers stay small and the quirks are handled (and tested) 
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import re
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from knowledge.areas import split_city_ward
-from knowledge.importers.base import ImportError_
+from knowledge.importers.base import RowError
+from knowledge.importers.csvrows import norm_header, read_csv
+from knowledge.text import nfkc
 
 # The code column that tells the older layouts (推奨データセット) apart.
 OLD_CODE_COLUMN = "都道府県コード又は市区町村コード"
@@ -72,16 +71,6 @@ DEFAULT_RECURRENCE_START = "2025-04-01"
 OWN_ID = re.compile(r"^[a-z][a-z0-9_]*-[0-9a-f]{12}$")
 
 
-def norm_header(name: str) -> str:
-    """NFKC and no whitespace: 料金（基本） and 料金(基本) and ' 緯度' are the same column."""
-    return "".join(unicodedata.normalize("NFKC", name.lstrip("\ufeff")).split())
-
-
-def nfkc(value: str | None) -> str:
-    """Width-folded, stripped text; '' for None (cells are compared and parsed this way)."""
-    return unicodedata.normalize("NFKC", value or "").strip()
-
-
 STANDARD_HEADERS = {
     norm_header(c)
     for c in EVENTS_OLD_COLUMNS + EVENTS_NEW_COLUMNS + FACILITIES_OLD_COLUMNS + FACILITIES_NEW_COLUMNS
@@ -97,7 +86,6 @@ class Record:
 
     line: int
     values: dict[str, str]
-    extra: list[str] = field(default_factory=list)  # non-empty cells beyond the header's width
 
     def get(self, name: str) -> str:
         """The cell stripped of surrounding whitespace ('' when the column is absent)."""
@@ -110,42 +98,17 @@ class Table:
     columns: dict[str, str]  # our field name -> header name as written (for messages)
     unmapped: list[str]  # header names that feed none of our fields
     unknown: list[str]  # the unmapped ones that belong to no standard layout (city additions)
-    records: list[Record]
+    records: list[Record]  # the rows the reader found whole
+    errors: list[RowError]  # rows that are not whole (wrong number of cells, open quote)
+
+    @property
+    def seen(self) -> int:
+        """Data rows in the file, whole or not."""
+        return len(self.records) + len(self.errors)
 
     def label(self, name: str) -> str:
         """The file's own header for a field, so a reason names a column the user can find."""
         return self.columns.get(name, name)
-
-
-def read_rows(text: str) -> list[tuple[int, list[str]]]:
-    """CSV text -> (line the record starts on, cells), blank lines skipped.
-
-    ``newline=""`` lets the csv module see CRLF and the bare LF inside quoted cells as they are;
-    ``line_num`` counts physical lines consumed, so a record starts one after the previous end.
-    """
-    text = text.lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows = []
-    end_of_previous = 0
-    try:
-        for cells in reader:
-            start = end_of_previous + 1
-            end_of_previous = reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            rows.append((start, cells))
-    except csv.Error as exc:  # e.g. a quote never closed: nothing after it can be trusted
-        raise ImportError_(f"line {end_of_previous + 1}: the CSV cannot be read ({exc})") from None
-    return rows
-
-
-def first_header(text: str) -> list[str]:
-    """The normalised header of a CSV text ([] when it is not CSV-like), for ``detect``."""
-    try:
-        reader = csv.reader(io.StringIO(text.lstrip("\ufeff")[:20000], newline=""))
-        return [norm_header(c) for c in next(reader, [])]
-    except csv.Error:
-        return []
 
 
 def map_header(header: list[str], aliases: dict[str, list[str]]) -> tuple[dict[str, int], dict[str, str], list[str]]:
@@ -172,19 +135,18 @@ def map_header(header: list[str], aliases: dict[str, list[str]]) -> tuple[dict[s
 
 
 def read_table(text: str, aliases: dict[str, list[str]]) -> Table:
-    """Read a whole CSV into records keyed by our field names."""
-    rows = read_rows(text)
-    if not rows:
-        return Table([], {}, [], [], [])
-    _, header = rows[0]
+    """Read a whole CSV (``csvrows.read_csv``) into records keyed by our field names."""
+    csv_table = read_csv(text)
+    if not csv_table.header:
+        return Table([], {}, [], [], [], csv_table.errors)
+    header = csv_table.header
     index, labels, unmapped = map_header(header, aliases)
     unknown = [h for h in unmapped if norm_header(h) not in STANDARD_HEADERS]
-    records = []
-    for line, cells in rows[1:]:
-        values = {name: (cells[i] if i < len(cells) else "") for name, i in index.items()}
-        extra = [c for c in cells[len(header):] if c.strip()]
-        records.append(Record(line, values, extra))
-    return Table(header, labels, unmapped, unknown, records)
+    records = [
+        Record(line, {name: (cells[i] if i < len(cells) else "") for name, i in index.items()})
+        for line, cells in csv_table.rows
+    ]
+    return Table(header, labels, unmapped, unknown, records, csv_table.errors)
 
 
 def columns_note(table: Table) -> str | None:
@@ -213,7 +175,7 @@ def parse_date(value: str | None) -> str | None:
     Spreadsheet exports sometimes append a midnight time ('2026/08/04 0:00:00'); it is dropped.
     Raises ValueError("'<value>' is not a date") otherwise, so the caller can name the column.
     """
-    text = nfkc(value)
+    text = nfkc(value).strip()
     if not text:
         return None
     m = _DATE.match(text)
@@ -244,7 +206,7 @@ def parse_time(value: str | None) -> str | None:
 
     Raises ValueError("'<value>' is not a time") for anything else.
     """
-    text = nfkc(value)
+    text = nfkc(value).strip()
     if not text:
         return None
     m = _TIME.match(text)
@@ -286,7 +248,7 @@ def times_in_text(text: str | None) -> tuple[str | None, str | None]:
 
 def parse_number(value: str | None) -> float | None:
     """'35.80447743' -> float; '' -> None; ValueError("'<value>' is not a number") otherwise."""
-    text = nfkc(value)
+    text = nfkc(value).strip()
     if not text:
         return None
     try:

@@ -15,7 +15,9 @@ from datetime import date, timedelta
 
 from knowledge.importers import opendata_common as common
 from knowledge.importers.base import Parsed, RowError, make_id
+from knowledge.importers.csvrows import header_of
 from knowledge.recurrence import parse_recurrence
+from knowledge.text import nfkc
 
 # Our field -> the column names of both layouts (first present wins).
 FIELDS = {
@@ -78,7 +80,7 @@ MAX_SPAN_DAYS = 31
 
 def detect(text: str, name: str) -> bool:
     """A standard events header: the event-name column plus either layout's code column."""
-    header = common.first_header(text)
+    header = header_of(text)
     if "イベント名" not in header:
         return False
     return common.OLD_CODE_COLUMN in header or (bool(header) and header[0] == common.NEW_CODE_COLUMN)
@@ -88,7 +90,7 @@ def audience_tags(*texts: str | None) -> list[str]:
     """Audience tags found in any of the texts, in vocabulary order (each text on its own)."""
     found: set[str] = set()
     for text in texts:
-        normalised = common.nfkc(text)
+        normalised = nfkc(text).strip()
         if not normalised:
             continue
         found |= set(_vocabulary_tags(normalised))
@@ -144,8 +146,6 @@ def _row(rec: common.Record, table: common.Table, area: str | None) -> EventRow:
         problems.append(
             f"{label('end_date')} '{rec.get('end_date')}' is before {label('start_date')} '{rec.get('start_date')}'"
         )
-    if rec.extra:
-        problems.append(f"the row has {len(rec.extra)} more cell(s) than the header")
     if problems:
         raise ValueError("; ".join(problems))
 
@@ -215,7 +215,7 @@ def _days(start: str, end: str, text: str = "") -> list[str]:
     """
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     span = (last - first).days
-    m = _SESSIONS.search(common.nfkc(text))
+    m = _SESSIONS.search(nfkc(text))
     sessions = int(m.group(1) or m.group(2)) if m else 0
     if sessions >= 2 and span == 7 * (sessions - 1):
         return [(first + timedelta(weeks=i)).isoformat() for i in range(sessions)]
@@ -301,17 +301,18 @@ def _build_event(rows: list[EventRow], parsed: Parsed) -> None:
 def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | None = None) -> Parsed:
     """Parse an events CSV into activities and occurrences (no database access)."""
     table = common.read_table(text, FIELDS)
-    parsed = Parsed(kind="events", area=area, fiscal_year=fiscal_year)
+    parsed = Parsed(kind="events", area=area, fiscal_year=fiscal_year, rows=table.seen)
+    parsed.errors.extend(table.errors)
     common.add_note(parsed, common.columns_note(table))
     groups: dict[tuple, list[EventRow]] = {}
     for rec in table.records:
-        parsed.rows += 1
         try:
             row = _row(rec, table, area)
         except ValueError as exc:
             parsed.errors.append(RowError(rec.line, str(exc)))
             continue
         groups.setdefault(row.group_key, []).append(row)
+    parsed.errors.sort(key=lambda e: e.line or 0)
     for rows in groups.values():
         _build_event(rows, parsed)
     if area is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from knowledge.importers import opendata_common as common
 from knowledge.importers.base import Parsed, RowError, make_id
+from knowledge.importers.csvrows import header_of
 
 FIELDS = {
     "own_id": ["ID"],
@@ -58,7 +59,7 @@ DESCRIPTION_FACTS = [
 
 def detect(text: str, name: str) -> bool:
     """A standard facilities header: 名称 and 種別 with either layout's code column, no イベント名."""
-    header = common.first_header(text)
+    header = header_of(text)
     if "イベント名" in header or "名称" not in header or "種別" not in header:
         return False
     return common.OLD_CODE_COLUMN in header or (bool(header) and header[0] == common.NEW_CODE_COLUMN)
@@ -79,8 +80,6 @@ def _validate(rec: common.Record, table: common.Table) -> tuple[float | None, fl
         common.parse_date(rec.get("licensed"))
     except ValueError as exc:
         problems.append(f"{table.label('licensed')} {exc}")
-    if rec.extra:
-        problems.append(f"the row has {len(rec.extra)} more cell(s) than the header")
     if problems:
         raise ValueError("; ".join(problems))
     return coordinates[0], coordinates[1]
@@ -122,11 +121,11 @@ def _phone(rec: common.Record) -> str | None:
 def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | None = None) -> Parsed:
     """Parse a facilities CSV into ``bases`` rows (no database access)."""
     table = common.read_table(text, FIELDS)
-    parsed = Parsed(kind="facilities", area=area, fiscal_year=fiscal_year)
+    parsed = Parsed(kind="facilities", area=area, fiscal_year=fiscal_year, rows=table.seen)
+    parsed.errors.extend(table.errors)
     common.add_note(parsed, common.columns_note(table))
     seen: set[str] = set()
     for rec in table.records:
-        parsed.rows += 1
         try:
             lat, lon = _validate(rec, table)
         except ValueError as exc:
@@ -163,6 +162,7 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
                 "description": _description(rec),
             },
         )
+    parsed.errors.sort(key=lambda e: e.line or 0)
     if area is None:
         areas = {r["area"] for r in parsed.records.get("bases", [])}
         parsed.area = areas.pop() if len(areas) == 1 else None

@@ -6,16 +6,18 @@ Example row: ``（電話番号）,045-954-6111,横浜市旭区``. An empty area 
 from __future__ import annotations
 
 from knowledge.importers.base import Parsed, RowError
-from knowledge.importers.csvrows import first_line, read_rows
+from knowledge.importers.csvrows import header_of, read_csv
 
 
 def detect(text: str, name: str) -> bool:
-    return {"placeholder", "value"} <= set(first_line(text))
+    return {"placeholder", "value"} <= set(header_of(text))
 
 
 def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | None = None) -> Parsed:
-    _header, rows = read_rows(text)
-    parsed = Parsed(kind="placeholders", area=area, rows=len(rows))
+    table = read_csv(text)
+    rows = table.dicts()
+    parsed = Parsed(kind="placeholders", area=area, rows=table.seen)
+    parsed.errors.extend(table.errors)
     for line, row in rows:
         if not row.get("placeholder") or not row.get("value"):
             parsed.errors.append(RowError(line, "placeholder and value must both be given"))
@@ -25,4 +27,5 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
             "placeholder": row["placeholder"],
             "value": row["value"],
         })
+    parsed.errors.sort(key=lambda e: e.line or 0)
     return parsed
