@@ -3,7 +3,7 @@
 Fiscal years run April to March (令和7年度 = FY2025 = 2025-04-01..2026-03-31), so a month
 named in a FY2025 schedule resolves to 2025 for April-December and to 2026 for January-March.
 Date words (今日, 来週の土曜, 週末, 来月, 9月 …) resolve against an explicit ``today`` so that
-answers and tests are reproducible.
+answers and tests are reproducible. The era table (令和, 平成, 昭和) is kept here, once.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date
 
-REIWA_OFFSET = 2018  # 令和1年 = 2019
-HEISEI_OFFSET = 1988
+# The one era table: a year n of an era (元年 is n = 1) is ERAS[era] + n in the western calendar,
+# so 令和1年 = 2019, 平成1年 = 1989, 昭和1年 = 1926.
+ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}
+
 WEEKDAYS = "月火水木金土日"
 
 
@@ -36,16 +38,22 @@ def fiscal_months(fy: int) -> list[int]:
     return [4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]
 
 
+_FISCAL_YEAR = re.compile(r"(令和|平成)\s*(\d+|元)\s*年度|(\d{4})\s*年度")
+
+
 def fiscal_years_in(text: str) -> list[int]:
-    """Every fiscal year the text states, in order: 令和7年度, 2025年度, 2025 年度, 平成31年度."""
+    """Every fiscal year the text states, in order: 令和7年度, 2025年度, 2025 年度, 平成31年度.
+
+    A 昭和 年度 is left out: in a plan it dates a history (昭和50年度開設), not the plan's year.
+    """
     text = nfkc(text)
     found = []
-    for m in re.finditer(r"(令和|平成)\s*(\d+|元)\s*年度|(\d{4})\s*年度", text):
+    for m in _FISCAL_YEAR.finditer(text):
         if m.group(3):
             found.append(int(m.group(3)))
         else:
             n = 1 if m.group(2) == "元" else int(m.group(2))
-            found.append(n + (REIWA_OFFSET if m.group(1) == "令和" else HEISEI_OFFSET))
+            found.append(ERAS[m.group(1)] + n)
     return found
 
 
