@@ -9,19 +9,16 @@ answers and tests are reproducible. The era table (令和, 平成, 昭和) is ke
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date
+
+from knowledge.text import nfkc
 
 # The one era table: a year n of an era (元年 is n = 1) is ERAS[era] + n in the western calendar,
 # so 令和1年 = 2019, 平成1年 = 1989, 昭和1年 = 1926.
 ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}
 
 WEEKDAYS = "月火水木金土日"
-
-
-def nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "")
 
 
 def fiscal_year_of(d: date) -> int:

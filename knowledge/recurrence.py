@@ -12,10 +12,11 @@ Pure functions: no database, no I/O.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime, time
 
 from dateutil.rrule import rrulestr
+
+from knowledge.text import nfkc
 
 WEEKDAY_CODES = {"月": "MO", "火": "TU", "水": "WE", "木": "TH", "金": "FR", "土": "SA", "日": "SU"}
 CODE_ORDER = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
@@ -39,11 +40,6 @@ _YEARLY_DAY = re.compile(r"毎年(\d{1,2})月(\d{1,2})日")
 _EXCLUDED_MONTHS = re.compile(
     rf"((?:\d{{1,2}}月{_SEP}*)+)(?:は|を)?(?:除く|除き|除いて|開催なし|開催しません|お休み|休み|休止|休講|休会|なし|中止)"
 )
-
-
-def _normalise(text: str) -> str:
-    """NFKC (full-width digits and brackets) with all whitespace removed."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
 
 
 def _format(parts: dict) -> str:
@@ -145,7 +141,7 @@ def parse_recurrence(text: str | None) -> str | None:
     """
     if not text or not text.strip():
         return None
-    normalised = _normalise(text)
+    normalised = "".join(nfkc(text).split())  # full-width digits and brackets; no whitespace
     passthrough = _passthrough(normalised)
     if passthrough:
         return passthrough
