@@ -19,6 +19,7 @@ from knowledge.text import nfkc
 ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}
 
 WEEKDAYS = "月火水木金土日"
+FISCAL_MONTHS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
 
 
 def fiscal_year_of(d: date) -> int:
@@ -29,10 +30,6 @@ def month_in_fiscal_year(month: int, fy: int) -> str:
     """The real YYYY-MM of a month named in a fiscal year's schedule."""
     year = fy if month >= 4 else fy + 1
     return f"{year:04d}-{month:02d}"
-
-
-def fiscal_months(fy: int) -> list[int]:
-    return [4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]
 
 
 _FISCAL_YEAR = re.compile(r"(令和|平成)\s*(\d+|元)\s*年度|(\d{4})\s*年度")
@@ -62,9 +59,8 @@ _SINGLE = re.compile(r"(\d{1,2})\s*月")
 
 def months_between(start: int, end: int) -> list[int]:
     """Months from start to end following the fiscal order (11~3 -> 11,12,1,2,3)."""
-    order = fiscal_months(0)
-    i, j = order.index(start), order.index(end)
-    return order[i : j + 1] if i <= j else [start]
+    i, j = FISCAL_MONTHS.index(start), FISCAL_MONTHS.index(end)
+    return list(FISCAL_MONTHS[i : j + 1]) if i <= j else [start]
 
 
 def parse_month_spec(spec: str, period_start: int | None = None, period_end: int | None = None) -> list[int]:
@@ -74,7 +70,7 @@ def parse_month_spec(spec: str, period_start: int | None = None, period_end: int
     """
     spec = nfkc(spec)
     if "通年" in spec:
-        return fiscal_months(0)
+        return list(FISCAL_MONTHS)
     months: list[int] = []
     rest = spec
     for m in _RANGE.finditer(spec):
@@ -106,9 +102,6 @@ class When:
     start: date
     end: date
     label: str
-
-    def contains(self, d: date) -> bool:
-        return self.start <= d <= self.end
 
 
 # Spans are worked out on day ordinals (date.toordinal), plain integers that cannot overflow,
@@ -145,7 +138,6 @@ def _span(first: int, last: int, label: str) -> When | None:
 _WEEKDAY_WORD = re.compile(r"([月火水木金土日])曜(?:日)?")
 _MONTH_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _MONTH_ONLY = re.compile(r"(\d{1,2})\s*月(?!\s*\d{1,2}\s*日)")
-_DAY_ONLY = re.compile(r"(?<![\d月])(\d{1,2})\s*日(?!本)")
 
 
 def parse_when(question: str, today: date) -> When | None:
@@ -230,7 +222,3 @@ def _coming(today: date, month: int, day: int) -> date | None:
 def format_date(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日（{WEEKDAYS[d.weekday()]}）"
 
-
-def format_month(ym: str) -> str:
-    year, month = ym.split("-")[:2]
-    return f"{int(year)}年{int(month)}月"
