@@ -6,9 +6,9 @@ accepted only when exactly one known area carries it.
 
 from __future__ import annotations
 
-import unicodedata
-
 import sqlite_utils
+
+from knowledge.text import nfkc
 
 
 class AreaError(ValueError):
@@ -22,7 +22,8 @@ def check_digit(code5: str) -> str:
 
 
 def _norm(name: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", name).split())
+    """An area name as stored: NFKC, with no whitespace (横浜市 旭区 is 横浜市旭区)."""
+    return "".join(nfkc(name).split())
 
 
 def all_areas(db: sqlite_utils.Database) -> list[dict]:

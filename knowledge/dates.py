@@ -3,32 +3,27 @@
 Fiscal years run April to March (令和7年度 = FY2025 = 2025-04-01..2026-03-31), so a month
 named in a FY2025 schedule resolves to 2025 for April-December and to 2026 for January-March.
 Date words (今日, 来週の土曜, 週末, 来月, 9月 …) resolve against an explicit ``today`` so that
-answers and tests are reproducible.
+answers and tests are reproducible. The era table (令和, 平成, 昭和) is kept here, once.
 """
 
 from __future__ import annotations
 
-import calendar
 import re
-import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import MAXYEAR, MINYEAR, date
 
-REIWA_OFFSET = 2018  # 令和1年 = 2019
-HEISEI_OFFSET = 1988
+from knowledge.text import nfkc
+
+# The one era table: a year n of an era (元年 is n = 1) is ERAS[era] + n in the western calendar,
+# so 令和1年 = 2019, 平成1年 = 1989, 昭和1年 = 1926.
+ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}
+
 WEEKDAYS = "月火水木金土日"
-
-
-def nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "")
+FISCAL_MONTHS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
 
 
 def fiscal_year_of(d: date) -> int:
     return d.year if d.month >= 4 else d.year - 1
-
-
-def fiscal_year_bounds(fy: int) -> tuple[date, date]:
-    return date(fy, 4, 1), date(fy + 1, 3, 31)
 
 
 def month_in_fiscal_year(month: int, fy: int) -> str:
@@ -37,20 +32,22 @@ def month_in_fiscal_year(month: int, fy: int) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def fiscal_months(fy: int) -> list[int]:
-    return [4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]
+_FISCAL_YEAR = re.compile(r"(令和|平成)\s*(\d+|元)\s*年度|(\d{4})\s*年度")
 
 
 def fiscal_years_in(text: str) -> list[int]:
-    """Every fiscal year the text states, in order: 令和7年度, 2025年度, 2025 年度, 平成31年度."""
+    """Every fiscal year the text states, in order: 令和7年度, 2025年度, 2025 年度, 平成31年度.
+
+    A 昭和 年度 is left out: in a plan it dates a history (昭和50年度開設), not the plan's year.
+    """
     text = nfkc(text)
     found = []
-    for m in re.finditer(r"(令和|平成)\s*(\d+|元)\s*年度|(\d{4})\s*年度", text):
+    for m in _FISCAL_YEAR.finditer(text):
         if m.group(3):
             found.append(int(m.group(3)))
         else:
             n = 1 if m.group(2) == "元" else int(m.group(2))
-            found.append(n + (REIWA_OFFSET if m.group(1) == "令和" else HEISEI_OFFSET))
+            found.append(ERAS[m.group(1)] + n)
     return found
 
 
@@ -62,9 +59,8 @@ _SINGLE = re.compile(r"(\d{1,2})\s*月")
 
 def months_between(start: int, end: int) -> list[int]:
     """Months from start to end following the fiscal order (11~3 -> 11,12,1,2,3)."""
-    order = fiscal_months(0)
-    i, j = order.index(start), order.index(end)
-    return order[i : j + 1] if i <= j else [start]
+    i, j = FISCAL_MONTHS.index(start), FISCAL_MONTHS.index(end)
+    return list(FISCAL_MONTHS[i : j + 1]) if i <= j else [start]
 
 
 def parse_month_spec(spec: str, period_start: int | None = None, period_end: int | None = None) -> list[int]:
@@ -74,7 +70,7 @@ def parse_month_spec(spec: str, period_start: int | None = None, period_end: int
     """
     spec = nfkc(spec)
     if "通年" in spec:
-        return fiscal_months(0)
+        return list(FISCAL_MONTHS)
     months: list[int] = []
     rest = spec
     for m in _RANGE.finditer(spec):
@@ -107,23 +103,41 @@ class When:
     end: date
     label: str
 
-    def contains(self, d: date) -> bool:
-        return self.start <= d <= self.end
+
+# Spans are worked out on day ordinals (date.toordinal), plain integers that cannot overflow,
+# and clipped to the calendar (date.min .. date.max) only when a When is made.
+_FIRST, _LAST = date.min.toordinal(), date.max.toordinal()
 
 
-def _week_bounds(d: date) -> tuple[date, date]:
-    monday = d - timedelta(days=d.weekday())
-    return monday, monday + timedelta(days=6)
+def _ordinal(year: int, month: int, day: int) -> int:
+    """The ordinal of a day; any day after date.max is _LAST + 1, any day before date.min _FIRST - 1.
+
+    That is exact enough for clipping a span to the calendar, which is all the ordinals are for.
+    """
+    if year > MAXYEAR:
+        return _LAST + 1
+    if year < MINYEAR:
+        return _FIRST - 1
+    return date(year, month, day).toordinal()
 
 
-def _month_bounds(year: int, month: int) -> tuple[date, date]:
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+def _month_span(year: int, month: int) -> tuple[int, int]:
+    """First and last day (ordinals) of a month; month 12 is followed by month 1 of the next year."""
+    following = _ordinal(year + 1, 1, 1) if month == 12 else _ordinal(year, month + 1, 1)
+    return _ordinal(year, month, 1), following - 1
+
+
+def _span(first: int, last: int, label: str) -> When | None:
+    """The days first..last (ordinals) clipped to the calendar; None when none of them exists."""
+    first, last = max(first, _FIRST), min(last, _LAST)
+    if first > last:
+        return None
+    return When(date.fromordinal(first), date.fromordinal(last), label)
 
 
 _WEEKDAY_WORD = re.compile(r"([月火水木金土日])曜(?:日)?")
 _MONTH_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _MONTH_ONLY = re.compile(r"(\d{1,2})\s*月(?!\s*\d{1,2}\s*日)")
-_DAY_ONLY = re.compile(r"(?<![\d月])(\d{1,2})\s*日(?!本)")
 
 
 def parse_when(question: str, today: date) -> When | None:
@@ -132,8 +146,16 @@ def parse_when(question: str, today: date) -> When | None:
     来週の土曜 asked on a Wednesday is the Saturday of next week (weeks start on Monday);
     a bare 土曜 is the next Saturday from today (today included); 9月 asked in November is
     next September (the coming one), 週末 is this week's Saturday and Sunday.
+
+    Any ``today`` from date.min to date.max is accepted. A span that runs past either end of
+    the calendar is clipped to it (今年度 on 9999-05-01 ends on 9999-12-31, 今週 on 9999-12-31
+    is that one day); a span of which no day exists (来月 or 明日 on 9999-12-31, 週末 when
+    that Saturday would be in year 10000) gives None, as if the question named no date.
+    Whatever is returned has start <= end.
     """
     q = nfkc(question)
+    t = today.toordinal()
+    this_monday = t - today.weekday()
     week_shift = None
     if "再来週" in q:
         week_shift = 2
@@ -145,21 +167,20 @@ def parse_when(question: str, today: date) -> When | None:
     weekday = _WEEKDAY_WORD.search(q)
     weekend = "週末" in q or "土日" in q
     if week_shift is not None:
-        monday, sunday = _week_bounds(today + timedelta(weeks=week_shift))
+        monday = this_monday + 7 * week_shift
+        sunday = monday + 6
         label = {0: "今週", 1: "来週", 2: "再来週"}[week_shift]
         if weekday:
-            d = monday + timedelta(days=WEEKDAYS.index(weekday.group(1)))
-            return When(d, d, f"{label}の{weekday.group(1)}曜日")
+            d = monday + WEEKDAYS.index(weekday.group(1))
+            return _span(d, d, f"{label}の{weekday.group(1)}曜日")
         if weekend:
-            return When(monday + timedelta(days=5), sunday, f"{label}末")
-        return When(max(monday, today) if week_shift == 0 else monday, sunday, label)
+            return _span(monday + 5, sunday, f"{label}末")
+        return _span(max(monday, t) if week_shift == 0 else monday, sunday, label)
     if weekend:
-        monday, sunday = _week_bounds(today)
-        return When(max(monday + timedelta(days=5), today), sunday, "今週末")
+        return _span(max(this_monday + 5, t), this_monday + 6, "今週末")
     for word, days in (("今日", 0), ("本日", 0), ("明日", 1), ("あした", 1), ("あす", 1), ("明後日", 2), ("あさって", 2)):
         if word in q:
-            d = today + timedelta(days=days)
-            return When(d, d, word)
+            return _span(t + days, t + days, word)
     md = _MONTH_DAY.search(q)
     if md:
         d = _coming(today, int(md.group(1)), int(md.group(2)))
@@ -167,26 +188,28 @@ def parse_when(question: str, today: date) -> When | None:
             return When(d, d, f"{d.month}月{d.day}日")
     if "来月" in q:
         y, m = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
-        return When(*_month_bounds(y, m), "来月")
+        return _span(*_month_span(y, m), "来月")
     if "今月" in q:
-        return When(today, _month_bounds(today.year, today.month)[1], "今月")
+        return _span(t, _month_span(today.year, today.month)[1], "今月")
     if "今年度" in q:
-        return When(today, fiscal_year_bounds(fiscal_year_of(today))[1], "今年度")
+        return _span(t, _ordinal(fiscal_year_of(today) + 1, 3, 31), "今年度")
     mo = _MONTH_ONLY.search(q)
     if mo and 1 <= int(mo.group(1)) <= 12:
         month = int(mo.group(1))
         year = today.year if month >= today.month else today.year + 1
-        return When(*_month_bounds(year, month), f"{month}月")
+        return _span(*_month_span(year, month), f"{month}月")
     if weekday:
         target = WEEKDAYS.index(weekday.group(1))
-        d = today + timedelta(days=(target - today.weekday()) % 7)
-        return When(d, d, f"{weekday.group(1)}曜日")
+        d = t + (target - today.weekday()) % 7
+        return _span(d, d, f"{weekday.group(1)}曜日")
     return None
 
 
 def _coming(today: date, month: int, day: int) -> date | None:
-    """The next date with this month and day, today included."""
+    """The next date with this month and day, today included (None past date.max)."""
     for year in (today.year, today.year + 1):
+        if year > MAXYEAR:
+            return None
         try:
             d = date(year, month, day)
         except ValueError:
@@ -199,7 +222,3 @@ def _coming(today: date, month: int, day: int) -> date | None:
 def format_date(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日（{WEEKDAYS[d.weekday()]}）"
 
-
-def format_month(ym: str) -> str:
-    year, month = ym.split("-")[:2]
-    return f"{int(year)}年{int(month)}月"

@@ -12,10 +12,11 @@ Pure functions: no database, no I/O.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime, time
 
 from dateutil.rrule import rrulestr
+
+from knowledge.text import nfkc
 
 WEEKDAY_CODES = {"月": "MO", "火": "TU", "水": "WE", "木": "TH", "金": "FR", "土": "SA", "日": "SU"}
 CODE_ORDER = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
@@ -39,11 +40,6 @@ _YEARLY_DAY = re.compile(r"毎年(\d{1,2})月(\d{1,2})日")
 _EXCLUDED_MONTHS = re.compile(
     rf"((?:\d{{1,2}}月{_SEP}*)+)(?:は|を)?(?:除く|除き|除いて|開催なし|開催しません|お休み|休み|休止|休講|休会|なし|中止)"
 )
-
-
-def _normalise(text: str) -> str:
-    """NFKC (full-width digits and brackets) with all whitespace removed."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
 
 
 def _format(parts: dict) -> str:
@@ -145,7 +141,7 @@ def parse_recurrence(text: str | None) -> str | None:
     """
     if not text or not text.strip():
         return None
-    normalised = _normalise(text)
+    normalised = "".join(nfkc(text).split())  # full-width digits and brackets; no whitespace
     passthrough = _passthrough(normalised)
     if passthrough:
         return passthrough
@@ -284,20 +280,133 @@ def _canonical(rrule: str) -> str | None:
     return _format(canonical)
 
 
+# Parts that, when all absent, make dateutil take the days from DTSTART (its weekday for
+# WEEKLY, its day for MONTHLY, its month and day for YEARLY).
+_DAY_PARTS = ("BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYEASTER")
+
+
+def _with_start_days(rrule: str, start: date) -> str | None:
+    """The rule with the days it would take from ``start`` written out; None when it cannot be moved.
+
+    A rule can be re-anchored on a later DTSTART only if DTSTART then fixes nothing but the
+    phase: not with COUNT (counted from the first event), nor below daily frequency (the
+    time of day would matter).
+    """
+    try:
+        parts = _split_rule(rrule)
+    except ValueError:
+        return None
+    freq = parts.get("FREQ")
+    if "COUNT" in parts or freq not in ("DAILY", "WEEKLY", "MONTHLY", "YEARLY"):
+        return None
+    extra = []
+    if not any(p in parts for p in _DAY_PARTS):
+        if freq == "WEEKLY":
+            extra.append(f"BYDAY={CODE_ORDER[start.weekday()]}")
+        elif freq == "MONTHLY":
+            extra.append(f"BYMONTHDAY={start.day}")
+        elif freq == "YEARLY":
+            if "BYMONTH" not in parts:
+                extra.append(f"BYMONTH={start.month}")
+            extra.append(f"BYMONTHDAY={start.day}")
+    body = rrule.strip()
+    if body.upper().startswith("RRULE:"):
+        body = body[len("RRULE:"):]
+    return ";".join([body, *extra])
+
+
+def _anchor(freq: str, interval: int, start: date, low: date) -> date:
+    """The latest DTSTART not after ``low`` that is ``start`` moved by whole periods of the rule.
+
+    A period is ``interval`` days, weeks, months or years. Moved by whole periods, the rule
+    counts the same weeks (隔週) and months (隔月) as from ``start``; a moved anchor is the
+    first day of its month or year, which holds no day before ``start``.
+    """
+    if freq in ("DAILY", "WEEKLY"):
+        step = interval * (7 if freq == "WEEKLY" else 1)
+        return date.fromordinal(start.toordinal() + (low.toordinal() - start.toordinal()) // step * step)
+    if freq == "MONTHLY":
+        months = (low.year - start.year) * 12 + low.month - start.month
+        moved = months // interval * interval
+        if moved <= 0:
+            return start
+        year, month = divmod(start.year * 12 + start.month - 1 + moved, 12)
+        return date(year, month + 1, 1)
+    moved = (low.year - start.year) // interval * interval
+    return start if moved <= 0 else date(start.year + moved, 1, 1)
+
+
+def _month_filter(rrule: str) -> tuple[str, set[int] | None]:
+    """The rule without its BYMONTH, and the months to keep, where BYMONTH is only a filter.
+
+    dateutil looks for the next date period by period (week, month, year) and stops only at
+    date.max when none comes: a rule whose periods all fall in closed months (隔月 counted from
+    an even month, with 奇数月) would cost every period up to year 9999. Without BYMONTH every
+    period yields, and filtering the months afterwards gives the same dates. BYMONTH is more
+    than a filter with BYSETPOS (positions are counted after it) and in a YEARLY rule with an
+    ordinal BYDAY (第3日曜日 of the month, not of the year); such rules are kept whole.
+    """
+    parts = _split_rule(rrule)
+    if "BYMONTH" not in parts or "BYSETPOS" in parts:
+        return rrule, None
+    if parts.get("FREQ") == "YEARLY" and re.search(r"\d", parts.get("BYDAY", "")):
+        return rrule, None
+    try:
+        months = {int(m) for m in parts["BYMONTH"].split(",")}
+    except ValueError:
+        return rrule, None
+    body = rrule.strip()
+    if body.upper().startswith("RRULE:"):
+        body = body[len("RRULE:"):]
+    kept = [p for p in body.split(";") if not p.strip().upper().startswith("BYMONTH=")]
+    return ";".join(kept), months
+
+
+def _dates(rrule: str, dtstart: date, low: date, high: date) -> list[date]:
+    """Dates of the rule from ``dtstart`` between low and high (both included).
+
+    dateutil builds a whole week, month or year at a time, and raises when that period runs
+    past date.max; the dates before that point have been yielded in order, so they are kept.
+    """
+    rule = rrulestr(rrule, dtstart=datetime.combine(dtstart, time()), ignoretz=True)
+    out: list[date] = []
+    try:
+        for moment in rule:
+            day = moment.date()
+            if day > high:
+                break
+            if day >= low:
+                out.append(day)
+    except (ValueError, OverflowError):
+        pass
+    return out
+
+
 def expand(
     rrule: str, start: date, until: date | None, window_start: date, window_end: date
 ) -> list[date]:
     """Dates of a rule counted from ``start`` (and not after ``until``) inside the window.
 
     Both ends of the window are included. ``start`` anchors the rule as DTSTART does, which
-    matters for INTERVAL=2 (隔週): the weeks counted are those of the first event.
+    matters for INTERVAL=2 (隔週): the weeks counted are those of the first event. The rule is
+    expanded from a DTSTART moved forward by whole periods to just before the window (see
+    ``_anchor``), so the cost follows the window, not the years since ``start``; the dates are
+    those counted from ``start``. Any dates from date.min to date.max are accepted.
     """
     low = max(start, window_start)
     high = min(until, window_end) if until else window_end
     if low > high:
         return []
-    rule = rrulestr(rrule.strip(), dtstart=datetime.combine(start, time()), ignoretz=True)
-    return [
-        d.date()
-        for d in rule.between(datetime.combine(low, time()), datetime.combine(high, time()), inc=True)
-    ]
+    movable = _with_start_days(rrule, start)
+    if movable is None:
+        return _dates(rrule.strip(), start, low, high)
+    parts = _split_rule(movable)
+    try:
+        interval = int(parts.get("INTERVAL", "1"))
+    except ValueError:
+        interval = 0
+    if interval < 1:
+        return _dates(rrule.strip(), start, low, high)
+    unfiltered, months = _month_filter(movable)
+    found = _dates(unfiltered, _anchor(parts["FREQ"], interval, start, low), low, high)
+    return found if months is None else [d for d in found if d.month in months]

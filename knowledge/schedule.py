@@ -7,6 +7,7 @@ Month-precision occurrences (a sheet's "5月") count for a span that touches the
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date
 
@@ -22,8 +23,7 @@ class Occurrence:
 
 
 def _month_end(d: date) -> date:
-    nxt = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
-    return date.fromordinal(nxt.toordinal() - 1)
+    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
 
 
 def dates_in(db: sqlite_utils.Database, activity_id: str, start: date, end: date) -> list[Occurrence]:
@@ -51,7 +51,8 @@ def dates_in(db: sqlite_utils.Database, activity_id: str, start: date, end: date
 
 
 def upcoming(db: sqlite_utils.Database, activity_id: str, today: date, limit: int = 3, horizon_days: int = 400) -> list[Occurrence]:
-    end = date.fromordinal(today.toordinal() + horizon_days)
+    """The next occurrences from today (included) within the horizon, which stops at date.max."""
+    end = date.fromordinal(min(today.toordinal() + horizon_days, date.max.toordinal()))
     return dates_in(db, activity_id, today, end)[:limit]
 
 

@@ -3,6 +3,8 @@
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from knowledge.dates import fiscal_years_in, month_in_fiscal_year, parse_month_spec, parse_when
 from knowledge.text import fold, reading
@@ -29,6 +31,60 @@ def test_date_words(question, start, end):
 
 def test_no_date_words():
     assert parse_when("赤ちゃんサロン", WED) is None
+
+
+LAST = date.max  # 9999-12-31, a Friday
+FIRST = date.min  # 0001-01-01, a Monday
+
+
+@pytest.mark.parametrize("question, today, span", [
+    # Nothing of the span exists: None, as if no date were named.
+    ("来月のイベント", LAST, None),
+    ("明日", LAST, None),
+    ("あさって", date(9999, 12, 30), None),
+    ("来週の土曜日", LAST, None),
+    ("週末", LAST, None),  # that Saturday would be 10000-01-01
+    ("今週の土曜", LAST, None),
+    ("土曜日", LAST, None),
+    ("9月のイベント", LAST, None),  # the coming September is in year 10000
+    ("12月20日", LAST, None),
+    # Part of the span exists: clipped to the calendar.
+    ("今週", LAST, (LAST, LAST)),
+    ("再来週", date(9999, 12, 15), (date(9999, 12, 27), LAST)),
+    ("今年度", date(9999, 5, 1), (date(9999, 5, 1), LAST)),
+    # Wholly inside the calendar, at its edges.
+    ("今日", LAST, (LAST, LAST)),
+    ("今週の月曜", LAST, (date(9999, 12, 27), date(9999, 12, 27))),
+    ("金曜日", LAST, (LAST, LAST)),
+    ("12月のイベント", LAST, (date(9999, 12, 1), LAST)),
+    ("12月31日", LAST, (LAST, LAST)),
+    ("今月", LAST, (LAST, LAST)),
+    ("今年度", FIRST, (FIRST, date(1, 3, 31))),
+    ("来月", FIRST, (date(1, 2, 1), date(1, 2, 28))),
+    ("今週", FIRST, (FIRST, date(1, 1, 7))),
+    ("週末", FIRST, (date(1, 1, 6), date(1, 1, 7))),
+    ("来週の土曜日", FIRST, (date(1, 1, 13), date(1, 1, 13))),
+    ("12月20日", FIRST, (date(1, 12, 20), date(1, 12, 20))),
+])
+def test_date_words_at_the_ends_of_the_calendar(question, today, span):
+    when = parse_when(question, today)
+    assert (None if when is None else (when.start, when.end)) == span
+
+
+DATE_WORDS = ["今日", "本日", "明日", "あした", "あす", "明後日", "あさって", "今週", "この週", "来週", "次の週",
+              "再来週", "週末", "土日", "今週末", "来週末", "再来週の土日", "来週の土曜日", "再来週の月曜",
+              "今週の日曜", "来月", "今月", "今年度", "1月", "9月", "12月", "12月20日", "2月29日", "3月31日",
+              "13月", "土曜日", "日曜", "月曜"]
+
+
+# Any day, with the first and last months of the calendar drawn as often as the rest.
+ANY_DAY = st.one_of(st.dates(), st.dates(min_value=date(9999, 11, 1)), st.dates(max_value=date(1, 4, 30)))
+
+
+@given(ANY_DAY, st.lists(st.sampled_from(DATE_WORDS), min_size=1, max_size=2))
+def test_any_day_and_date_words_give_a_span_or_none(today, words):
+    when = parse_when("の".join(words) + "のイベント", today)
+    assert when is None or when.start <= when.end
 
 
 def test_fiscal_year_months():

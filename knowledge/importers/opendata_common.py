@@ -164,7 +164,7 @@ def add_note(parsed, note: str | None) -> None:
 
 # --- values -----------------------------------------------------------------------------------
 
-_ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}
+from knowledge.dates import ERAS as _ERAS  # noqa: E402  (the one era table)
 _DATE = re.compile(r"^(\d{4})\s*[/\-.年]\s*(\d{1,2})\s*[/\-.月]\s*(\d{1,2})\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")
 _WAREKI = re.compile(r"^(令和|平成|昭和)\s*(\d{1,2}|元)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
 
