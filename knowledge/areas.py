@@ -8,17 +8,11 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from knowledge.text import nfkc
+from knowledge.text import nfkc, reading, to_hiragana
 
 
 class AreaError(ValueError):
     pass
-
-
-def check_digit(code5: str) -> str:
-    """The 全国地方公共団体コード check digit (weights 6,5,4,3,2 modulo 11)."""
-    total = sum(int(d) * w for d, w in zip(code5, (6, 5, 4, 3, 2)))
-    return str((11 - total % 11) % 10)
 
 
 def _norm(name: str) -> str:
@@ -57,8 +51,6 @@ def mentions(db: sqlite_utils.Database) -> list[tuple[str, str]]:
     parents type place names in hiragana; stems shorter than two characters (堺, 西) or three
     kana (にし) are left out, being parts of too many other words.
     """
-    from knowledge.text import reading, to_hiragana  # deferred: loads the MeCab dictionary
-
     found: dict[str, set[str]] = {}
     for a in all_areas(db):
         forms = {a["name"]}
