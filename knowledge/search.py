@@ -23,10 +23,12 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import re
 import threading
+import weakref
 from array import array
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -254,30 +256,79 @@ def load_synonyms(db: sqlite_utils.Database) -> Synonyms:
     })
 
 
-_cache: dict[str, Index] = {}
-_lock = threading.Lock()
+class IndexCache:
+    """The built indexes of this process, one per base, and the one place that knows which
+    base an index belongs to.
+
+    A file base is known by its real path and the file's identity on disk (device, inode), so
+    two paths to one file share an index and a file replaced by another at the same path does
+    not inherit it. An in-memory base has no path: its index is held for as long as the
+    ``Database`` object lives (a weak reference), never by ``id()``, which a closed connection
+    hands on to the next one. An index is rebuilt when the base's ``meta.version`` changes.
+    """
+
+    MAX_FILES = 16  # a process serves one base; tests and benches open many copies
+
+    def __init__(self) -> None:
+        self._files: OrderedDict[tuple, Index] = OrderedDict()
+        self._memory: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def get(self, db: sqlite_utils.Database) -> Index:
+        """The index of this base, rebuilt only when the base has changed since."""
+        key = base_key(db)
+        current = dbmod.version(db)
+        with self._lock:
+            cached = self._lookup(db, key)
+            if cached is None or cached.version != current:
+                cached = build_index(load_docs(db), load_synonyms(db), current)
+                cached.areas = areas_mod.mentions(db)
+                self._store(db, key, cached)
+        return cached
+
+    def _lookup(self, db: sqlite_utils.Database, key: tuple | None) -> Index | None:
+        if key is None:
+            return self._memory.get(db)
+        found = self._files.get(key)
+        if found is not None:
+            self._files.move_to_end(key)
+        return found
+
+    def _store(self, db: sqlite_utils.Database, key: tuple | None, index: Index) -> None:
+        if key is None:
+            self._memory[db] = index
+            return
+        self._files[key] = index
+        self._files.move_to_end(key)
+        while len(self._files) > self.MAX_FILES:
+            self._files.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._files.clear()
+            self._memory.clear()
+
+
+def base_key(db: sqlite_utils.Database) -> tuple | None:
+    """(real path, device, inode) of a file base; ``None`` for a base with no file."""
+    row = db.execute("PRAGMA database_list").fetchone()
+    path = row[2] if row else ""
+    if not path:
+        return None
+    real = os.path.realpath(path)
+    try:
+        st = os.stat(real)
+    except OSError:
+        return (real, None, None)
+    return (real, st.st_dev, st.st_ino)
+
+
+CACHE = IndexCache()
 
 
 def index_for(db: sqlite_utils.Database) -> Index:
-    """The index of this base, rebuilt only when the base has changed since."""
-    key = _db_key(db)
-    current = dbmod.version(db)
-    cached = _cache.get(key)
-    if cached is not None and cached.version == current:
-        return cached
-    with _lock:
-        cached = _cache.get(key)
-        if cached is None or cached.version != current:
-            cached = build_index(load_docs(db), load_synonyms(db), current)
-            cached.areas = areas_mod.mentions(db)
-            if key:
-                _cache[key] = cached
-    return cached
-
-
-def _db_key(db: sqlite_utils.Database) -> str:
-    row = db.execute("PRAGMA database_list").fetchone()
-    return row[2] if row and row[2] else f"memory:{id(db.conn)}"
+    """The index of this base (see ``IndexCache``)."""
+    return CACHE.get(db)
 
 
 # --- querying ----------------------------------------------------------------------------
