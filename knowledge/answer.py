@@ -11,7 +11,6 @@ the ward's contact, and logs the question (text, area, time, best score) for sta
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -251,13 +250,3 @@ def _dedupe_groups(items: list[Item]) -> list[Item]:
 def _log_unanswered(db: sqlite_utils.Database, question: str, area: str | None, best: float) -> None:
     with db.atomic():
         db["unanswered"].insert({"text": question, "area": area, "asked_at": now_iso(), "best_score": round(best, 3)})
-
-
-def record_of(db: sqlite_utils.Database, item: Item) -> dict:
-    doc: Doc = item.record["doc"]
-    table = {"program": "programs", "activity": "activities", "base": "bases", "faq": "faqs"}[doc.kind]
-    row = db[table].get(doc.id)
-    for key in ("departments", "audience"):
-        if isinstance(row.get(key), str):
-            row[key] = json.loads(row[key] or "[]")
-    return row
