@@ -10,16 +10,22 @@ type are read with the records, so one index answers every question of one base 
 
 Why a cache: building takes about a second on the demo base and minutes at 200,000 records,
 a question a few milliseconds. ``IndexCache`` keeps the built index per base and rebuilds it
-when the base's ``meta.version`` changes (every writer bumps it in its transaction).
+when the base's ``meta.version`` changes (every writer bumps it in its transaction): for a file
+base in a background thread while the old index keeps answering, so a write does not stall
+the questions of every worker (see ``IndexCache`` for when a question waits instead).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
 import os
+import sqlite3
 import threading
+import time
+import urllib.parse
 import weakref
 from array import array
 from collections import Counter, OrderedDict
@@ -32,6 +38,8 @@ from knowledge import areas as areas_mod
 from knowledge import db as dbmod
 from knowledge.text import FUNCTION_POS, fold, lemmas, ngrams, parse, reading
 from knowledge.weights import TITLE_WEIGHT
+
+log = logging.getLogger(__name__)
 
 BODY_CHARS = 600  # of a record's body, enough for its subject; the rest only dilutes it
 
@@ -237,57 +245,146 @@ def load_synonyms(db: sqlite_utils.Database) -> Synonyms:
     })
 
 
+def build_for(db: sqlite_utils.Database, version: int) -> Index:
+    """Read every answerable record, the synonym dictionary and the area names of ``db``."""
+    started = time.perf_counter()
+    index = build_index(load_docs(db), load_synonyms(db), version)
+    index.areas = areas_mod.mentions(db)
+    log.info("index built: %d records, version %d, in %.2f s", len(index.docs), version, time.perf_counter() - started)
+    return index
+
+
+class _Entry:
+    """One base's index, and the lock that lets only one build of it run at a time."""
+
+    def __init__(self) -> None:
+        self.index: Index | None = None
+        self.building = threading.Lock()  # held for the whole of a build, in a request or in the background
+        self.rebuild: threading.Thread | None = None  # the background rebuild under way, if any
+
+    def swap(self, index: Index) -> None:
+        """Serve ``index`` from now on, unless a newer one is already served."""
+        if self.index is None or index.version >= self.index.version:
+            self.index = index  # one reference assignment: a question sees the old index or the new
+
+
 class IndexCache:
     """The built indexes of this process, one per base, and the one place that knows which
-    base an index belongs to.
+    base an index belongs to and when it is rebuilt.
 
-    A file base is known by its real path and the file's identity on disk (device, inode), so
-    two paths to one file share an index and a file replaced by another at the same path does
-    not inherit it. An in-memory base has no path: its index is held for as long as the
+    Which base: a file base is known by its real path and the file's identity on disk (device,
+    inode), so two paths to one file share an index and a file swapped in at the same path does
+    not inherit it. An in-memory base has no path: its index is held for as long as its
     ``Database`` object lives (a weak reference), never by ``id()``, which a closed connection
-    hands on to the next one. An index is rebuilt when the base's ``meta.version`` changes.
+    hands on to the next one.
+
+    When: an index is rebuilt when the base's ``meta.version`` changes. A rebuild takes about a
+    second on the demo base and minutes at 200,000 records, so questions never wait for one
+    when they need not: while a file base's new index is built in a background thread (with its
+    own connection: sqlite3 connections belong to their thread), the old one keeps answering,
+    and the new one is swapped in whole when done. One build of a base runs at a time in a
+    process. A failed rebuild is logged with its traceback and tried again at the next question;
+    the old index keeps answering meanwhile. A question waits for the build when
+
+    - the base has no index yet in this process (the first question after start-up);
+    - the base is in memory (no other connection can read it);
+    - the asking connection has itself written to the base (it reads its own writes: a staff
+      write followed by a question on the same connection sees the write); or
+    - the caller asks to wait: ``index_for(db, wait=True)``, or ``background = False`` for the
+      whole process (a one-shot CLI or a test that writes on one connection and asks on another).
     """
 
     MAX_FILES = 16  # a process serves one base; tests and benches open many copies
 
-    def __init__(self) -> None:
-        self._files: OrderedDict[tuple, Index] = OrderedDict()
+    def __init__(self, background: bool = True) -> None:
+        self.background = background
+        self._files: OrderedDict[tuple, _Entry] = OrderedDict()
         self._memory: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two tables and each entry's ``rebuild``
 
-    def get(self, db: sqlite_utils.Database) -> Index:
-        """The index of this base, rebuilt only when the base has changed since."""
+    def get(self, db: sqlite_utils.Database, wait: bool = False) -> Index:
+        """The index of this base, current or (see the class) the one being replaced."""
         key = base_key(db)
         current = dbmod.version(db)
+        entry = self._entry(db, key)
+        index = entry.index
+        if index is not None and index.version == current:
+            return index
+        if index is not None and key is not None and self.background and not wait and not db.conn.total_changes:
+            self._rebuild_in_background(entry, key[0])
+            return index
+        with entry.building:  # waits for a build of this base under way, in a request or in the background
+            current = dbmod.version(db)
+            if entry.index is None or entry.index.version != current:
+                entry.swap(build_for(db, current))
+            return entry.index
+
+    def _entry(self, db: sqlite_utils.Database, key: tuple | None) -> _Entry:
         with self._lock:
-            cached = self._lookup(db, key)
-            if cached is None or cached.version != current:
-                cached = build_index(load_docs(db), load_synonyms(db), current)
-                cached.areas = areas_mod.mentions(db)
-                self._store(db, key, cached)
-        return cached
-
-    def _lookup(self, db: sqlite_utils.Database, key: tuple | None) -> Index | None:
-        if key is None:
-            return self._memory.get(db)
-        found = self._files.get(key)
-        if found is not None:
+            if key is None:
+                return self._memory.setdefault(db, _Entry())
+            entry = self._files.get(key)
+            if entry is None:
+                entry = self._files[key] = _Entry()
+                while len(self._files) > self.MAX_FILES:
+                    self._files.popitem(last=False)
             self._files.move_to_end(key)
-        return found
+            return entry
 
-    def _store(self, db: sqlite_utils.Database, key: tuple | None, index: Index) -> None:
-        if key is None:
-            self._memory[db] = index
-            return
-        self._files[key] = index
-        self._files.move_to_end(key)
-        while len(self._files) > self.MAX_FILES:
-            self._files.popitem(last=False)
+    def _rebuild_in_background(self, entry: _Entry, path: str) -> None:
+        with self._lock:
+            if entry.rebuild is not None:
+                return  # one rebuild at a time; it reads the newest version when it starts
+            thread = entry.rebuild = threading.Thread(target=self._rebuild, args=(entry, path), daemon=True,
+                                                      name=f"index-rebuild {os.path.basename(path)}")
+        log.debug("base %s changed: rebuilding its index in the background", path)
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had (interpreter shutting down): the old index answers
+            log.exception("could not start the index rebuild of %s", path)
+            with self._lock:
+                entry.rebuild = None
+
+    def _rebuild(self, entry: _Entry, path: str) -> None:
+        try:
+            with entry.building:
+                db = sqlite_utils.Database(_connect(path))
+                try:
+                    current = dbmod.version(db)
+                    if entry.index is None or entry.index.version != current:
+                        entry.swap(build_for(db, current))
+                finally:
+                    db.close()
+        except Exception:
+            old = entry.index.version if entry.index is not None else None
+            log.exception("rebuilding the index of %s failed; version %s keeps answering, retried at the next question",
+                          path, old)
+        finally:
+            with self._lock:
+                entry.rebuild = None
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait for the background rebuilds under way; False if one is still running after ``timeout``."""
+        with self._lock:
+            threads = [e.rebuild for e in list(self._files.values()) + list(self._memory.values()) if e.rebuild]
+        for thread in threads:
+            thread.join(timeout)
+        return not any(t.is_alive() for t in threads)
 
     def clear(self) -> None:
         with self._lock:
             self._files.clear()
             self._memory.clear()
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    """A connection of this thread to an existing base file (never creates one), read-write
+    when it may be (to read a WAL base), read-only otherwise (read-only media)."""
+    uri = "file:" + urllib.parse.quote(path)
+    try:
+        return sqlite3.connect(uri + "?mode=rw", uri=True)
+    except sqlite3.OperationalError:
+        return sqlite3.connect(uri + "?mode=ro", uri=True)
 
 
 def base_key(db: sqlite_utils.Database) -> tuple | None:
@@ -307,6 +404,7 @@ def base_key(db: sqlite_utils.Database) -> tuple | None:
 CACHE = IndexCache()
 
 
-def index_for(db: sqlite_utils.Database) -> Index:
-    """The index of this base (see ``IndexCache``)."""
-    return CACHE.get(db)
+def index_for(db: sqlite_utils.Database, wait: bool = False) -> Index:
+    """The index of this base; with ``wait``, the one of its current version, built now if need be
+    (see ``IndexCache``)."""
+    return CACHE.get(db, wait)
