@@ -371,11 +371,6 @@ class IndexCache:
             thread.join(timeout)
         return not any(t.is_alive() for t in threads)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._files.clear()
-            self._memory.clear()
-
 
 def _connect(path: str) -> sqlite3.Connection:
     """A connection of this thread to an existing base file (never creates one), read-write
