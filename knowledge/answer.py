@@ -5,8 +5,9 @@ Understanding: what kind of thing is asked for (イベント, 場所, 運営, �
 (date words against ``today``). The index, question analysis and scoring live in
 ``knowledge.index``, ``knowledge.query`` and ``knowledge.scoring``; this module decides which
 fits of area, kind, audience and date apply (their factors are in ``knowledge.weights``),
-whether the best match is good enough, and words the reply. Below the threshold the bot says it does not know, offers 「もしかして」 candidates and
-the ward's contact, and logs the question (text, area, time, best score) for staff.
+whether the best match is good enough, and words the reply. Below the threshold the bot says
+it does not know, offers 「もしかして」 candidates and the ward's contact, and logs the question
+(text, area, time, best score) for staff.
 """
 
 from __future__ import annotations
