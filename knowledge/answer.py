@@ -2,15 +2,16 @@
 
 Understanding: what kind of thing is asked for (イベント, 場所, 運営, 対象, いつ, 進捗), for whom
 (audience tags), where (a ward named in the question overrides the parent's area) and when
-(date words against ``today``). Scoring lives in ``knowledge.search``; this module weighs the
-fit of area, audience and date, decides whether the best match is good enough, and words the
-reply. Below the threshold the bot says it does not know, offers 「もしかして」 candidates and
-the ward's contact, and logs the question (text, area, time, best score) for staff.
+(date words against ``today``). The index, question analysis and scoring live in
+``knowledge.index``, ``knowledge.query`` and ``knowledge.scoring``; this module decides which
+fits of area, kind, audience and date apply (their factors are in ``knowledge.weights``),
+whether the best match is good enough, and words the reply. Below the threshold the bot says
+it does not know, offers 「もしかして」 candidates and the ward's contact, and logs the question
+(text, area, time, best score) for staff.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sqlite3
@@ -24,16 +25,14 @@ from knowledge import areas as areas_mod
 from knowledge import audience, clock, unanswered
 from knowledge import render
 from knowledge.dates import When, parse_when
-from knowledge.search import Doc, Index, candidates, coverage, index_for, make_query, query_grams, title_precision, title_similarity
+from knowledge import weights
+from knowledge.index import Doc, Index, index_for
+from knowledge.query import make_query
+from knowledge.scoring import candidates, combine, coverage, query_grams, title_precision, title_similarity
 from knowledge.text import fold, nfkc
 
 THRESHOLD = 0.45
 SUGGEST_MIN = 0.25
-# How a record's score is made (see knowledge.search): share of the question the record covers,
-# share its title covers, fuzzy similarity of the title and the first stage's cosine; then, at
-# W_PREC of the whole, the share of the title's own content the question holds (of two FAQs that
-# both answer 風しん, the one that says nothing more than 風しん).
-W_DOC, W_TITLE, W_SIM, W_COS, W_PREC = 0.6, 0.2, 0.15, 0.05, 0.05
 logger = logging.getLogger(__name__)
 MAX_QUESTION = 500  # characters considered; a 5,000-character paste is cut, not refused
 
@@ -174,7 +173,7 @@ def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item
         cov_title, cov_doc = coverage(query, doc, index)
         sim = title_similarity(query, doc)
         prec = title_precision(query, doc, index, STOPWORDS, DROP, LIGHT_WORDS)
-        score = (1 - W_PREC) * (W_DOC * cov_doc + W_TITLE * cov_title + W_SIM * sim + W_COS * min(1.0, cos)) + W_PREC * prec
+        score = combine(cov_doc, cov_title, sim, cos, prec)
         score *= _area_fit(doc, u.area, city) * _kind_fit(doc, u) * _audience_fit(doc, u)
         scored.append(Item(_kind_label(doc), doc.public_id, doc.title, score, {"doc": doc}))  # uncapped: fits above 1 still rank
     scored.sort(key=lambda i: -i.score)
@@ -193,7 +192,7 @@ def _has_dates_fit(db: sqlite_utils.Database, items: list[Item], today: date) ->
     for item in items[:10]:
         doc = item.record["doc"]
         if doc.kind == "activity" and upcoming(db, doc.id, today, limit=1):
-            item.score *= 1.05
+            item.score *= weights.HAS_DATES_FIT
             dated.add(id(item))
     items.sort(key=lambda i: (-i.score, id(i) not in dated))  # at equal scores, dated first
     return items
@@ -209,27 +208,27 @@ def _area_fit(doc: Doc, area: str | None, city: str | None) -> float:
     if not area or not doc.area or doc.area == area:
         return 1.0
     if doc.area == city:
-        return 0.97
+        return weights.AREA_CITY_FIT
     if city and doc.area.startswith(city):
-        return 0.72
-    return 0.7
+        return weights.AREA_SIBLING_WARD_FIT
+    return weights.AREA_ELSEWHERE_FIT
 
 
 def _kind_fit(doc: Doc, u: Understanding) -> float:
     if u.intent == "operator" and (doc.kind == "base" or doc.subkind == "base_program"):
-        return 1.1
+        return weights.OPERATOR_FIT
     if u.wants_event and doc.kind == "activity" and doc.subkind == "event":
-        return 1.05
+        return weights.EVENT_FIT
     if doc.kind == "faq" and u.intent and re.search(INTENTS[u.intent], doc.title):
-        return 1.05  # the FAQ asks what the parent asks (どこ / いつ / 対象 …)
+        return weights.FAQ_SAME_ASK_FIT
     if doc.kind == "faq" and not u.intent and _FAQ_ASKS.search(doc.title):
-        return 0.98  # of two FAQs on one service, a bare question wants the general one, not どこ / いつ
+        return weights.FAQ_BARE_QUESTION_FIT
     return 1.0
 
 
 def _audience_fit(doc: Doc, u: Understanding) -> float:
     if u.audience and doc.audience and set(u.audience) & set(doc.audience):
-        return 1.1
+        return weights.AUDIENCE_FIT
     return 1.0
 
 
@@ -240,7 +239,7 @@ def _date_fit(db: sqlite_utils.Database, items: list[Item], when: When) -> list[
     for item in items:
         doc = item.record["doc"]
         if doc.kind == "activity" and dates_in(db, doc.id, when.start, when.end):
-            item.score *= 1.15
+            item.score *= weights.DATE_FIT
     items.sort(key=lambda i: -i.score)
     return items
 
@@ -270,13 +269,3 @@ def _log_unanswered(db: sqlite_utils.Database, question: str, area: str | None, 
         unanswered.record(db, question, area=area, best_score=best, asker=asker)
     except sqlite3.Error:
         logger.exception("could not log an unanswered question (area %s); the answer was still given", area or "-")
-
-
-def record_of(db: sqlite_utils.Database, item: Item) -> dict:
-    doc: Doc = item.record["doc"]
-    table = {"program": "programs", "activity": "activities", "base": "bases", "faq": "faqs"}[doc.kind]
-    row = db[table].get(doc.id)
-    for key in ("departments", "audience"):
-        if isinstance(row.get(key), str):
-            row[key] = json.loads(row[key] or "[]")
-    return row

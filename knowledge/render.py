@@ -8,6 +8,7 @@ names its source (program and fiscal year) so staff can trust it.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import sqlite_utils
@@ -35,8 +36,6 @@ def refusal_text(suggestions, contact: str | None, area: str | None) -> str:
 
 
 def answer_text(db: sqlite_utils.Database, item, u, today: date, related) -> str:
-    from knowledge.answer import record_of
-
     record = record_of(db, item)
     kind = item.record["doc"].kind
     body = {"activity": _activity, "program": _program, "base": _base, "faq": _faq}[kind](db, record, u, today)
@@ -44,6 +43,17 @@ def answer_text(db: sqlite_utils.Database, item, u, today: date, related) -> str
         body.append("関連する質問：")
         body += [f"・{r.title}" for r in related]
     return "\n".join(line for line in body if line)
+
+
+def record_of(db: sqlite_utils.Database, item) -> dict:
+    """The stored row of an answer's item, with its JSON lists read."""
+    doc = item.record["doc"]
+    table = {"program": "programs", "activity": "activities", "base": "bases", "faq": "faqs"}[doc.kind]
+    row = db[table].get(doc.id)
+    for key in ("departments", "audience"):
+        if isinstance(row.get(key), str):
+            row[key] = json.loads(row[key] or "[]")
+    return row
 
 
 def _snippet(text: str | None, limit: int = SNIPPET) -> str:

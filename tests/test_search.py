@@ -1,7 +1,9 @@
 """The matcher's own mechanics, on small hand-made indexes."""
 
 from knowledge.answer import DROP, STOPWORDS
-from knowledge.search import _doc, build_index, candidates, make_query, query_grams
+from knowledge.index import _doc, build_index
+from knowledge.query import make_query
+from knowledge.scoring import candidates, query_grams
 
 
 def test_a_title_holding_the_question_is_a_candidate_whatever_its_body():
@@ -30,7 +32,7 @@ def _synonyms(*groups):
     """A dictionary as the base would load it, from (canonical, term) rows."""
     import sqlite_utils
 
-    from knowledge.search import load_synonyms
+    from knowledge.index import load_synonyms
 
     db = sqlite_utils.Database(memory=True)
     db["synonyms"].insert_all([{"term": t, "canonical": c} for c, t in groups])
@@ -59,7 +61,7 @@ def test_an_adverb_is_a_word_of_its_own():
 
 
 def test_of_two_titles_that_cover_the_question_the_one_saying_nothing_more_is_more_precise():
-    from knowledge.search import title_precision
+    from knowledge.scoring import title_precision
 
     docs = [_doc("faq", str(i), str(i), t, None, [], "", "faq") for i, t in
             enumerate(["風しんについて教えてください。", "風しん抗体検査について教えてください。"])]
