@@ -391,7 +391,7 @@ def main(argv=None) -> int:
 
     from bot.cli import build_demo
     from knowledge import ask, open_db
-    from knowledge import search as search_mod
+    from knowledge import index as index_mod
     from knowledge.text import tokens
 
     cases = [json.loads(line) for line in open(args.questions, encoding="utf-8") if line.strip()]
@@ -417,7 +417,7 @@ def main(argv=None) -> int:
             gc.collect()
             rss0 = rss_mb()
             t0 = time.perf_counter()
-            search_mod.index_for(db)  # what ask() calls first: builds and caches the index
+            index_mod.index_for(db)  # what ask() calls first: builds and caches the index
             bot_index_s = time.perf_counter() - t0
             gc.collect()
             bot_rss = rss_mb() - rss0

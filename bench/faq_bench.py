@@ -56,7 +56,7 @@ from bot.cli import build_demo  # noqa: E402
 from knowledge.answer import ask  # noqa: E402
 from knowledge.db import open_db  # noqa: E402
 from knowledge.importers import import_file  # noqa: E402
-from knowledge.search import index_for  # noqa: E402
+from knowledge.index import index_for  # noqa: E402
 from knowledge.text import tokens  # noqa: E402
 
 FAQ_FILE = SHARED / "faq" / "kosodate_opendata_faq.json"

@@ -3,7 +3,7 @@
 Tables are created and evolved with sqlite-utils' ``Migrations``, so an old base file is
 upgraded in place when a newer version of the bot opens it. Every writer bumps the
 ``meta.version`` counter in the same transaction as its change; the in-memory search index
-compares that counter to know when to rebuild (see ``knowledge.search``).
+compares that counter to know when to rebuild (see ``knowledge.index``).
 
 Concurrency model: the base is in WAL mode, so any number of readers (gunicorn's workers and
 threads, the CLI) read a consistent snapshot while one writer writes. There is one writer at

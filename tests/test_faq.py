@@ -143,7 +143,7 @@ def test_every_faq_is_found_by_its_own_words(faq_db):
 
 def test_a_bare_question_leans_to_the_general_faq_not_one_asking_where_or_when():
     from knowledge.answer import _kind_fit, understand
-    from knowledge.search import _doc
+    from knowledge.index import _doc
 
     bare = understand(None, "認定こども園について知りたい", None, date(2026, 11, 24), index=_EMPTY)
     where = understand(None, "認定こども園はどこにある？", None, date(2026, 11, 24), index=_EMPTY)

@@ -1,7 +1,7 @@
 """The shipped dictionary reaches bases built before it changed; staff rows survive."""
 
 from knowledge import open_db
-from knowledge.search import index_for
+from knowledge.index import index_for
 from knowledge.text import fold
 
 
