@@ -22,7 +22,6 @@ import json
 import os
 import pathlib
 import random
-import shutil
 import socket
 import statistics
 import subprocess

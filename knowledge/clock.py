@@ -31,10 +31,6 @@ def use_zone(name: str | None) -> None:
         raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Asia/Tokyo") from e
 
 
-def zone() -> ZoneInfo:
-    return _zone
-
-
 def _utcnow() -> datetime:
     """The instant, in UTC; the one function tests replace to set the clock."""
     return datetime.now(timezone.utc)

@@ -8,7 +8,6 @@ import threading
 import time
 from datetime import date
 
-import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli

@@ -55,7 +55,6 @@ FIELDS = {
 
 # Audience tags: words that, found in 対象者 / タグ / title / description, mark who an event is
 # for. Matched on NFKC text. Ages stated as numbers (0歳, 1歳～2歳, 3歳未満) are read separately.
-from knowledge.audience import LABELS as _LABELS  # noqa: E402  (one vocabulary for every importer)
 from knowledge.audience import TAG_ORDER
 from knowledge.audience import tags_in as _vocabulary_tags
 

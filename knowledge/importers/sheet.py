@@ -16,8 +16,6 @@ from knowledge.importers import docs
 from knowledge.importers.base import ImportError_, Parsed, make_id
 from knowledge.text import nfkc, squash, strip_html
 
-PERIOD_START = {"前期": 4}
-
 
 def detect(text: str, name: str) -> bool:
     return "重要取組シート" in text[:400] or ("取組項目" in text and "スケジュール" in text)
@@ -98,7 +96,7 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
     for act in activities.values():
         key = docs.activity_key(act["title"])
         act["items"] += [c for c in content_items if key and key in docs.activity_key(c)]
-        _add_activity(parsed, act, area, program_id, title, fy)
+        _add_activity(parsed, act, area, program_id, fy)
     return parsed
 
 
@@ -142,7 +140,7 @@ def _collect_activity(activities: dict, item: str, months: list[str], period: st
         act["periods"].append(period)
 
 
-def _add_activity(parsed: Parsed, act: dict, area: str, program_id: str, program_title: str, fy: int) -> None:
+def _add_activity(parsed: Parsed, act: dict, area: str, program_id: str, fy: int) -> None:
     activity_id = make_id("activity", area, docs.activity_key(act["title"]), program_id)
     description = "\n".join(docs.dedupe(act["items"]))
     parsed.add("activities", {
