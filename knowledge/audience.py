@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 
-from knowledge.reference import read_csv
+from knowledge.reference import read_shipped
 from knowledge.text import fold, nfkc
 
 LABELS = {
@@ -33,7 +33,7 @@ TAG_ORDER = list(LABELS)
 @functools.lru_cache(maxsize=1)
 def vocabulary() -> tuple[tuple[str, str], ...]:
     """(folded word, tag) pairs, longest word first so specific words win."""
-    pairs = {(fold(r["word"]), r["tag"]) for r in read_csv("audience.csv")}
+    pairs = {(fold(r["word"]), r["tag"]) for r in read_shipped("audience.csv")}
     return tuple(sorted(pairs, key=lambda p: -len(p[0])))
 
 

@@ -6,20 +6,23 @@ touching code; ``kb import`` of a file with the same header adds to them in a ru
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
 from importlib import resources
 
 import sqlite_utils
 
+from knowledge.importers.csvrows import read_csv
 
-def read_csv(name: str) -> list[dict]:
-    with resources.files("knowledge.data").joinpath(name).open(encoding="utf-8") as f:
-        return [
-            {k: (v or None) for k, v in row.items()}
-            for row in csv.DictReader(line for line in f if not line.startswith("#"))
-        ]
+
+def read_shipped(name: str) -> list[dict]:
+    """A shipped CSV's rows (its ``#`` comment lines skipped), through the importers' one
+    strict reader: a broken shipped file fails loudly instead of loading half a dictionary."""
+    text = resources.files("knowledge.data").joinpath(name).read_text(encoding="utf-8")
+    table = read_csv("".join(line for line in text.splitlines(keepends=True) if not line.startswith("#")))
+    if table.errors:
+        raise ValueError(f"shipped file {name} is broken: {table.errors[0]}")
+    return [{k: (v or None) for k, v in row.items()} for _line, row in table.dicts()]
 
 
 def synonym_files() -> list[str]:
@@ -55,11 +58,11 @@ def load_reference_data(db: sqlite_utils.Database) -> bool:
     """
     if not reference_outdated(db):
         return False
-    db["areas"].insert_all(read_csv("areas.csv"), pk="name", ignore=True)
+    db["areas"].insert_all(read_shipped("areas.csv"), pk="name", ignore=True)
     rows = [
         {"term": r["term"], "canonical": r["canonical"], "source": "shipped"}
         for name in synonym_files()
-        for r in read_csv(name)
+        for r in read_shipped(name)
     ]
     db.execute("DELETE FROM synonyms WHERE source = 'shipped'")
     db["synonyms"].insert_all(rows, pk=("term", "canonical"), ignore=True)
