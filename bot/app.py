@@ -15,6 +15,7 @@ import sqlite3
 
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.config import Config
 from knowledge import areas as areas_mod
@@ -48,6 +49,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["KOSODATE"] = config
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.ensure_ascii = False
+    if config.proxy_hops:  # behind a router: the client is the address it forwards, not the router's
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops)
     app.teardown_appcontext(close_db)
     app.get("/healthz")(healthz)
     app.route("/api/ask", methods=["GET", "POST"])(api_ask)

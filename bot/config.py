@@ -26,6 +26,7 @@ class Config:
     log_level: str = "INFO"
     unanswered_days: int = 90  # how long declined questions are kept for staff
     unanswered_per_hour: int = 20  # rows one asker may add to that log in an hour
+    proxy_hops: int = 0  # proxies in front of the web process whose X-Forwarded-For is trusted
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Config":
@@ -42,6 +43,7 @@ class Config:
             log_level=(env.get("KOSODATE_LOG_LEVEL") or "INFO").upper(),
             unanswered_days=_positive_int(env, "KOSODATE_UNANSWERED_DAYS", 90),
             unanswered_per_hour=_positive_int(env, "KOSODATE_UNANSWERED_PER_HOUR", 20),
+            proxy_hops=_positive_int(env, "KOSODATE_PROXY_HOPS", 0, minimum=0),
         )
         config.validate()
         return config
@@ -72,7 +74,7 @@ class Config:
             raise ConfigError("SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN must be set together")
 
 
-def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+def _positive_int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
     raw = env.get(name)
     if not raw:
         return default
@@ -80,6 +82,6 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a whole number") from None
-    if value < 1:
-        raise ConfigError(f"{name} must be 1 or more")
+    if value < minimum:
+        raise ConfigError(f"{name} must be {minimum} or more")
     return value

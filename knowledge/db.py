@@ -269,13 +269,21 @@ def connect(path: str | pathlib.Path, *, create: bool = True) -> sqlite3.Connect
     """A connection that waits up to ``BUSY_TIMEOUT_S`` for another writer's lock.
 
     Without ``create`` the file must exist: a mistyped path or an unmounted volume is an error,
-    not a new empty base.
+    not a new empty base; a file that cannot be opened for writing is opened read-only. (A base
+    in WAL mode on read-only media also needs its ``-shm`` file; ``kb init`` leaves a base in the
+    rollback-journal mode, which needs nothing beside it, until a writer first opens it.)
     """
     path = pathlib.Path(path)
     if not create and not path.is_file():
         raise BaseMissing(f"no knowledge base at {path}")
-    uri = f"{path.resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
-    return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+    uri = path.resolve().as_uri()
+    try:
+        return sqlite3.connect(f"{uri}?mode={'rwc' if create else 'rw'}", uri=True, timeout=BUSY_TIMEOUT_S)
+    except sqlite3.OperationalError:
+        if create:
+            raise
+        # read-only media: answer from it (its writes fail alone, see ``writing``'s callers)
+        return sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
 
 
 def open_db(path_or_conn: str | pathlib.Path | sqlite3.Connection, *, create: bool = True) -> sqlite_utils.Database:
@@ -326,6 +334,17 @@ def _journal_mode(db: sqlite_utils.Database) -> str:
 
 def _read_only(error: sqlite3.OperationalError) -> bool:
     return "readonly" in str(error) or "read-only" in str(error)
+
+
+@contextlib.contextmanager
+def busy_timeout(db: sqlite_utils.Database, seconds: float) -> Iterator[None]:
+    """Wait at most ``seconds`` for the lock within the block (a write a request can do
+    without), then the connection's own timeout again."""
+    db.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
 
 
 @contextlib.contextmanager

@@ -22,10 +22,8 @@ import json
 import logging
 import math
 import os
-import sqlite3
 import threading
 import time
-import urllib.parse
 import weakref
 from array import array
 from collections import Counter, OrderedDict
@@ -263,9 +261,10 @@ class _Entry:
         self.rebuild: threading.Thread | None = None  # the background rebuild under way, if any
 
     def swap(self, index: Index) -> None:
-        """Serve ``index`` from now on, unless a newer one is already served."""
-        if self.index is None or index.version >= self.index.version:
-            self.index = index  # one reference assignment: a question sees the old index or the new
+        """Serve ``index`` from now on: it was built from the base's current version, which may
+        be lower than the served one's (a backup restored in place); builds of one base are
+        serialised, so the latest build is the base as it is."""
+        self.index = index  # one reference assignment: a question sees the old index or the new
 
 
 class IndexCache:
@@ -291,7 +290,8 @@ class IndexCache:
     - the asking connection has itself written to the base (it reads its own writes: a staff
       write followed by a question on the same connection sees the write); or
     - the caller asks to wait: ``index_for(db, wait=True)``, or ``background = False`` for the
-      whole process (a one-shot CLI or a test that writes on one connection and asks on another).
+      whole process (a test or a script that writes on one connection and asks on another; a
+      ``kosodate-bot`` command is a new process, so its first question builds anyway).
     """
 
     MAX_FILES = 16  # a process serves one base; tests and benches open many copies
@@ -348,7 +348,7 @@ class IndexCache:
     def _rebuild(self, entry: _Entry, path: str) -> None:
         try:
             with entry.building:
-                db = sqlite_utils.Database(_connect(path))
+                db = sqlite_utils.Database(dbmod.connect(path, create=False))
                 try:
                     current = dbmod.version(db)
                     if entry.index is None or entry.index.version != current:
@@ -370,16 +370,6 @@ class IndexCache:
         for thread in threads:
             thread.join(timeout)
         return not any(t.is_alive() for t in threads)
-
-
-def _connect(path: str) -> sqlite3.Connection:
-    """A connection of this thread to an existing base file (never creates one), read-write
-    when it may be (to read a WAL base), read-only otherwise (read-only media)."""
-    uri = "file:" + urllib.parse.quote(path)
-    try:
-        return sqlite3.connect(uri + "?mode=rw", uri=True)
-    except sqlite3.OperationalError:
-        return sqlite3.connect(uri + "?mode=ro", uri=True)
 
 
 def base_key(db: sqlite_utils.Database) -> tuple | None:

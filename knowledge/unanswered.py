@@ -11,7 +11,9 @@ so a row is made fit to keep before it is stored:
 - rows older than ``Policy.retention_days`` (90 by default) are deleted.
 
 The write takes the write lock first (``knowledge.db.writing``): the rate check reads before
-it writes. Callers treat a failed write as a logged error, never as a failed answer.
+it writes. It waits for the lock at most ``LOCK_WAIT_S``: a long import must not hold a
+parent's answer (and a web thread) for the import's 30 s timeout. Callers treat a failed write
+as a logged error, never as a failed answer.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
 
-from knowledge.db import writing
+from knowledge.db import busy_timeout, writing
 from knowledge.text import nfkc
 
 logger = logging.getLogger(__name__)
@@ -34,10 +36,12 @@ MAX_CHARS = 200
 MASK_PHONE = "［電話番号］"
 MASK_EMAIL = "［メール］"
 RATE_WINDOW = timedelta(hours=1)
+LOCK_WAIT_S = 2.0
+PURGE_EVERY = timedelta(hours=1)  # the retention purge runs at most this often per process
 # 045-000-0000, 090 1234 5678, (03)1234-5678, 0120-123-456, +81-90-1234-5678, 09012345678
-_SEP = r"[\s\-\u2010-\u2015\u2212\u30fc]?"  # space, hyphens, dashes, minus, ー
+_SEP = r"[\s.\-\u2010-\u2015\u2212\u30fc]?"  # space, dot, hyphens, dashes, minus, ー
 _PHONE = re.compile(rf"(?:\+81{_SEP}\(?|\(?0)\d{{1,4}}\)?{_SEP}\d{{1,4}}{_SEP}\d{{3,4}}(?!\d)")
-_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")  # ASCII: not the words around it
 _PHONE_DIGITS = (9, 10, 11, 12)  # a Japanese number has 10 or 11 digits (+81 drops the 0)
 
 
@@ -75,8 +79,8 @@ def record(db: sqlite_utils.Database, text: str, *, area: str | None, best_score
     """Store one declined question; False when the asker is over their hourly share."""
     now = now or datetime.now(timezone.utc)
     who = pseudonym(asker) if asker else None
-    with writing(db):
-        purge(db, now)
+    with busy_timeout(db, LOCK_WAIT_S), writing(db):
+        _purge_now_and_then(db, now)
         if who and _recent(db, who, now) >= _policy.per_hour:
             logger.info("unanswered question not logged: asker %s is over %d an hour", who, _policy.per_hour)
             return False
@@ -92,6 +96,18 @@ def purge(db: sqlite_utils.Database, now: datetime | None = None) -> int:
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=_policy.retention_days)
     with writing(db):
         return db.execute("DELETE FROM unanswered WHERE asked_at < ?", [_iso(cutoff)]).rowcount
+
+
+_last_purge: dict[str, datetime] = {}
+
+
+def _purge_now_and_then(db: sqlite_utils.Database, now: datetime) -> None:
+    """``purge`` at most once per ``PURGE_EVERY`` per base in this process, not per question."""
+    key = db.execute("PRAGMA database_list").fetchone()[2] or "memory"
+    last = _last_purge.get(key)
+    if last is None or not timedelta(0) <= now - last < PURGE_EVERY:
+        purge(db, now)
+        _last_purge[key] = now
 
 
 def _recent(db: sqlite_utils.Database, who: str, now: datetime) -> int:

@@ -32,13 +32,17 @@ def test_ask_without_today_uses_japans_date(late_evening_utc, demo_db):
     assert answer.understanding.when.start == date(2026, 12, 5)
 
 
-def test_web_today_is_japans(late_evening_utc, demo_db_path):
+def test_web_today_is_japans(demo_db_path, monkeypatch):
+    """At 16:00 UTC on the day of 赤ちゃんサロン (2nd Tuesday, 2026-12-08) it is already the 9th
+    in Japan: the next session is January's, not today's."""
     from bot.app import create_app
 
+    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(2026, 12, 8, 16, 0, tzinfo=timezone.utc))
     client = create_app(Config(db_path=str(demo_db_path))).test_client()
-    with_default = client.get("/api/ask", query_string={"q": "明日のイベント", "area": "横浜市旭区"}).get_json()
-    explicit = client.get("/api/ask", query_string={"q": "明日のイベント", "area": "横浜市旭区", "today": "2026-12-05"}).get_json()
-    assert with_default == explicit
+    ask_on = (lambda **today: client.get("/api/ask", query_string={"q": "赤ちゃんサロンはいつ？", "area": "横浜市旭区", **today}).get_json())
+    by_clock, japan, server = ask_on(), ask_on(today="2026-12-09"), ask_on(today="2026-12-08")
+    assert japan != server  # the question's answer depends on the day
+    assert by_clock == japan and "2027年1月12日" in by_clock["text"].splitlines()[1]
 
 
 def test_time_zone_is_configurable_and_checked():
@@ -69,6 +73,8 @@ def test_parse_day_refuses_the_rest(value):
     ("電話 0312345678 です", f"電話 {unanswered.MASK_PHONE} です"),
     ("+81 90 1234 5678", unanswered.MASK_PHONE),
     ("mama.taro+kid@example.co.jp に返事を", f"{unanswered.MASK_EMAIL} に返事を"),
+    ("連絡はtaro@example.comまで", f"連絡は{unanswered.MASK_EMAIL}まで"),  # not the words around it
+    ("090.1234.5678", unanswered.MASK_PHONE),
     ("2026年12月20日の10時から", "2026年12月20日の10時から"),  # dates and times are not phone numbers
     ("子どもは3人、1歳と4歳と6歳", "子どもは3人、1歳と4歳と6歳"),
 ])

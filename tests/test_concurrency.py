@@ -82,6 +82,7 @@ def test_declined_questions_under_concurrent_writes_all_answered_and_logged(demo
         while not stop.is_set():
             placeholders.set_value(db, "（電話番号）", f"045-000-{i:04d}", None)
             i += 1
+            time.sleep(0.02)  # 50 writes a second: far above any staff, still a lock taken all the time
         db.close()
 
     writer = threading.Thread(target=staff)
@@ -134,3 +135,46 @@ def test_import_against_a_lock_held_too_long_is_one_clear_line(demo_db_path, tmp
     assert result.exit_code == 1
     assert "locked by another writer" in result.output and "Traceback" not in result.output
     assert faqs == 0
+
+
+def test_a_declined_question_does_not_wait_out_a_long_import(demo_db_path, tmp_path, caplog):
+    """The log write waits ``unanswered.LOCK_WAIT_S``, not the import's timeout: with the lock
+    held for 3 s, the question is answered and its row given up (an import holding the lock
+    for 30 s must not hold every web thread with it)."""
+    from knowledge import unanswered
+
+    path = tmp_path / "kb.db"
+    shutil.copy(demo_db_path, path)
+    db = open_db(path)
+    before = db["unanswered"].count
+    started = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(path, unanswered.LOCK_WAIT_S + 2, started))
+    holder.start()
+    started.wait()
+    answer = ask(db, "宝くじの当選番号", area="堺市西区", today=TODAY)
+    still_held = holder.is_alive()
+    holder.join()
+    assert still_held and not answer.answered and "お問い合わせ" in answer.text
+    assert db["unanswered"].count == before
+    assert any("could not log an unanswered question" in r.getMessage() for r in caplog.records)
+
+
+def test_a_base_that_cannot_be_opened_for_writing_is_served_read_only(demo_db_path, tmp_path, monkeypatch):
+    """Read-only media: the path opens read-only, the web process answers, declined questions too."""
+    from bot.app import create_app
+    from bot.config import Config
+
+    path = tmp_path / "kb.db"
+    shutil.copy(demo_db_path, path)
+    real_connect = sqlite3.connect
+
+    def no_writing(database, *args, **kwargs):
+        if "mode=rw" in str(database):
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        return real_connect(database, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", no_writing)
+    client = create_app(Config(db_path=str(path))).test_client()
+    assert client.get("/healthz").status_code == 200
+    declined = client.get("/api/ask", query_string={"q": "宝くじの当選番号", "area": "堺市西区"})
+    assert declined.status_code == 200 and declined.get_json()["answered"] is False

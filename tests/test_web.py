@@ -117,3 +117,14 @@ def test_api_declined_question_is_logged_per_client(client, demo_db_path):
     db = open_db(client.application.config["KOSODATE"].db_path)
     row = list(db.query("SELECT text, asker FROM unanswered ORDER BY id DESC LIMIT 1"))[0]
     assert row["text"] == "宝くじの当選番号" and row["asker"] and "127.0.0.1" not in row["asker"]
+
+
+@pytest.mark.parametrize("hops, askers", [(0, 1), (1, 3)])
+def test_askers_behind_a_proxy_are_told_apart_only_when_configured(demo_db_path, tmp_path, hops, askers):
+    path = tmp_path / "kb.db"
+    shutil.copy(demo_db_path, path)
+    client = create_app(Config(db_path=str(path), proxy_hops=hops)).test_client()
+    for forwarded in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
+        client.get("/api/ask", query_string={"q": "宝くじの当選番号"}, headers={"X-Forwarded-For": forwarded})
+    rows = list(open_db(path).query("SELECT DISTINCT asker FROM unanswered WHERE text = '宝くじの当選番号'"))
+    assert len(rows) == askers
