@@ -20,6 +20,7 @@ from datetime import date
 import click
 
 from bot.config import Config, ConfigError
+import knowledge
 from knowledge import areas as areas_mod
 from knowledge import clock
 from knowledge import ask as ask_question
@@ -32,15 +33,20 @@ from knowledge.importers.base import ImportError_
 logger = logging.getLogger(__name__)
 
 DEFAULT_DB = "./kosodate.db"
-DEMO_EVENTS = pathlib.Path(__file__).resolve().parents[1] / "knowledge" / "data" / "demo_events.csv"
-SEED_ORDER = [  # file name prefix -> import options the document cannot state itself
-    ("000_", {}),
-    ("001_", {"area": "堺市"}),
-    ("002_", {}),
-    ("003_", {}),
-    ("004_", {}),
+DATA = pathlib.Path(knowledge.__file__).resolve().parent / "data"
+DEMO_DIR = DATA / "demo"
+# The demo's documents, shipped in knowledge/data/demo: each restates one seed document of
+# ../shared/seeds (named by its file-name prefix) in clean text, in that document's own layout,
+# with the import options the document cannot state itself.
+DEMO_DOCUMENTS = [
+    ("mihara_key_initiative_fy2023.txt", "000_", {}),
+    ("sakai_plan_3-1.txt", "001_", {"area": "堺市"}),
+    ("nishi_key_initiative_fy2025.txt", "002_", {}),
+    ("asahi_base_evaluation_fy2025.txt", "003_", {}),
+    ("tsurumi_base_evaluation_fy2021.txt", "004_", {}),
 ]
-
+# Sample events (dates are recurrences, so the demo has events in every week it is run).
+DEMO_EVENTS = [DATA / "demo_events.csv", DEMO_DIR / "weekly_events.csv"]
 
 def db_option(f):
     @click.option("--db", "db_path", envvar="KOSODATE_DB", default=DEFAULT_DB, show_default=True,
@@ -86,33 +92,44 @@ def kb():
     """Build, import into, inspect and export the knowledge base."""
 
 
-def seeds_dir(explicit: str | None) -> pathlib.Path:
-    candidates = [explicit, os.environ.get("KOSODATE_SEEDS"),
-                  pathlib.Path(__file__).resolve().parents[2] / "shared" / "seeds",
-                  pathlib.Path.cwd().parent / "shared" / "seeds"]
-    for c in candidates:
-        if c and pathlib.Path(c).is_dir():
-            return pathlib.Path(c)
-    raise click.ClickException(
-        "the seed documents were not found: pass --seeds DIR or set KOSODATE_SEEDS "
-        "(they live in ../shared/seeds beside the repository)"
-    )
+def seeds_dir(explicit: str | None) -> pathlib.Path | None:
+    """The seed documents' directory when one is asked for (``--seeds``, else $KOSODATE_SEEDS).
+
+    The demo is built from the shipped documents otherwise, whether or not ../shared/seeds
+    happens to lie beside the clone: one demo everywhere (a ward's fresh clone, CI, the tests).
+    """
+    for value, origin in ((explicit, "--seeds"), (os.environ.get("KOSODATE_SEEDS"), "KOSODATE_SEEDS")):
+        if value:
+            if not pathlib.Path(value).is_dir():
+                raise click.ClickException(f"{origin} {value}: no such directory")
+            return pathlib.Path(value)
+    return None
 
 
-def build_demo(path: str, seeds: pathlib.Path, echo=click.echo) -> None:
-    """Build the demo base in a temporary file and move it into place only when complete."""
+def build_demo(path: str, seeds: pathlib.Path | None = None, echo=click.echo) -> None:
+    """Build the demo base in a temporary file and move it into place only when complete.
+
+    Each demo document comes from ``seeds`` when that directory holds the seed it restates
+    (by file-name prefix), else from the shipped restatement: never both, so no program or
+    activity is held twice under two ids. The sample events are imported either way.
+    """
     target = pathlib.Path(path).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".db", dir=target.parent)
     os.close(fd)
     try:
         db = open_db(tmp)
-        for prefix, options in SEED_ORDER:
-            for file in sorted(seeds.glob(f"{prefix}*.txt")):
+        for name, prefix, options in DEMO_DOCUMENTS:
+            files = sorted(seeds.glob(f"{prefix}*.txt")) if seeds else []
+            for file in files:
                 report = import_file(db, file, **options)
-                echo(f"imported {file.name}: {_counts(report.counts)}")
-        report = import_file(db, DEMO_EVENTS)
-        echo(f"imported {DEMO_EVENTS.name} (sample data): {_counts(report.counts)}")
+                echo(f"imported {file.name} (seed document, in place of {name}): {_counts(report.counts)}")
+            if not files:
+                report = import_file(db, DEMO_DIR / name, **options)
+                echo(f"imported {name}: {_counts(report.counts)}")
+        for file in DEMO_EVENTS:
+            report = import_file(db, file)
+            echo(f"imported {file.name} (sample data): {_counts(report.counts)}")
         db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.execute("PRAGMA journal_mode=DELETE")
         db.close()
@@ -124,14 +141,15 @@ def build_demo(path: str, seeds: pathlib.Path, echo=click.echo) -> None:
         for suffix in ("-wal", "-shm"):
             pathlib.Path(tmp + suffix).unlink(missing_ok=True)
 
-
 def _counts(counts: dict) -> str:
     return ", ".join(f"{table} {n}" for table, n in counts.items()) or "nothing"
 
 
 @kb.command("init")
-@click.option("--demo", is_flag=True, help="Fill the base from the seed documents and the demo events file.")
-@click.option("--seeds", type=click.Path(file_okay=False), help="Directory of the seed documents.")
+@click.option("--demo", is_flag=True, help="Fill the base with the shipped demo documents and sample events.")
+@click.option("--seeds", type=click.Path(file_okay=False),
+              help="With --demo: import the seed documents found in DIR in place of their shipped restatements "
+                   "(default: $KOSODATE_SEEDS; none).")
 @db_option
 def kb_init(demo, seeds, db_path):
     """Create the knowledge base (and, with --demo, fill it with demo knowledge)."""

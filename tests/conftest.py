@@ -22,12 +22,11 @@ def seed(prefix: str) -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def demo_db_path(tmp_path_factory):
-    if not SEEDS.is_dir():
-        pytest.skip("../shared/seeds is not present")
+    """The demo base as `kb init --demo` builds it: the shipped documents, no seeds."""
     from bot.cli import build_demo
 
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    build_demo(str(path), SEEDS, echo=lambda _m: None)
+    build_demo(str(path), None, echo=lambda _m: None)
     return path
 
 

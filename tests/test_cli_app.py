@@ -75,7 +75,7 @@ def test_unknown_file_kind(runner, tmp_path):
 def test_stats_lists_counts_by_area(runner, demo_db_path):
     result = runner.invoke(cli, ["kb", "stats", "--db", str(demo_db_path)])
     assert result.exit_code == 0
-    assert "横浜市旭区" in result.output and "003_a8358d2cc37e5587.txt" in result.output
+    assert "横浜市旭区" in result.output and "asahi_base_evaluation_fy2025.txt" in result.output
 
 
 @pytest.fixture
