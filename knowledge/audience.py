@@ -208,7 +208,8 @@ def ages_in(text: str | None) -> Ages:
 def age_columns(text: str | None) -> dict:
     """The stored form of ``ages_in`` (activities.age_min_months, age_max_months, for_pregnancy)."""
     ages = ages_in(text)
-    return {"age_min_months": ages.low, "age_max_months": ages.high, "for_pregnancy": int(ages.pregnancy)}
+    return {"age_min_months": ages.low, "age_max_months": ages.high,
+            "for_pregnancy": int(ages.pregnancy) if ages.says_anything else None}
 
 
 def fits(record: Ages, asked: Ages) -> bool:
