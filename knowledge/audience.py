@@ -38,6 +38,12 @@ def vocabulary() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs, key=lambda p: -len(p[0])))
 
 
+@functools.lru_cache(maxsize=1)
+def raw_words() -> tuple[str, ...]:
+    """The vocabulary's words as written (NFKC), longest first: what a question may say of whom."""
+    return tuple(sorted({nfkc(r["word"]) for r in read_csv("audience.csv") if r["word"]}, key=len, reverse=True))
+
+
 _AGE = re.compile(
     r"(\d{1,2})\s*歳(?:\s*\d{1,2}\s*[かヶケヵカ]?\s*月)?\s*児?\s*"
     r"(?:(?:から|~|〜|-|－|ー)\s*(\d{1,2})\s*歳(?:\s*\d{1,2}\s*[かヶケヵカ]?\s*月)?\s*児?\s*(未満)?|(未満))?"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import sqlite_utils
@@ -33,6 +33,8 @@ TAG_AGES = {
     "3-5歳": Ages(36, 71),
     "school": Ages(72, 155),
 }
+# Groups a listing keeps to when asked (パパと → events for fathers); ages and pregnancy are ranges.
+GROUP_TAGS = ("fathers", "single_parents", "foreign", "twins", "grandparents")
 LEFT_OUT = ("cancelled", "postponed")
 
 
@@ -90,6 +92,7 @@ def events_between(
     *,
     audience: str | Iterable[str] | Ages | None = None,
     age_months: int | tuple | None = None,
+    ages: Ages | None = None,
     weekdays: Iterable[int] = (),
     include_cancelled: bool = False,
     limit: int | None = None,
@@ -98,15 +101,21 @@ def events_between(
     ``end`` (inclusive), one entry per day, in date and time order.
 
     ``audience`` (tags or ``Ages``) or ``age_months`` keep only events whose stated audience
-    fits; ``weekdays`` (Monday 0) keeps only those days (12月の土曜日). Recurring events are
+    fits (``ages``, when given, is who is asked for instead); a group tag among ``audience`` (``fathers``, ``twins`` …, see ``GROUP_TAGS``) keeps
+    only events for that group; ``weekdays`` (Monday 0) keeps only those days (12月の土曜日). Recurring events are
     listed on each of their days in the window.
     """
     if end < start:
         return []
     areas = [area] if isinstance(area, str) else (list(area) if area is not None else None)
-    asked = asked_ages(audience, age_months)
+    asked = ages if ages is not None else asked_ages(audience, age_months)
     days = set(weekdays)
+    tags = [] if audience is None or isinstance(audience, Ages) else [audience] if isinstance(audience, str) else list(audience)
     where, params = ["a.kind = 'event'"], []
+    groups = [t for t in tags if t in GROUP_TAGS]
+    if groups:
+        where.append("(" + " OR ".join("a.audience LIKE ?" for _ in groups) + ")")
+        params += [f'%"{t}"%' for t in groups]
     if areas is not None:
         where.append(f"a.area IN ({','.join('?' * len(areas))})")
         params += areas
@@ -179,3 +188,34 @@ def next_events(db: sqlite_utils.Database, area, after: date, *, limit: int = 5,
     end = date.fromordinal(min(first + horizon_days, date.max.toordinal()))
     return events_between(db, area, start, end, limit=limit, **filters)
 
+
+
+SHOWN = 10  # lines a listing shows; the rest are counted
+
+
+@dataclass
+class Listing:
+    """A listing as an answer carries it: the window, whose events, and what was found.
+
+    ``entries`` are every event found in the window (a subject's in ranked order, else in date
+    order); ``offered`` are the next events after an empty window. Channels render ``visible``
+    their own way (a LINE carousel, Slack blocks); ``knowledge.render.listing_text`` is the text.
+    """
+
+    label: str
+    start: date
+    end: date
+    area: str | None
+    entries: list[Listed]
+    offered: list[Listed] = field(default_factory=list)
+    other_area: bool = False  # the question named a ward other than the parent's
+    fitted: bool = False  # only events whose audience fits were kept
+    subject: bool = False  # a subject's events in the window, ranked
+
+    @property
+    def visible(self) -> list[Listed]:
+        return self.entries[:SHOWN] if self.entries else self.offered[:SHOWN]
+
+    @property
+    def more(self) -> int:
+        return max(len(self.entries) - SHOWN, 0)
