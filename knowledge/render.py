@@ -82,7 +82,8 @@ def _when_lines(db, record, u, today: date) -> list[str]:
             return [f"{u.when.label}の開催：" + "、".join(_fmt(o) for o in hits[:5])]
     nxt = [o for o in schedule.upcoming(db, record["id"], today) if o.precision == "day"]
     if nxt:
-        return ["次の開催：" + "、".join(_fmt(o) for o in nxt)]
+        label = "予定されていた日：" if record.get("status") in STATUS_NOTES else "次の開催："
+        return [label + "、".join(_fmt(o) for o in nxt)]
     stated = schedule.all_dates(db, record["id"])
     if stated:
         return ["開催月：" + _months(stated)]
@@ -203,7 +204,7 @@ def _period(listing) -> str:
 
 def listing_line(entry, with_area: bool = False) -> str:
     """・12月10日（木）10:30〜11:15 おやこ英語あそび／西区子育て支援センター／対象：1歳から3歳の親子"""
-    parts = [f"・{_short_date(entry.day)}" + (f" {entry.time}" if entry.time else "") + f" {entry.title}"]
+    parts = [f"・{_short_date(entry.day)}" + (entry.time or "") + f" {entry.title}"]
     if entry.place:
         parts.append(entry.place)
     if entry.audience:
@@ -216,19 +217,22 @@ def listing_line(entry, with_area: bool = False) -> str:
 def listing_text(listing, contact: str | None = None) -> str:
     """The text of a listing: whose and which days, up to ten lines, how many more; an empty
     window says so and offers the next events after it."""
-    whose = f"{listing.area}の" if listing.area else ""
     with_area = listing.area is None
+    period = _period(listing)
+    days = period if period.startswith(listing.label) else f"{listing.label}{period}"
     fitted = "（対象が合うものだけを表示しています）" if listing.fitted else ""
     lines = []
     if listing.entries:
-        lines.append(f"{whose}{listing.label}（{_period(listing)}）の予定です{fitted}。")
+        whose = f"{listing.area}の、" if listing.area else ""
+        lines.append(f"{whose}{days}の予定です{fitted}。")
         if listing.other_area:
             lines.append(f"※お住まいの区ではなく、{listing.area}の予定です。")
         lines += [listing_line(e, with_area) for e in listing.visible]
         if listing.more:
             lines.append(f"ほかに{listing.more}件あります。")
     else:
-        lines.append(f"{listing.label}の予定はありません（{whose}{_period(listing)}）{fitted}。")
+        whose = f"{listing.area}の" if listing.area else ""
+        lines.append(f"{days}は、{whose}予定はありません{fitted}。")
         if listing.offered:
             lines.append("次の予定：")
             lines += [listing_line(e, with_area) for e in listing.offered]
