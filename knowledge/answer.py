@@ -77,12 +77,18 @@ LISTING_WORDS = re.compile(
     r"区内|近く|近所|市内|午前|午後|朝|夕方"
 )
 DATE_WORDS = re.compile(
-    r"再来週|来週|今週|次の週|この週|週末|土日|今日|本日|明日|あした|あす|明後日|あさって|年末年始|冬休み|春休み|"
+    r"再来週末|来週末|今週末|再来週|来週|今週|次の週|この週|週末|土日|今日|本日|明日|あした|あす|明後日|あさって|年末年始|冬休み|春休み|"
     r"夏休み|ゴールデンウィーク|GW|再来月|来月|今月|今年度|年内|次の|今度の|次回の|\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|"
     r"\d{1,2}/\d{1,2}|\d{1,2}\s*月|[月火水木金土日]曜日?|[(（][月火水木金土日][)）]"
 )
-AGE_WORDS = re.compile(r"\d{1,2}\s*(?:歳|才|か月|ヶ月|カ月|ヵ月)(?:\s*\d{1,2}\s*(?:か月|ヶ月|カ月|ヵ月))?半?|生後|児|赤ちゃん|あかちゃん|乳児|幼児|乳幼児")
+# Who is coming along (1歳の子と, 妊婦でも, パパと): words of whom, not of what.
+WHO_WORDS = re.compile(
+    r"\d{1,2}\s*(?:歳|才|か月|ヶ月|カ月|ヵ月)(?:\s*\d{1,2}\s*(?:か月|ヶ月|カ月|ヵ月))?半?|生後|児|赤ちゃん|あかちゃん|"
+    r"乳児|幼児|乳幼児|妊婦|妊娠中|妊娠して|プレママ|プレパパ|パパ|ママ|父親|母親|夫婦|双子|三つ子|多胎|祖父母|"
+    r"じいじ|ばあば|孫|ひとり親|外国|小学生|未就学|就学前|兄弟|姉妹|きょうだい"
+)
 SUBJECT_MIN = 0.34  # a window with a subject lists the events in it that match at least this well
+SUBJECT_SHARE = 0.7  # … and at least this share of the best match's score
 EVENT_HINT = re.compile(r"イベント|会$|会は|会に|会を|集まり|集まる|あつまり|講座|教室|サロン|遊び|あそび|参加")
 
 
@@ -207,22 +213,24 @@ def _listing(db: sqlite_utils.Database, index: Index, u: Understanding, ranked: 
     if not asked.says_anything:
         asked = listings.asked_ages(u.audience)
     groups = [t for t in u.audience if t in listings.GROUP_TAGS]
-    found = listings.events_between(db, areas, u.when.start, u.when.end, audience=groups, ages=asked,
-                                    weekdays=u.when.weekdays)
-    fitted = asked.says_anything or bool(groups)
     other = bool(parent_area and u.area and u.area != parent_area)
-    common = dict(label=u.when.label, start=u.when.start, end=u.when.end, area=u.area, other_area=other, fitted=fitted)
-    if _has_subject(index, u.question):
+    common = dict(label=u.when.label, start=u.when.start, end=u.when.end, area=u.area, other_area=other)
+    if _has_subject(index, u.question):  # the subject decides who it is for (赤ちゃんサロン)
+        found = listings.events_between(db, areas, u.when.start, u.when.end, weekdays=u.when.weekdays)
         scores: dict[str, float] = {}
         for item in ranked:
             doc = item.record["doc"]
             if doc.kind == "activity":
                 scores.setdefault(doc.id, item.score)
-        matched = [e for e in found if scores.get(e.activity_id, 0.0) >= SUBJECT_MIN]
+        bar = max(SUBJECT_MIN, SUBJECT_SHARE * (ranked[0].score if ranked else 0.0))
+        matched = [e for e in found if scores.get(e.activity_id, 0.0) >= bar]
         if not matched:
             return None
         matched.sort(key=lambda e: (-round(scores[e.activity_id], 6), e.day, e.start_time or ""))
         return listings.Listing(entries=matched, subject=True, **common)
+    found = listings.events_between(db, areas, u.when.start, u.when.end, audience=groups, ages=asked,
+                                    weekdays=u.when.weekdays)
+    common["fitted"] = asked.says_anything or bool(groups)
     offered = [] if found else listings.next_events(db, areas, u.when.end, audience=groups, ages=asked)
     return listings.Listing(entries=found, offered=offered, **common)
 
@@ -232,10 +240,8 @@ def _has_subject(index: Index, question: str) -> bool:
     is left holds a kanji or katakana word (沐浴, 教室), not only particles and endings."""
     rest = _strip_area_names(index, question)
     rest = DATE_WORDS.sub(" ", rest)
-    rest = AGE_WORDS.sub(" ", rest)
+    rest = WHO_WORDS.sub(" ", rest)
     rest = LISTING_WORDS.sub(" ", rest)
-    for word in audience.raw_words():
-        rest = rest.replace(word, " ")
     return bool(re.search(r"[\u4e00-\u9fff\u30a1-\u30faー々a-zA-Z]{1,}", rest.replace("ー", "")))
 
 

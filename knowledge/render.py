@@ -231,8 +231,9 @@ def listing_text(listing, contact: str | None = None) -> str:
         if listing.more:
             lines.append(f"ほかに{listing.more}件あります。")
     else:
-        whose = f"{listing.area}の" if listing.area else ""
-        lines.append(f"{days}は、{whose}予定はありません{fitted}。")
+        where = f"{listing.area}に" if listing.area else ""
+        fits = "お探しの対象に合う" if listing.fitted else ""
+        lines.append(f"{days}は、{where}{fits}予定はありません。")
         if listing.offered:
             lines.append("次の予定：")
             lines += [listing_line(e, with_area) for e in listing.offered]

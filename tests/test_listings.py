@@ -255,7 +255,7 @@ def test_another_ward_named_is_listed_and_said(wards):
 
 def test_an_empty_window_says_so_and_offers_the_next_events(wards):
     answer = _ask(wards, "今日やってる？", today=D(2026, 12, 11))
-    assert answer.answered and answer.text.startswith("今日12月11日（金）は、堺市西区の予定はありません。")
+    assert answer.answered and answer.text.startswith("今日12月11日（金）は、堺市西区に予定はありません。")
     assert answer.to_dict()["items"][0] == answer.to_dict()["items"][0] | {"title": "もちつき大会", "date": "2026-12-12"}
     assert "クリスマス会" not in answer.text
 
@@ -287,3 +287,27 @@ def test_ten_lines_then_how_many_more(events_db):
 def test_a_question_without_a_window_is_not_a_listing(wards):
     answer = _ask(wards, "ベビーヨガ")
     assert answer.listing is None and answer.items[0].title == "ベビーヨガ"
+
+
+@pytest.mark.parametrize("question, subject", [
+    ("明日何かイベントある？", False),
+    ("今週末に双子と行けるイベント", False),
+    ("1歳の子と行ける今週のイベント", False),
+    ("妊婦でも参加できる今月のイベント", False),
+    ("美原区の明日のイベント", False),
+    ("12/20は何がありますか", False),
+    ("来週水曜の沐浴の練習", True),
+    ("土曜日の教室", True),
+    ("来月の両親教室はいつ", True),
+    ("明日の天気は？", True),
+])
+def test_what_a_window_question_asks_about(wards, question, subject):
+    from knowledge.answer import _has_subject
+    from knowledge.index import index_for
+
+    assert _has_subject(index_for(wards), question) is subject
+
+
+def test_a_subject_in_the_window_is_not_filtered_by_the_words_of_its_name(wards):
+    answer = _ask(wards, "来週の赤ちゃんタイム")
+    assert [i.title for i in answer.items] == ["赤ちゃんタイム"] and not answer.listing.fitted
