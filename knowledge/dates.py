@@ -273,9 +273,7 @@ def _season(today: date, first: tuple[int, int], last: tuple[int, int], label: s
     """The current or the coming period from first to last (month, day), from today on."""
     t = today.toordinal()
     wraps = last < first
-    for year in (today.year - 1, today.year, today.year + 1):
-        if year < MINYEAR:
-            continue
+    for year in (today.year - 1, today.year, today.year + 1):  # _ordinal clips years off the calendar
         start = _ordinal(year, *first)
         end = _ordinal(year + 1 if wraps else year, *last)
         if end >= t:

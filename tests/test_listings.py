@@ -311,3 +311,23 @@ def test_what_a_window_question_asks_about(wards, question, subject):
 def test_a_subject_in_the_window_is_not_filtered_by_the_words_of_its_name(wards):
     answer = _ask(wards, "来週の赤ちゃんタイム")
     assert [i.title for i in answer.items] == ["赤ちゃんタイム"] and not answer.listing.fitted
+
+
+def test_an_older_base_gets_the_age_ranges_when_upgraded(tmp_path):
+    import sqlite_utils
+
+    from knowledge import open_db
+    from knowledge.db import migrations
+
+    from sqlite_utils.migrations import Migrations
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    before = Migrations(migrations.name)
+    before._migrations = [m for m in migrations._migrations if m.name < "m005"]  # the schema before listings
+    before.apply(old)
+    old["activities"].insert({"id": "a1", "title": "ひろば", "kind": "event", "ages": "1歳から3歳の親子"})
+    old.close()
+    db = open_db(path)
+    row = db["activities"].get("a1")
+    assert (row["age_min_months"], row["age_max_months"], row["status"]) == (12, 47, None)
