@@ -22,7 +22,7 @@ from datetime import date
 import sqlite_utils
 
 from knowledge import areas as areas_mod
-from knowledge import audience, clock, unanswered
+from knowledge import audience, clock, listings, unanswered
 from knowledge import render
 from knowledge.dates import When, parse_when
 from knowledge import weights
@@ -67,6 +67,28 @@ LIGHT_WORDS = frozenset(fold(w) for w in (
     "自分", "場合", "対応", "確認", "詳しい", "具体", "内容", "実際", "今度", "最近", "全然", "普通",
     "調べる", "探す", "気軽", "おすすめ", "お勧め", "人向け",
 ))
+# What a question about a time window says besides its dates: event words, verbs of going and
+# doing, the child it is about. A window question that says nothing more is a listing.
+LISTING_WORDS = re.compile(
+    r"イベント|催し物?|もよおし|行事|予定|スケジュール|日程|開催|一覧|何か|なにか|何が|なにが|何を|なにを|何|なに|"
+    r"どこか|どんな|行ける|いける|行け|行く|いく|遊べる|あそべる|遊ぶ|あそぶ|遊び|あそび|遊べ|やってる|やってい|やって|"
+    r"おでかけ|お出かけ|出かけ|出掛け|参加|ところ|場所|子ども|子供|こども|お子さん|子|親子|家族|一緒|みんな|"
+    r"楽しめる|楽しい|おすすめ|オススメ|教えて|知りたい|ありますか|あります|ある|ない|予約不要|"
+    r"区内|近く|近所|市内|午前|午後|朝|夕方"
+)
+DATE_WORDS = re.compile(
+    r"再来週末|来週末|今週末|再来週|来週|今週|次の週|この週|週末|土日|今日|本日|明日|あした|あす|明後日|あさって|年末年始|冬休み|春休み|"
+    r"夏休み|ゴールデンウィーク|GW|再来月|来月|今月|今年度|年内|次の|今度の|次回の|\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|"
+    r"\d{1,2}/\d{1,2}|\d{1,2}\s*月|[月火水木金土日]曜日?|[(（][月火水木金土日][)）]"
+)
+# Who is coming along (1歳の子と, 妊婦でも, パパと): words of whom, not of what.
+WHO_WORDS = re.compile(
+    r"\d{1,2}\s*(?:歳|才|か月|ヶ月|カ月|ヵ月)(?:\s*\d{1,2}\s*(?:か月|ヶ月|カ月|ヵ月))?半?|生後|児|赤ちゃん|あかちゃん|"
+    r"乳児|幼児|乳幼児|妊婦|妊娠中|妊娠して|プレママ|プレパパ|パパ|ママ|父親|母親|夫婦|双子|三つ子|多胎|祖父母|"
+    r"じいじ|ばあば|孫|ひとり親|外国|小学生|未就学|就学前|兄弟|姉妹|きょうだい"
+)
+SUBJECT_MIN = 0.34  # a window with a subject lists the events in it that match at least this well
+SUBJECT_SHARE = 0.7  # … and at least this share of the best match's score
 EVENT_HINT = re.compile(r"イベント|会$|会は|会に|会を|集まり|集まる|あつまり|講座|教室|サロン|遊び|あそび|参加")
 
 
@@ -102,9 +124,14 @@ class Answer:
     suggestions: list[Item] = field(default_factory=list)
     related: list[Item] = field(default_factory=list)
     contact: str | None = None
+    listing: listings.Listing | None = None  # what's on, as data: each channel renders it its way
 
     def to_dict(self) -> dict:
-        return {"answered": self.answered, "items": [i.public() for i in self.items], "text": self.text}
+        if self.listing is not None:  # the events listed, in the order shown, with date and time
+            items = [e.public() for e in self.listing.visible]
+        else:
+            items = [i.public() for i in self.items]
+        return {"answered": self.answered, "items": items, "text": self.text}
 
 
 def understand(db: sqlite_utils.Database, question: str, area: str | None, today: date,
@@ -146,7 +173,11 @@ def ask(db: sqlite_utils.Database, question: str, *, area: str | None = None, to
     ranked = rank(db, index, u)
     contact = areas_mod.contact(db, u.area)
     best = ranked[0] if ranked else None
-    if best and best.score >= THRESHOLD:
+    listing = _listing(db, index, u, ranked, area)
+    if listing is not None:
+        shown = [Item("event", e.activity_id, e.title, 1.0, {"listed": e}) for e in listing.visible]
+        answer = Answer(bool(shown), shown, render.listing_text(listing, contact), u, contact=contact, listing=listing)
+    elif best and best.score >= THRESHOLD:
         items = _dedupe_groups(ranked)[:5]
         related = [i for i in items[1:] if i.kind == best.kind == "faq"][:2]
         text = render.answer_text(db, best, u, today, related)
@@ -161,6 +192,57 @@ def ask(db: sqlite_utils.Database, question: str, *, area: str | None = None, to
                 best.score if best else 0.0, f"{best.kind}:{best.id}" if best else "-", u.area or "-",
                 len(question), (time.perf_counter() - started) * 1000)
     return answer
+
+
+def _listing(db: sqlite_utils.Database, index: Index, u: Understanding, ranked: list[Item],
+             parent_area: str | None) -> listings.Listing | None:
+    """The listing that answers a question about a time window, or None for any other question.
+
+    Date words alone (or with event words: 明日何かある？, 週末に子どもと行けるところ) list the
+    area's events in the window; a window with a subject (来週水曜の沐浴の練習) lists the events
+    in it that match the subject, best first, and falls back to the usual answer when none does.
+    An age or a group in the question (1歳の子と, 妊婦でも, パパと) keeps the events for them.
+    """
+    if u.when is None:
+        return None
+    areas = None
+    if u.area:
+        city = areas_mod.city_of(db, u.area)
+        areas = [u.area] + ([city] if city and city != u.area else [])
+    asked = audience.ages_in(u.question)
+    if not asked.says_anything:
+        asked = listings.asked_ages(u.audience)
+    groups = [t for t in u.audience if t in listings.GROUP_TAGS]
+    other = bool(parent_area and u.area and u.area != parent_area)
+    common = dict(label=u.when.label, start=u.when.start, end=u.when.end, area=u.area, other_area=other)
+    if _has_subject(index, u.question):  # the subject decides who it is for (赤ちゃんサロン)
+        found = listings.events_between(db, areas, u.when.start, u.when.end, weekdays=u.when.weekdays)
+        scores: dict[str, float] = {}
+        for item in ranked:
+            doc = item.record["doc"]
+            if doc.kind == "activity":
+                scores.setdefault(doc.id, item.score)
+        bar = max(SUBJECT_MIN, SUBJECT_SHARE * (ranked[0].score if ranked else 0.0))
+        matched = [e for e in found if scores.get(e.activity_id, 0.0) >= bar]
+        if not matched:
+            return None
+        matched.sort(key=lambda e: (-round(scores[e.activity_id], 6), e.day, e.start_time or ""))
+        return listings.Listing(entries=matched, subject=True, **common)
+    found = listings.events_between(db, areas, u.when.start, u.when.end, audience=groups, ages=asked,
+                                    weekdays=u.when.weekdays)
+    common["fitted"] = asked.says_anything or bool(groups)
+    offered = [] if found else listings.next_events(db, areas, u.when.end, audience=groups, ages=asked)
+    return listings.Listing(entries=found, offered=offered, **common)
+
+
+def _has_subject(index: Index, question: str) -> bool:
+    """Whether a question names something besides its dates, event words, ages and groups: what
+    is left holds a kanji or katakana word (沐浴, 教室), not only particles and endings."""
+    rest = _strip_area_names(index, question)
+    rest = DATE_WORDS.sub(" ", rest)
+    rest = WHO_WORDS.sub(" ", rest)
+    rest = LISTING_WORDS.sub(" ", rest)
+    return bool(re.search(r"[\u4e00-\u9fff\u30a1-\u30faー々a-zA-Z]{1,}", rest.replace("ー", "")))
 
 
 def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item]:
@@ -238,7 +320,7 @@ def _date_fit(db: sqlite_utils.Database, items: list[Item], when: When) -> list[
 
     for item in items:
         doc = item.record["doc"]
-        if doc.kind == "activity" and dates_in(db, doc.id, when.start, when.end):
+        if doc.kind == "activity" and any(when.holds(o.day) for o in dates_in(db, doc.id, when.start, when.end)):
             item.score *= weights.DATE_FIT
     items.sort(key=lambda i: -i.score)
     return items

@@ -102,6 +102,11 @@ class When:
     start: date
     end: date
     label: str
+    weekdays: tuple[int, ...] = ()  # only these weekdays (Monday 0) of the span; () is every day
+
+    def holds(self, day: date) -> bool:
+        """Whether the day is one the question asks about."""
+        return self.start <= day <= self.end and (not self.weekdays or day.weekday() in self.weekdays)
 
 
 # Spans are worked out on day ordinals (date.toordinal), plain integers that cannot overflow,
@@ -136,16 +141,34 @@ def _span(first: int, last: int, label: str) -> When | None:
 
 
 _WEEKDAY_WORD = re.compile(r"([月火水木金土日])曜(?:日)?")
-_MONTH_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_NEXT_WEEKDAY = re.compile(r"(?:次の|今度の|次回の)\s*([月火水木金土日])曜")
+_MONTH_DAY = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_SLASH_DAY = re.compile(r"(?<![\d/.])(?:(\d{4})/)?(\d{1,2})/(\d{1,2})(?![\d/])")
 _MONTH_ONLY = re.compile(r"(\d{1,2})\s*月(?!\s*\d{1,2}\s*日)")
+_DAY_WORDS = (("今日", 0), ("本日", 0), ("明日", 1), ("あした", 1), ("あす", 1),
+              ("明後日", 2), ("あさって", 2))
+# Named periods of the year: (first month, day), (last month, day). A period that ends before
+# it starts runs into the next year. 年末年始 is the offices' closing days (12/29–1/3); school
+# holidays are the usual public-school ones, which vary a little by city.
+SEASONS = (
+    ("年末年始", (12, 29), (1, 3)),
+    ("冬休み", (12, 25), (1, 7)),
+    ("春休み", (3, 25), (4, 7)),
+    ("夏休み", (7, 20), (8, 31)),
+    ("ゴールデンウィーク", (4, 29), (5, 5)),
+    ("GW", (4, 29), (5, 5)),
+)
 
 
 def parse_when(question: str, today: date) -> When | None:
     """The span of days a question names, or None when it names none.
 
     来週の土曜 asked on a Wednesday is the Saturday of next week (weeks start on Monday);
-    a bare 土曜 is the next Saturday from today (today included); 9月 asked in November is
-    next September (the coming one), 週末 is this week's Saturday and Sunday.
+    a bare 土曜 is the next Saturday from today (today included), 次の土曜 the next one after
+    today; 9月 asked in November is next September (the coming one), 週末 / 土日 is this week's
+    Saturday and Sunday (from today). A month with a weekday (12月の土曜日, 来月の土日) is that
+    month's Saturdays (``When.weekdays``); 12/20 is 12月20日; 年末年始, 冬休み, 夏休み, 春休み and
+    ゴールデンウィーク are the current or coming one (see ``SEASONS``).
 
     Any ``today`` from date.min to date.max is accepted. A span that runs past either end of
     the calendar is clipped to it (今年度 on 9999-05-01 ends on 9999-12-31, 今週 on 9999-12-31
@@ -174,35 +197,98 @@ def parse_when(question: str, today: date) -> When | None:
             d = monday + WEEKDAYS.index(weekday.group(1))
             return _span(d, d, f"{label}の{weekday.group(1)}曜日")
         if weekend:
-            return _span(monday + 5, sunday, f"{label}末")
+            return _span(max(monday + 5, t), sunday, f"{label}末")
         return _span(max(monday, t) if week_shift == 0 else monday, sunday, label)
-    if weekend:
-        return _span(max(this_monday + 5, t), this_monday + 6, "今週末")
-    for word, days in (("今日", 0), ("本日", 0), ("明日", 1), ("あした", 1), ("あす", 1), ("明後日", 2), ("あさって", 2)):
+    following = _NEXT_WEEKDAY.search(q)
+    if following:
+        target = WEEKDAYS.index(following.group(1))
+        d = t + (target - today.weekday() - 1) % 7 + 1  # strictly after today
+        return _span(d, d, f"次の{following.group(1)}曜日")
+    for word, days in _DAY_WORDS:
         if word in q:
             return _span(t + days, t + days, word)
-    md = _MONTH_DAY.search(q)
+    for word, first, last in SEASONS:
+        if word in q:
+            return _season(today, first, last, word)
+    md = _MONTH_DAY.search(q) or _SLASH_DAY.search(q)
     if md:
-        d = _coming(today, int(md.group(1)), int(md.group(2)))
+        d = _day(today, md.group(1), int(md.group(2)), int(md.group(3)))
         if d:
             return When(d, d, f"{d.month}月{d.day}日")
-    if "来月" in q:
-        y, m = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
-        return _span(*_month_span(y, m), "来月")
-    if "今月" in q:
-        return _span(t, _month_span(today.year, today.month)[1], "今月")
+    days = (5, 6) if weekend else (WEEKDAYS.index(weekday.group(1)),) if weekday else ()
+    days_label = "土日" if weekend else f"{weekday.group(1)}曜日" if weekday else ""
+    month = _month_named(q, today)
+    if month:
+        first, last, label = month
+        when = _span(first, last, label + (f"の{days_label}" if days else ""))
+        if when and days:
+            when = _only(when, days)
+        return when
     if "今年度" in q:
         return _span(t, _ordinal(fiscal_year_of(today) + 1, 3, 31), "今年度")
-    mo = _MONTH_ONLY.search(q)
-    if mo and 1 <= int(mo.group(1)) <= 12:
-        month = int(mo.group(1))
-        year = today.year if month >= today.month else today.year + 1
-        return _span(*_month_span(year, month), f"{month}月")
+    if "年内" in q:
+        return _span(t, _ordinal(today.year, 12, 31), "年内")
+    if weekend:
+        return _span(max(this_monday + 5, t), this_monday + 6, "今週末")
     if weekday:
         target = WEEKDAYS.index(weekday.group(1))
         d = t + (target - today.weekday()) % 7
         return _span(d, d, f"{weekday.group(1)}曜日")
     return None
+
+
+def _month_named(q: str, today: date) -> tuple[int, int, str] | None:
+    """The days (ordinals) and label of a month the question names: 来月, 今月 (from today), 9月."""
+    t = today.toordinal()
+    if "再来月" in q:
+        y, m = divmod(today.year * 12 + today.month - 1 + 2, 12)
+        return (*_month_span(y, m + 1), "再来月")
+    if "来月" in q:
+        y, m = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+        return (*_month_span(y, m), "来月")
+    if "今月" in q:
+        return t, _month_span(today.year, today.month)[1], "今月"
+    mo = _MONTH_ONLY.search(q)
+    if mo and 1 <= int(mo.group(1)) <= 12:
+        month = int(mo.group(1))
+        year = today.year if month >= today.month else today.year + 1
+        first, last = _month_span(year, month)
+        return first, last, f"{month}月"
+    return None
+
+
+def _only(when: When, weekdays: tuple[int, ...]) -> When | None:
+    """The span narrowed to its first and last day on one of the weekdays; None if it has none."""
+    first, last = when.start.toordinal(), when.end.toordinal()
+    while first <= last and date.fromordinal(first).weekday() not in weekdays:
+        first += 1
+    while last >= first and date.fromordinal(last).weekday() not in weekdays:
+        last -= 1
+    if first > last:
+        return None
+    return When(date.fromordinal(first), date.fromordinal(last), when.label, tuple(sorted(weekdays)))
+
+
+def _season(today: date, first: tuple[int, int], last: tuple[int, int], label: str) -> When | None:
+    """The current or the coming period from first to last (month, day), from today on."""
+    t = today.toordinal()
+    wraps = last < first
+    for year in (today.year - 1, today.year, today.year + 1):  # _ordinal clips years off the calendar
+        start = _ordinal(year, *first)
+        end = _ordinal(year + 1 if wraps else year, *last)
+        if end >= t:
+            return _span(max(start, t), end, label)
+    return None
+
+
+def _day(today: date, year: str | None, month: int, day: int) -> date | None:
+    """A date the question names: with its year as stated, else the coming one."""
+    if year:
+        try:
+            return date(int(year), month, day)
+        except ValueError:
+            return None
+    return _coming(today, month, day)
 
 
 def _coming(today: date, month: int, day: int) -> date | None:

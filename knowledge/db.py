@@ -396,3 +396,28 @@ def m004_unanswered_asker(db: sqlite_utils.Database) -> None:
     db["unanswered"].add_column("asker", str)
     db["unanswered"].create_index(["asked_at"], if_not_exists=True)
     db["unanswered"].create_index(["asker", "asked_at"], if_not_exists=True)
+
+
+@migrations()
+def m005_listings(db: sqlite_utils.Database) -> None:
+    """What a listing needs: who an activity is for as age ranges, its status, and indexes.
+
+    ``age_min_months`` / ``age_max_months`` (either may be open) and ``for_pregnancy`` are read
+    from ``ages`` (対象者) once, at import (``knowledge.audience.age_columns``); rows already in
+    the base are read here. ``status`` is 'cancelled' (状態 中止) or 'postponed' (延期), else
+    NULL. Occurrences are found by date, activities by area and kind.
+    """
+    from knowledge.audience import age_columns  # the reader of this version, for existing rows
+
+    activities = db["activities"]
+    for column, kind in (("age_min_months", int), ("age_max_months", int), ("for_pregnancy", int), ("status", str)):
+        if column not in activities.columns_dict:
+            activities.add_column(column, kind)
+    for row in list(db.query("SELECT id, ages FROM activities WHERE ages IS NOT NULL AND ages != ''")):
+        cols = age_columns(row["ages"])
+        db.execute(
+            "UPDATE activities SET age_min_months = ?, age_max_months = ?, for_pregnancy = ? WHERE id = ?",
+            [cols["age_min_months"], cols["age_max_months"], cols["for_pregnancy"], row["id"]],
+        )
+    db["occurrences"].create_index(["date", "activity_id"], if_not_exists=True)
+    activities.create_index(["area", "kind"], if_not_exists=True)

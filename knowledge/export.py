@@ -57,6 +57,9 @@ def _rule_note(activity: dict) -> str:
     return describe(rule) or rule
 
 
+STATUS_LABELS = {"cancelled": "中止", "postponed": "延期"}
+
+
 def _event_rows(activity: dict, occurrences: list[dict], code: str) -> list[dict]:
     """The rows of one event: the rule's row (if any), then one row per dated occurrence."""
     tags = json.loads(activity["audience"] or "[]")
@@ -65,6 +68,7 @@ def _event_rows(activity: dict, occurrences: list[dict], code: str) -> list[dict
         "ID": activity["id"],
         "地方公共団体名": activity["area"],
         "イベント名": activity["title"],
+        "状態": STATUS_LABELS.get(activity.get("status") or ""),
         "タグ": "、".join(TAG_LABELS[t] for t in tags if t in TAG_LABELS),
         "説明": activity["description"],
         "料金(基本)": activity["fee"],

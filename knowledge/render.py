@@ -14,9 +14,13 @@ from datetime import date
 import sqlite_utils
 
 from knowledge import audience, schedule
-from knowledge.dates import format_date
+from knowledge.dates import WEEKDAYS, format_date
 
 SNIPPET = 160
+STATUS_NOTES = {
+    "cancelled": "※この催しは中止になりました。",
+    "postponed": "※この催しは延期になりました。新しい日程は問い合わせ先にご確認ください。",
+}
 
 
 def empty_question() -> str:
@@ -78,7 +82,8 @@ def _when_lines(db, record, u, today: date) -> list[str]:
             return [f"{u.when.label}の開催：" + "、".join(_fmt(o) for o in hits[:5])]
     nxt = [o for o in schedule.upcoming(db, record["id"], today) if o.precision == "day"]
     if nxt:
-        return ["次の開催：" + "、".join(_fmt(o) for o in nxt)]
+        label = "予定されていた日：" if record.get("status") in STATUS_NOTES else "次の開催："
+        return [label + "、".join(_fmt(o) for o in nxt)]
     stated = schedule.all_dates(db, record["id"])
     if stated:
         return ["開催月：" + _months(stated)]
@@ -118,7 +123,10 @@ def _activity(db, r, u, today) -> list[str]:
         if base:
             place.append(f"場所：{base[0]}" + (f"（運営：{base[1]}）" if base[1] else ""))
     first = {"when": when, "audience": who, "where": place}.get(u.intent or "", [])
-    lines = [f"「{r['title']}」（{r['area']}）"] + first
+    lines = [f"「{r['title']}」（{r['area']}）"]
+    if r.get("status") in STATUS_NOTES:
+        lines.append(STATUS_NOTES[r["status"]])
+    lines += first
     description = _snippet(r.get("description"))
     if description and description != r["title"]:
         lines.append(description)
@@ -179,3 +187,60 @@ def _faq(db, r, u, today) -> list[str]:
     from knowledge.placeholders import fill_answer
 
     return [f"Q. {r['question']}", fill_answer(db, r["answer"], r.get("area") or u.area)]
+
+
+# --- listings (what's on) ------------------------------------------------------------------
+
+
+def _short_date(d: date) -> str:
+    return f"{d.month}月{d.day}日（{WEEKDAYS[d.weekday()]}）"
+
+
+def _period(listing) -> str:
+    if listing.start == listing.end:
+        return _short_date(listing.start)
+    return f"{_short_date(listing.start)}〜{_short_date(listing.end)}"
+
+
+def listing_line(entry, with_area: bool = False) -> str:
+    """・12月10日（木）10:30〜11:15 おやこ英語あそび／西区子育て支援センター／対象：1歳から3歳の親子"""
+    parts = [f"・{_short_date(entry.day)}" + (entry.time or "") + f" {entry.title}"]
+    if entry.place:
+        parts.append(entry.place)
+    if entry.audience:
+        parts.append(f"対象：{entry.audience}")
+    if with_area and entry.area:
+        parts.append(entry.area)
+    return "／".join(parts)
+
+
+def listing_text(listing, contact: str | None = None) -> str:
+    """The text of a listing: whose and which days, up to ten lines, how many more; an empty
+    window says so and offers the next events after it."""
+    with_area = listing.area is None
+    period = _period(listing)
+    days = period if period.startswith(listing.label) else f"{listing.label}{period}"
+    fitted = "（対象が合うものだけを表示しています）" if listing.fitted else ""
+    lines = []
+    if listing.entries:
+        whose = f"{listing.area}の、" if listing.area else ""
+        lines.append(f"{whose}{days}の予定です{fitted}。")
+        if listing.other_area:
+            lines.append(f"※お住まいの区ではなく、{listing.area}の予定です。")
+        lines += [listing_line(e, with_area) for e in listing.visible]
+        if listing.more:
+            lines.append(f"ほかに{listing.more}件あります。")
+    else:
+        where = f"{listing.area}に" if listing.area else ""
+        fits = "お探しの対象に合う" if listing.fitted else ""
+        lines.append(f"{days}は、{where}{fits}予定はありません。")
+        if listing.offered:
+            lines.append("次の予定：")
+            lines += [listing_line(e, with_area) for e in listing.offered]
+        else:
+            lines.append("このあとの予定も見つかりませんでした。")
+            lines.append(f"くわしくは{contact}にお問い合わせください。" if contact
+                         else "くわしくはお住まいの区役所の子育て支援の窓口にお問い合わせください。")
+    if any(e.sample for e in listing.visible):
+        lines.append("※デモ用のサンプルデータを含みます。実際の日程は区役所にご確認ください。")
+    return "\n".join(lines)

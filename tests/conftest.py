@@ -64,3 +64,41 @@ def faq_db(faq_db_path):
     db = open_db(faq_db_path)
     yield db
     db.close()
+
+
+# --- a fresh base of events, for listings ----------------------------------------------------
+
+EVENT_COLUMNS = ["全国地方公共団体コード", "ID", "地方公共団体名", "イベント名", "状態", "開始日", "終了日", "開始時間",
+                 "終了時間", "開始日時特記事項", "説明", "対象者", "場所名称"]
+
+
+def events_csv(rows: list[dict]) -> str:
+    """A standard events CSV (newer layout, the columns a listing reads) from dicts of its columns."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, EVENT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({"全国地方公共団体コード": "271446", "地方公共団体名": "堺市"} | row)
+    return out.getvalue()
+
+
+@pytest.fixture
+def events_db(tmp_path):
+    """A fresh base; ``events_db.add(area, rows)`` imports an events CSV of those rows for the area."""
+    from knowledge.importers import import_file
+
+    db = open_db(tmp_path / "events.db")
+    count = iter(range(1000))
+
+    def add(area: str, rows: list[dict]) -> None:
+        path = tmp_path / f"events_{next(count)}.csv"
+        path.write_text(events_csv(rows), encoding="utf-8")
+        report = import_file(db, path, area=area)
+        assert not report.errors, report.errors
+
+    db.add = add
+    yield db
+    db.close()

@@ -46,6 +46,11 @@ FIRST = date.min  # 0001-01-01, a Monday
     ("週末", LAST, None),  # that Saturday would be 10000-01-01
     ("今週の土曜", LAST, None),
     ("土曜日", LAST, None),
+    ("次の日曜", LAST, None),
+    ("冬休み", date(9999, 12, 24), (date(9999, 12, 25), LAST)),
+    ("年末年始", FIRST, (date(1, 1, 1), date(1, 1, 3))),
+    ("再来月", date(9999, 11, 5), None),
+    ("12月の土曜日", LAST, (date(9999, 12, 4), date(9999, 12, 25))),
     ("9月のイベント", LAST, None),  # the coming September is in year 10000
     ("12月20日", LAST, None),
     # Part of the span exists: clipped to the calendar.
@@ -74,7 +79,9 @@ def test_date_words_at_the_ends_of_the_calendar(question, today, span):
 DATE_WORDS = ["今日", "本日", "明日", "あした", "あす", "明後日", "あさって", "今週", "この週", "来週", "次の週",
               "再来週", "週末", "土日", "今週末", "来週末", "再来週の土日", "来週の土曜日", "再来週の月曜",
               "今週の日曜", "来月", "今月", "今年度", "1月", "9月", "12月", "12月20日", "2月29日", "3月31日",
-              "13月", "土曜日", "日曜", "月曜"]
+              "13月", "土曜日", "日曜", "月曜", "次の日曜", "今度の土曜", "12/20", "2/29", "9999/12/31", "0/0",
+              "年末年始", "冬休み", "春休み", "夏休み", "ゴールデンウィーク", "12月の土曜日", "来月の土日", "今月の週末",
+              "再来月", "年内"]
 
 
 # Any day, with the first and last months of the calendar drawn as often as the rest.

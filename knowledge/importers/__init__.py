@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from knowledge import areas as areas_mod
+from knowledge.audience import age_columns
 from knowledge.db import bump_version, now_iso, writing
 from knowledge.importers.base import ImportError_, Parsed, RowError, decode
 
@@ -171,6 +172,10 @@ def write(
         if table == "progress":
             for r in rows:
                 r.setdefault("origin", "import")
+        if table == "activities":  # who it is for, as ranges a listing compares (every importer)
+            for r in rows:
+                if "age_min_months" not in r:
+                    r.update(age_columns(r.get("ages")))
         pk = PKS.get(table, "id")
         db[table].upsert_all(rows, pk=pk, alter=True)
         counts[table] = len(rows)

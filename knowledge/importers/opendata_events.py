@@ -26,6 +26,7 @@ FIELDS = {
     "city": ["地方公共団体名", "市区町村名"],
     "ward": ["区", "区名"],
     "title": ["イベント名"],
+    "status": ["状態"],
     "start_date": ["開始日"],
     "end_date": ["終了日"],
     "start_time": ["開始時間"],
@@ -113,6 +114,7 @@ class EventRow:
     fields: dict  # activity-level values (description, place, ...)
     tags: list[str]
     sample: int
+    status: str | None = None
 
     @property
     def group_key(self) -> tuple:
@@ -184,7 +186,26 @@ def _row(rec: common.Record, table: common.Table, area: str | None) -> EventRow:
             description,
         ),
         sample=1 if "サンプル" in rec.get("note") else 0,
+        status=status_of(rec.get("status"), title),
     )
+
+
+_CANCELLED = re.compile(r"中止|取り?止め|取りやめ|休止|開催なし")
+_POSTPONED = re.compile(r"延期")
+_TITLE_MARK = re.compile(r"^\s*[【\[［(（<＜〈]\s*(中止|延期|開催中止)\s*[】\]］)）>＞〉]")
+
+
+def status_of(state: str | None, title: str | None = None) -> str | None:
+    """'cancelled' or 'postponed' from 状態 (中止, 延期) or a title marked 【中止】; else None."""
+    text = nfkc(state or "")
+    mark = _TITLE_MARK.match(nfkc(title or ""))
+    if mark:
+        text += mark.group(1)
+    if _CANCELLED.search(text):
+        return "cancelled"
+    if _POSTPONED.search(text):
+        return "postponed"
+    return None
 
 
 def _description(summary: str, description: str) -> str | None:
@@ -244,7 +265,12 @@ def _build_event(rows: list[EventRow], parsed: Parsed) -> None:
              "start_time": row.start_time, "end_time": row.end_time},
         )
 
+    # A status on every row is the event's; a date cancelled among others is left out.
+    statuses = {r.status for r in rows}
+    status = statuses.pop() if len(statuses) == 1 else None
     for row in rows:
+        if row.status and not status:
+            continue
         if row.start is None:
             if rule and row.end:
                 series_ends.append(row.end)
@@ -285,6 +311,7 @@ def _build_event(rows: list[EventRow], parsed: Parsed) -> None:
         "start_time": timed.get("start_time"),
         "end_time": timed.get("end_time"),
         "sample": max(r.sample for r in rows),
+        "status": status,
     }
     for key in ("description", "ages", "place", "fee", "contact", "url"):
         record[key] = next((r.fields[key] for r in rows if r.fields.get(key)), None)
