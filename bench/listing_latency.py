@@ -90,7 +90,7 @@ def main() -> int:
         db = open_db(path)
         total = db.execute("SELECT count(*) FROM occurrences").fetchone()[0]
         areas = [r[0] for r in db.execute("SELECT name FROM areas WHERE name LIKE 'ベンチ市%'")]
-        print(f"| window | filter | p50 ms | p95 ms | events listed (mean) |")
+        print("| window | filter | p50 ms | p95 ms | events listed (mean) |")
         print("|---|---|---:|---:|---:|")
         for name, extra in WINDOWS.items():
             for label, kwargs in (("none", {}), ("age 14 months", {"age_months": 14})):

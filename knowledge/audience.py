@@ -41,7 +41,7 @@ def vocabulary() -> tuple[tuple[str, str], ...]:
 @functools.lru_cache(maxsize=1)
 def raw_words() -> tuple[str, ...]:
     """The vocabulary's words as written (NFKC), longest first: what a question may say of whom."""
-    return tuple(sorted({nfkc(r["word"]) for r in read_csv("audience.csv") if r["word"]}, key=len, reverse=True))
+    return tuple(sorted({nfkc(r["word"]) for r in read_shipped("audience.csv") if r["word"]}, key=len, reverse=True))
 
 
 _AGE = re.compile(

@@ -17,7 +17,7 @@ import pathlib
 
 import sqlite_utils
 
-from knowledge.importers.csvrows import escape_cell
+from knowledge.csvrows import escape_cell
 from knowledge.importers.opendata_common import EVENTS_NEW_COLUMNS, FACILITIES_NEW_COLUMNS, iso_to_slash
 from knowledge.importers.opendata_events import TAG_LABELS
 from knowledge.recurrence import describe

@@ -12,7 +12,7 @@ from importlib import resources
 
 import sqlite_utils
 
-from knowledge.importers.csvrows import read_csv
+from knowledge.csvrows import read_csv
 
 
 def read_shipped(name: str) -> list[dict]:

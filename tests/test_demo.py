@@ -153,4 +153,4 @@ def test_this_weeks_event_is_answered_with_a_date_in_this_week(demo_db, area, ti
     monday = today - timedelta(days=today.weekday())
     days = [o.day for o in dates_in(demo_db, answer.items[0].id, monday, monday + timedelta(days=6))]
     assert days, (title, today)
-    assert any(f"{d.year}年{d.month}月{d.day}日" in answer.text for d in days), answer.text
+    assert any(f"{d.month}月{d.day}日" in answer.text for d in days), answer.text

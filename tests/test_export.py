@@ -151,14 +151,14 @@ FORMULA_STARTS = ["=", "+", "-", "@", "\t", "\r"]
     ("", ""),
 ])
 def test_formula_cells_are_escaped_and_read_back(value, written):
-    from knowledge.importers.csvrows import escape_cell, unescape_cell
+    from knowledge.csvrows import escape_cell, unescape_cell
 
     assert escape_cell(value) == written
     assert unescape_cell(written) == value
 
 
 def test_a_leading_quote_we_did_not_add_is_kept():
-    from knowledge.importers.csvrows import unescape_cell
+    from knowledge.csvrows import unescape_cell
 
     for cell in ("'-", "'-12", "'abc", "'", "''=1"):
         assert unescape_cell(cell) == cell

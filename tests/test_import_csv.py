@@ -14,7 +14,7 @@ import pytest
 
 from knowledge.db import open_db
 from knowledge.importers import ImportRejected, import_file
-from knowledge.importers.csvrows import read_csv
+from knowledge.csvrows import read_csv
 from tests.test_import_opendata import OLD_EVENT_COLUMNS, csv_text
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared"

@@ -10,14 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-
-@dataclass
-class RowError:
-    line: int | None  # 1-based line in the file (CSV: the physical line the row starts on)
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}" if self.line is not None else self.reason
+from knowledge.csvrows import RowError  # noqa: F401  (importers take it from here)
 
 
 @dataclass

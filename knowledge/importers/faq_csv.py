@@ -8,7 +8,7 @@ id is the FAQ's public ``faq_id``; the row's key adds the source (``importers.fa
 from __future__ import annotations
 
 from knowledge.importers.base import Parsed, RowError, make_id
-from knowledge.importers.csvrows import header_of, read_csv
+from knowledge.csvrows import header_of, read_csv
 
 REQUIRED = {"question", "answer"}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from knowledge.importers.base import Parsed, RowError
-from knowledge.importers.csvrows import header_of, read_csv
+from knowledge.csvrows import header_of, read_csv
 
 COLUMNS = {"faq_id", "question", "answer"}
 CREDIT = "出典：子育てオープンデータ協議会「FAQデータセット」(CC BY 4.0)"

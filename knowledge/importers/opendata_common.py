@@ -16,7 +16,7 @@ from datetime import date
 
 from knowledge.areas import split_city_ward
 from knowledge.importers.base import RowError
-from knowledge.importers.csvrows import norm_header, read_csv
+from knowledge.csvrows import norm_header, read_csv
 from knowledge.text import nfkc
 
 # The code column that tells the older layouts (推奨データセット) apart.

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from knowledge.importers import opendata_common as common
 from knowledge.importers.base import Parsed, RowError, make_id
-from knowledge.importers.csvrows import header_of
+from knowledge.csvrows import header_of
 from knowledge.recurrence import parse_recurrence
 from knowledge.text import nfkc
 

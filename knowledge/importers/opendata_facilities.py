@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from knowledge.importers import opendata_common as common
 from knowledge.importers.base import Parsed, RowError, make_id
-from knowledge.importers.csvrows import header_of
+from knowledge.csvrows import header_of
 
 FIELDS = {
     "own_id": ["ID"],

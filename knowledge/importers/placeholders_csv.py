@@ -6,7 +6,7 @@ Example row: ``（電話番号）,045-954-6111,横浜市旭区``. An empty area 
 from __future__ import annotations
 
 from knowledge.importers.base import Parsed, RowError
-from knowledge.importers.csvrows import header_of, read_csv
+from knowledge.csvrows import header_of, read_csv
 
 
 def detect(text: str, name: str) -> bool:

@@ -26,8 +26,16 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from knowledge.importers.base import RowError
 from knowledge.text import nfkc
+
+
+@dataclass
+class RowError:
+    line: int | None  # 1-based line in the file (CSV: the physical line the row starts on)
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}" if self.line is not None else self.reason
 
 
 @dataclass
