@@ -169,17 +169,22 @@ def kb_init(demo, seeds, db_path):
 @click.option("--source", "label",
               help="Label naming the source in place of the file name, for two different files of one kind, "
                    "area and name (give the same label when re-importing).")
+@click.option("--replace", is_flag=True,
+              help="The file is a newer version of the source of the same kind, area and name imported "
+                   "from another folder: replace that source's records.")
 @db_option
-def kb_import(paths, area, fiscal_year, skip_invalid, label, db_path):
+def kb_import(paths, area, fiscal_year, skip_invalid, label, replace, db_path):
     """Import ward documents, open-data CSVs, FAQ, synonym or placeholder files.
 
-    A source is its kind, area and file name (or --source label): re-importing it replaces its records.
+    A source is its kind, area and file name (or --source label): re-importing it replaces its
+    records. The same name from another folder is refused unless --source or --replace says which.
     """
     db = open_db(db_path)
     failed = False
     for path in paths:
         try:
-            report = import_file(db, path, area=area, fiscal_year=fiscal_year, skip_invalid=skip_invalid, source=label)
+            report = import_file(db, path, area=area, fiscal_year=fiscal_year, skip_invalid=skip_invalid,
+                                 source=label, replace=replace)
         except ImportRejected as e:
             failed = True
             click.echo(f"{e.name}: nothing imported, {len(e.errors)} bad row(s):", err=True)

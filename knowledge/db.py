@@ -421,3 +421,9 @@ def m005_listings(db: sqlite_utils.Database) -> None:
         )
     db["occurrences"].create_index(["date", "activity_id"], if_not_exists=True)
     activities.create_index(["area", "kind"], if_not_exists=True)
+
+
+@migrations()
+def m006_source_folder(db: sqlite_utils.Database) -> None:
+    """The folder a source was read from: the same name from another folder is another file."""
+    db["sources"].add_column("folder", str)

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from knowledge import ask
 from knowledge.db import migrations, open_db
-from knowledge.importers import ImportRejected, import_file, parse_path, source_id
+from knowledge.importers import ImportRejected, SourceClash, import_file, parse_path, source_id
 from tests.test_import_opendata import OLD_EVENT_COLUMNS, csv_text
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -102,12 +102,17 @@ def test_reimport_is_idempotent_and_an_update_replaces_its_records(db, tmp_path)
     assert db["sources"].count == 2
 
 
-def test_same_kind_area_and_name_is_one_source_unless_labelled(db, tmp_path):
+def test_same_name_from_another_folder_is_refused_unless_replace_or_labelled(db, tmp_path):
     first = events_file(tmp_path / "a", ward_event("西区", "親子ひろば", "2026/05/01"))
     second = events_file(tmp_path / "b", ward_event("西区", "おはなし会", "2026/05/02"))
     import_file(db, first)
-    import_file(db, second)  # the same source, updated: it replaces the first version
+    with pytest.raises(SourceClash, match="--replace"):
+        import_file(db, second)  # would silently replace the first folder's events
+    assert [r["title"] for r in db.query("SELECT title FROM activities")] == ["親子ひろば"]
+    import_file(db, second, replace=True)  # a newer version of the same source, said so
     assert [r["title"] for r in db.query("SELECT title FROM activities")] == ["おはなし会"]
+    import_file(db, second)  # the same file again: its folder is now the source's
+    assert counts(db) == (1, 1)
 
     report_a = import_file(db, first, source="西区 子育て支援センター")
     report_b = import_file(db, second, source="西区 図書館")

@@ -78,6 +78,11 @@ def faq_key(source: str, faq_id: str) -> str:
     return f"{source}#{faq_id}"
 
 
+class SourceClash(ImportError_):
+    """A file would replace the records of a source of the same identity imported from another
+    folder: refused (nothing written) unless the caller names it apart or asks to replace."""
+
+
 def source_id(kind: str, area: str | None, name: str, label: str | None = None) -> str:
     """The identity of a source: ``kind:area:name``, the label taking the name's place if given.
 
@@ -116,11 +121,14 @@ def import_file(
     fiscal_year: int | None = None,
     skip_invalid: bool = False,
     source: str | None = None,
+    replace: bool = False,
 ) -> ImportReport:
     """Import one file; raise ``ImportRejected`` (nothing written) on bad rows.
 
     ``source`` is an optional label naming the source in place of the file name (see
-    ``source_id``).
+    ``source_id``). A file of the same identity as a source imported from another folder
+    (two folders' ``events.csv`` of one ward) raises ``SourceClash`` and writes nothing, unless
+    ``replace`` (it is a newer version of that source) or a ``source`` label tells them apart.
     """
     path = pathlib.Path(path)
     if area:
@@ -131,7 +139,8 @@ def import_file(
                        path.name, parsed.kind, len(parsed.errors), parsed.errors[0])
         raise ImportRejected(path.name, parsed.errors)
     with writing(db):
-        sid, counts = write(db, parsed, name=path.name, sha256=hashlib.sha256(data).hexdigest(), label=source)
+        sid, counts = write(db, parsed, name=path.name, sha256=hashlib.sha256(data).hexdigest(), label=source,
+                            folder=str(path.resolve().parent), replace=replace)
     logger.info("imported %s as source %s (%s): %s%s", path.name, sid, parsed.kind,
                 ", ".join(f"{table} {n}" for table, n in counts.items()) or "nothing",
                 f"; skipped {len(parsed.errors)} bad row(s)" if parsed.errors else "")
@@ -139,9 +148,13 @@ def import_file(
 
 
 def write(
-    db: sqlite_utils.Database, parsed: Parsed, *, name: str, sha256: str | None = None, label: str | None = None
+    db: sqlite_utils.Database, parsed: Parsed, *, name: str, sha256: str | None = None, label: str | None = None,
+    folder: str | None = None, replace: bool = False,
 ) -> tuple[str, dict]:
-    """Write a parsed file inside the caller's transaction; return its source identity and counts by table."""
+    """Write a parsed file inside the caller's transaction; return its source identity and counts by table.
+
+    ``folder`` is where the file was read from; see ``import_file`` for ``replace``.
+    """
     resolved = {a: areas_mod.ensure_area(db, a)
                 for a in {r.get("area") for rs in parsed.records.values() for r in rs if r.get("area")}}
     for table, rows in parsed.records.items():  # 旭区 -> 横浜市旭区, as the areas table names it
@@ -151,6 +164,8 @@ def write(
     if parsed.area:
         parsed.area = resolved.get(parsed.area) or areas_mod.ensure_area(db, parsed.area)
     sid = source_id(parsed.kind, parsed.area, name, label)
+    if folder and not replace:
+        _refuse_clash(db, sid, folder, name)
     for r in parsed.records.get("faqs", []):  # the publisher's ID is unique only within its file
         r["id"] = faq_key(sid, r["faq_id"])
     for table in OWNED_TABLES:
@@ -191,11 +206,26 @@ def write(
             "sha256": sha256,
             "rows": parsed.rows or sum(counts.values()),
             "imported_at": now_iso(),
+            "folder": folder,
         },
         pk="id",
     )
     bump_version(db)
     return sid, counts
+
+
+def _refuse_clash(db: sqlite_utils.Database, sid: str, folder: str, name: str) -> None:
+    """Raise ``SourceClash`` when ``sid`` was imported from another folder and holds records."""
+    row = db.execute("SELECT folder FROM sources WHERE id = ?", [sid]).fetchone()
+    if not row or not row[0] or row[0] == folder:
+        return  # new, from before folders were recorded, or the same file again
+    held = sum(db.execute(f"SELECT count(*) FROM [{t}] WHERE source = ?", [sid]).fetchone()[0]
+               for t in OWNED_TABLES if t in db.table_names())
+    if held:
+        raise SourceClash(
+            f"{name}: a source of this kind, area and name was imported from {row[0]}; importing this "
+            f"file from {folder} would replace its {held} record(s). Name it apart with --source LABEL "
+            "to keep both, or pass --replace if it is a newer version of the same source")
 
 
 def _delete_owned(db: sqlite_utils.Database, table: str, source: str, keep: set[str]) -> None:
