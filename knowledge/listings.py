@@ -95,6 +95,7 @@ def events_between(
     ages: Ages | None = None,
     weekdays: Iterable[int] = (),
     include_cancelled: bool = False,
+    ids: Iterable[str] | None = None,
     limit: int | None = None,
 ) -> list[Listed]:
     """The events of ``area`` (a name, several, or None for every area) held from ``start`` to
@@ -102,7 +103,8 @@ def events_between(
 
     ``audience`` (tags or ``Ages``) or ``age_months`` keep only events whose stated audience
     fits (``ages``, when given, is who is asked for instead); a group tag among ``audience`` (``fathers``, ``twins`` …, see ``GROUP_TAGS``) keeps
-    only events for that group; ``weekdays`` (Monday 0) keeps only those days (12月の土曜日). Recurring events are
+    only events for that group; ``weekdays`` (Monday 0) keeps only those days (12月の土曜日); ``ids`` keeps
+    only those activities (a subject's events). Recurring events are
     listed on each of their days in the window.
     """
     if end < start:
@@ -116,6 +118,12 @@ def events_between(
     if groups:
         where.append("(" + " OR ".join("a.audience LIKE ?" for _ in groups) + ")")
         params += [f'%"{t}"%' for t in groups]
+    if ids is not None:
+        ids = list(ids)
+        if not ids:
+            return []
+        where.append(f"a.id IN ({','.join('?' * len(ids))})")
+        params += ids
     if areas is not None:
         where.append(f"a.area IN ({','.join('?' * len(areas))})")
         params += areas
@@ -211,6 +219,8 @@ class Listing:
     other_area: bool = False  # the question named a ward other than the parent's
     fitted: bool = False  # only events whose audience fits were kept
     subject: bool = False  # a subject's events in the window, ranked
+    subject_title: str | None = None  # the subject asked about (its best-matching event's title)
+    offered_elsewhere: bool = False  # ``offered`` are another area's: the asked area holds none
 
     @property
     def visible(self) -> list[Listed]:

@@ -313,6 +313,44 @@ def test_a_subject_in_the_window_is_not_filtered_by_the_words_of_its_name(wards)
     assert [i.title for i in answer.items] == ["赤ちゃんタイム"] and not answer.listing.fitted
 
 
+@pytest.mark.parametrize("question, expect", [
+    ("明日のイベント情報", ["おやこ英語あそび", "ベビーヨガ"]),
+    ("明日の予定を教えて下さい", ["おやこ英語あそび", "ベビーヨガ"]),
+    ("明日の午前中のイベント", ["おやこ英語あそび"]),
+    ("今月のイベントカレンダー", ["もちつき大会", "講演会"]),
+    ("今週末無料のイベント", ["もちつき大会"]),
+    ("今月の予定を教えてください", ["もちつき大会"]),
+])
+def test_framing_words_name_no_subject_and_the_window_is_listed(wards, question, expect):
+    answer = _ask(wards, question)
+    titles = [i["title"] for i in answer.to_dict()["items"]]
+    assert answer.listing is not None and not answer.listing.subject, answer.text
+    assert all(t in titles for t in expect), titles
+
+
+def test_words_nothing_answers_and_no_event_asked_are_not_a_listing(wards):
+    answer = _ask(wards, "明日の天気は？")
+    assert answer.listing is None and not answer.answered
+
+
+@pytest.mark.parametrize("question, title, offered, elsewhere", [
+    ("今週の講演会", "講演会", "2026-12-17", False),
+    ("今週末の英語あそび", "おやこ英語あそび", "2026-12-10", False),  # its next day, before the window
+    ("来週のクリスマス会", None, None, False),  # cancelled, none to come: the window is listed
+    ("来週の親子クッキング", "親子クッキング", "2026-12-10", True),  # only another ward holds it
+])
+def test_a_subject_outside_the_window_is_said_plainly(wards, question, title, offered, elsewhere):
+    answer = _ask(wards, question)
+    assert answer.listing is not None, answer.text
+    if offered is None:
+        assert not answer.listing.subject and "講演会" in answer.text
+        return
+    assert not answer.listing.entries and answer.listing.subject
+    assert f"「{title}」の予定はありません" in answer.text.splitlines()[0]
+    assert answer.to_dict()["items"][0]["date"] == offered and answer.to_dict()["items"][0]["title"] == title
+    assert ("ほかの区" in answer.text) is elsewhere
+
+
 def test_an_older_base_gets_the_age_ranges_when_upgraded(tmp_path):
     import sqlite_utils
 
