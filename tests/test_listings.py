@@ -107,6 +107,23 @@ def test_a_month_filtered_to_a_weekday_holds_only_those_days():
     ("どなたでも", 0, None, True),
     ("子育て中の保護者", None, None, False),
     ("", None, None, False),
+    ("乳幼児と保護者", 0, 83, False),
+    ("幼児", 12, 83, False),
+    ("0・1歳児とその保護者", 0, 23, False),
+    ("0、1、2歳児", 0, 35, False),
+    ("中学生以下のお子さん", 0, 191, False),
+    ("小学生まで", 0, 155, False),
+    ("3歳以下", 0, 47, False),
+    ("2歳までの子", 0, 35, False),
+    ("小学生", 72, 155, False),
+    ("小学1〜3年生", 72, 107, False),
+    ("小学校1年生から3年生", 72, 107, False),
+    ("小1〜小3", 72, 107, False),
+    ("年中~小3", 48, 107, False),
+    ("年長〜小学2年生", 60, 95, False),
+    ("小学4～6年生", 108, 143, False),
+    ("小学3年生以上", 96, None, False),
+    ("年少以上", 36, None, False),
 ])
 def test_ages_a_record_states(text, low, high, pregnancy):
     assert ages_in(text) == Ages(low, high, pregnancy)
