@@ -141,7 +141,7 @@ def events_between(
     )
     for row in rows:
         day = date.fromisoformat(row["date"])
-        _keep(out, row, day, row["start_time"], row["end_time"], asked, days)
+        _keep(out, row, day, row["start_time"], row["end_time"], asked, days, groups)
     rules = db.query(
         f"SELECT a.recurrence, a.recurrence_start, a.recurrence_until, {cols} FROM activities a "
         f"WHERE a.recurrence IS NOT NULL AND a.recurrence != '' "
@@ -155,22 +155,29 @@ def events_between(
         first = date.fromisoformat(row["recurrence_start"]) if row["recurrence_start"] else start
         until = date.fromisoformat(row["recurrence_until"]) if row["recurrence_until"] else None
         for day in expand(row["recurrence"], first, until, start, end):
-            _keep(out, row, day, row["a_start"], row["a_end"], asked, days)
+            _keep(out, row, day, row["a_start"], row["a_end"], asked, days, groups)
     listed = sorted(out.values(), key=lambda e: (e.day, e.start_time or "99:99", e.title, e.activity_id))
     return listed[:limit] if limit is not None else listed
 
 
-def _fits(row, asked: Ages) -> bool:
+def _fits(row, asked: Ages, groups: Iterable[str] = ()) -> bool:
+    """Whether an event suits who is asked for. A record that states no ages but names a group
+    (祖父母, 外国につながる親子, 双子) is for that group: an age asked for (0歳の子と) does not
+    keep it, unless the question names the group too."""
     if not asked.says_anything:
         return True
     record = Ages(row["age_min_months"], row["age_max_months"], bool(row["for_pregnancy"]))
+    if not record.says_anything:
+        own = set(json.loads(row["audience"] or "[]")) & set(GROUP_TAGS)
+        return not own or bool(own & set(groups))
     return audience_mod.fits(record, asked)
 
 
-def _keep(out: dict, row, day: date, start_time, end_time, asked: Ages, days: set[int]) -> None:
+def _keep(out: dict, row, day: date, start_time, end_time, asked: Ages, days: set[int],
+          groups: Iterable[str] = ()) -> None:
     if days and day.weekday() not in days:
         return
-    if not _fits(row, asked):
+    if not _fits(row, asked, groups):
         return
     key = (row["id"], day, start_time or "")
     if key in out:

@@ -368,6 +368,39 @@ def test_a_subject_outside_the_window_is_said_plainly(wards, question, title, of
     assert ("ほかの区" in answer.text) is elsewhere
 
 
+@pytest.fixture
+def groups_db(wards):
+    wards.add("堺市西区", [
+        _event("WG001", "ばあばの会", "2026/12/11", who="孫育て中の祖父母の方"),
+        _event("WG002", "外国人の親子あつまれ", "2026/12/11", who="外国につながる親子"),
+        _event("WG003", "ふたごの会", "2026/12/11", who="双子・三つ子の家庭"),
+        _event("WG004", "ひろば開放", "2026/12/11", who="子育て中の保護者"),
+    ])
+    return wards
+
+
+@pytest.mark.parametrize("question, kept, left_out", [
+    ("0歳の子と行ける今週のイベント", ["ひろば開放", "ベビーヨガ"], ["ばあばの会", "外国人の親子あつまれ", "ふたごの会"]),
+    ("2歳の子と行ける今週のイベント", ["ひろば開放"], ["ばあばの会", "外国人の親子あつまれ", "ふたごの会"]),
+    ("祖父母と0歳の孫で行ける今週のイベント", ["ばあばの会"], ["ふたごの会"]),
+    ("双子の0歳児と行ける今週のイベント", ["ふたごの会"], ["ばあばの会"]),
+])
+def test_a_group_only_event_is_left_out_of_an_age_listing(groups_db, question, kept, left_out):
+    titles = [i["title"] for i in _ask(groups_db, question).to_dict()["items"]]
+    assert all(t in titles for t in kept) and not any(t in titles for t in left_out), titles
+
+
+@pytest.mark.parametrize("question, left_out", [
+    ("1歳の子と行ける今週の教室", "プレママ教室"),
+    ("0歳の子と行ける今月の講演会", None),
+])
+def test_a_subject_listing_keeps_to_the_age_asked(wards, question, left_out):
+    answer = _ask(wards, question)
+    titles = [i["title"] for i in answer.to_dict()["items"]]
+    assert answer.listing is not None and answer.listing.fitted, answer.text
+    assert left_out not in titles and "子育てサロン" not in titles
+
+
 def test_an_older_base_gets_the_age_ranges_when_upgraded(tmp_path):
     import sqlite_utils
 
