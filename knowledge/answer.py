@@ -215,9 +215,11 @@ def _listing(db: sqlite_utils.Database, index: Index, u: Understanding, ranked: 
     if u.when is None:
         return None
     areas = None
-    if u.area:
+    wards: list[str] = []
+    if u.area:  # a ward and its city's own events; a city, itself and all its wards
         city = areas_mod.city_of(db, u.area)
-        areas = [u.area] + ([city] if city and city != u.area else [])
+        wards = areas_mod.wards_of(db, u.area)
+        areas = [u.area] + ([city] if city and city != u.area else []) + wards
     subject = _subject_events(db, index, u, ranked)
     # Who is asked for, read apart from the subject's own name (赤ちゃんサロン is not an age).
     who = u.question
@@ -232,8 +234,10 @@ def _listing(db: sqlite_utils.Database, index: Index, u: Understanding, ranked: 
     if not asked.says_anything:
         asked = listings.asked_ages(tags)
     groups = [t for t in tags if t in listings.GROUP_TAGS]
-    other = bool(parent_area and u.area and u.area != parent_area)
-    common = dict(label=u.when.label, start=u.when.start, end=u.when.end, area=u.area, other_area=other)
+    other = bool(parent_area and u.area and u.area != parent_area
+                 and areas_mod.city_of(db, parent_area) != u.area)  # 堺市 asked from 堺市西区 is theirs
+    common = dict(label=u.when.label, start=u.when.start, end=u.when.end, area=u.area, other_area=other,
+                  by_ward=bool(wards))
     filters = dict(audience=groups, ages=asked, weekdays=u.when.weekdays)
     common["fitted"] = asked.says_anything or bool(groups)
     if subject:  # the events the question names, in the window, best first

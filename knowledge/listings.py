@@ -228,6 +228,7 @@ class Listing:
     subject: bool = False  # a subject's events in the window, ranked
     subject_title: str | None = None  # the subject asked about (its best-matching event's title)
     offered_elsewhere: bool = False  # ``offered`` are another area's: the asked area holds none
+    by_ward: bool = False  # a city's listing: its wards' events too, each line naming its ward
 
     @property
     def visible(self) -> list[Listed]:

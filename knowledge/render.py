@@ -217,7 +217,7 @@ def listing_line(entry, with_area: bool = False) -> str:
 def listing_text(listing, contact: str | None = None) -> str:
     """The text of a listing: whose and which days, up to ten lines, how many more; an empty
     window says so and offers the next events after it."""
-    with_area = listing.area is None
+    with_area = listing.area is None or listing.by_ward
     period = _period(listing)
     days = period if period.startswith(listing.label) else f"{listing.label}{period}"
     fitted = "（対象が合うものだけを表示しています）" if listing.fitted else ""

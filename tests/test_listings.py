@@ -401,6 +401,19 @@ def test_a_subject_listing_keeps_to_the_age_asked(wards, question, left_out):
     assert left_out not in titles and "子育てサロン" not in titles
 
 
+@pytest.mark.parametrize("question, area", [
+    ("明日のイベント", "堺市"),
+    ("堺市の明日のイベント", "堺市西区"),
+    ("堺市で明日何かある？", "堺市美原区"),
+])
+def test_a_city_lists_all_its_wards_each_line_naming_its_ward(wards, question, area):
+    answer = _ask(wards, question, area=area)
+    titles = [i["title"] for i in answer.to_dict()["items"]]
+    assert {"親子クッキング", "おやこ英語あそび", "ベビーヨガ"} <= set(titles), answer.text
+    assert "堺市美原区" in answer.text and "堺市西区" in answer.text
+    assert "お住まいの区ではなく" not in answer.text
+
+
 def test_an_older_base_gets_the_age_ranges_when_upgraded(tmp_path):
     import sqlite_utils
 
