@@ -265,7 +265,8 @@ def _listing(db: sqlite_utils.Database, index: Index, u: Understanding, ranked: 
         return None  # words no record answers to, not asked as what is on (明日の天気は？)
     # No subject (or one no event answers to: 情報, カレンダー, 無料): the whole window.
     found = listings.events_between(db, areas, u.when.start, u.when.end, **filters)
-    offered = [] if found else listings.next_events(db, areas, u.when.end, audience=groups, ages=asked)
+    after = max(u.when.end, date.fromordinal(max(u.today.toordinal(), 2) - 1))  # never a past day offered
+    offered = [] if found else listings.next_events(db, areas, after, audience=groups, ages=asked)
     return listings.Listing(entries=found, offered=offered, **common)
 
 

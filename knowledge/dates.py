@@ -166,7 +166,9 @@ def parse_when(question: str, today: date) -> When | None:
     来週の土曜 asked on a Wednesday is the Saturday of next week (weeks start on Monday);
     a bare 土曜 is the next Saturday from today (today included), 次の土曜 the next one after
     today; 9月 asked in November is next September (the coming one), 週末 / 土日 is this week's
-    Saturday and Sunday (from today). A month with a weekday (12月の土曜日, 来月の土日) is that
+    Saturday and Sunday (from today). The current month named by number (12月 in December) runs
+    from today, as 今月 does; a weekday of this week already past (今週の金曜日 asked on Sunday)
+    is the coming one, labelled 次の金曜日 so the answer says which day it gives. A month with a weekday (12月の土曜日, 来月の土日) is that
     month's Saturdays (``When.weekdays``); 12/20 is 12月20日; 年末年始, 冬休み, 夏休み, 春休み and
     ゴールデンウィーク are the current or coming one (see ``SEASONS``).
 
@@ -195,6 +197,8 @@ def parse_when(question: str, today: date) -> When | None:
         label = {0: "今週", 1: "来週", 2: "再来週"}[week_shift]
         if weekday:
             d = monday + WEEKDAYS.index(weekday.group(1))
+            if d < t:  # 今週の金曜日 asked on Sunday: it has passed; the coming one, said as such
+                return _span(d + 7, d + 7, f"次の{weekday.group(1)}曜日")
             return _span(d, d, f"{label}の{weekday.group(1)}曜日")
         if weekend:
             return _span(max(monday + 5, t), sunday, f"{label}末")
@@ -253,7 +257,7 @@ def _month_named(q: str, today: date) -> tuple[int, int, str] | None:
         month = int(mo.group(1))
         year = today.year if month >= today.month else today.year + 1
         first, last = _month_span(year, month)
-        return first, last, f"{month}月"
+        return max(first, t), last, f"{month}月"  # this month, as 今月: from today
     return None
 
 

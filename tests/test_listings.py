@@ -64,8 +64,14 @@ DATE_WORDS = [
     ("来月", WED, D(2027, 1, 1), D(2027, 1, 31), ()),
     ("来月", MONTH_END, D(2026, 12, 1), D(2026, 12, 31), ()),
     ("来月", NEW_YEARS_EVE, D(2027, 1, 1), D(2027, 1, 31), ()),
-    ("12月の土曜日", WED, D(2026, 12, 5), D(2026, 12, 26), (5,)),
-    ("12月の日曜日", WED, D(2026, 12, 6), D(2026, 12, 27), (6,)),
+    ("12月の土曜日", WED, D(2026, 12, 12), D(2026, 12, 26), (5,)),  # this month: from today
+    ("12月の日曜日", WED, SUN, D(2026, 12, 27), (6,)),
+    ("12月", WED, WED, D(2026, 12, 31), ()),
+    ("12月", MONTH_END, D(2026, 12, 1), D(2026, 12, 31), ()),
+    ("11月", MONTH_END, MONTH_END, MONTH_END, ()),
+    ("今週の金曜日", SUN, D(2026, 12, 18), D(2026, 12, 18), ()),  # passed: the coming one
+    ("今週の金曜日", WED, D(2026, 12, 11), D(2026, 12, 11), ()),
+    ("今週の水曜日", WED, WED, WED, ()),
     ("1月の土日", NEW_YEARS_EVE, D(2027, 1, 2), D(2027, 1, 31), (5, 6)),
     ("来月の水曜", MONTH_END, D(2026, 12, 2), D(2026, 12, 30), (2,)),
     ("年末年始", WED, D(2026, 12, 29), D(2027, 1, 3), ()),
@@ -412,6 +418,21 @@ def test_a_city_lists_all_its_wards_each_line_naming_its_ward(wards, question, a
     assert {"親子クッキング", "おやこ英語あそび", "ベビーヨガ"} <= set(titles), answer.text
     assert "堺市美原区" in answer.text and "堺市西区" in answer.text
     assert "お住まいの区ではなく" not in answer.text
+
+
+@pytest.mark.parametrize("question, today", [
+    ("12月のイベント", D(2026, 12, 16)),
+    ("12月の土曜日", D(2026, 12, 16)),
+    ("今週の木曜日", SUN),
+])
+def test_a_window_never_lists_or_offers_a_past_day(wards, question, today):
+    data = _ask(wards, question, today=today).to_dict()
+    assert data["items"] and all(i["date"] >= today.isoformat() for i in data["items"]), data["text"]
+
+
+def test_a_passed_weekday_of_this_week_says_which_day_it_gives(wards):
+    answer = _ask(wards, "今週の木曜日のイベント", today=SUN)
+    assert "次の木曜日12月17日（木）" in answer.text.splitlines()[0], answer.text
 
 
 def test_an_older_base_gets_the_age_ranges_when_upgraded(tmp_path):
