@@ -435,6 +435,26 @@ def test_a_passed_weekday_of_this_week_says_which_day_it_gives(wards):
     assert "次の木曜日12月17日（木）" in answer.text.splitlines()[0], answer.text
 
 
+@pytest.mark.parametrize("title, status", [
+    ("【中止】親子リトミック", "cancelled"),
+    ("親子リトミック【中止】", "cancelled"),
+    ("親子リトミック（中止）", "cancelled"),
+    ("親子リトミック［中止］", "cancelled"),
+    ("親子リトミック[開催中止]", "cancelled"),
+    ("親子リトミック【延期】", "postponed"),
+    ("親子リトミック（中止となりました）", "cancelled"),
+    ("親子リトミック（雨天中止）", None),
+    ("中止になった回の振替リトミック", None),
+])
+def test_a_cancelled_mark_anywhere_in_a_title(events_db, title, status):
+    from knowledge.importers.opendata_events import status_of
+
+    assert status_of("", title) == status
+    events_db.add("堺市西区", [_event("WC001", title, "2026/12/10")])
+    listed = _titles(events_between(events_db, "堺市西区", WED, SUN))
+    assert (title in listed) is (status is None)
+
+
 def test_an_older_base_gets_the_age_ranges_when_upgraded(tmp_path):
     import sqlite_utils
 
