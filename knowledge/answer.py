@@ -24,7 +24,7 @@ import sqlite_utils
 from knowledge import areas as areas_mod
 from knowledge import audience, clock, listings, unanswered
 from knowledge import render
-from knowledge.dates import When, parse_when
+from knowledge.dates import When, kanji_dates, parse_when
 from knowledge import weights
 from knowledge.index import Doc, Index, index_for
 from knowledge.query import make_query
@@ -142,7 +142,7 @@ class Answer:
 
 def understand(db: sqlite_utils.Database, question: str, area: str | None, today: date,
                index: Index | None = None) -> Understanding:
-    q = nfkc(question)
+    q = kanji_dates(nfkc(question))
     named = _area_named(index or index_for(db), q)
     intent = next((name for name, pattern in INTENTS.items() if re.search(pattern, q)), None)
     return Understanding(

@@ -145,8 +145,7 @@ _NEXT_WEEKDAY = re.compile(r"(?:次の|今度の|次回の)\s*([月火水木金�
 _MONTH_DAY = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _SLASH_DAY = re.compile(r"(?<![\d/.])(?:(\d{4})/)?(\d{1,2})/(\d{1,2})(?![\d/])")
 _MONTH_ONLY = re.compile(r"(\d{1,2})\s*月(?!\s*\d{1,2}\s*日)")
-_DAY_WORDS = (("今日", 0), ("本日", 0), ("明日", 1), ("あした", 1), ("あす", 1),
-              ("明後日", 2), ("あさって", 2))
+_DAY_WORDS = (("今日", 0), ("本日", 0), ("明日", 1), ("明後日", 2))  # in hiragana: see kanji_dates
 # Named periods of the year: (first month, day), (last month, day). A period that ends before
 # it starts runs into the next year. 年末年始 is the offices' closing days (12/29–1/3); school
 # holidays are the usual public-school ones, which vary a little by city.
@@ -158,6 +157,25 @@ SEASONS = (
     ("ゴールデンウィーク", (4, 29), (5, 5)),
     ("GW", (4, 29), (5, 5)),
 )
+
+
+# Date words written in hiragana, read as their kanji only where they stand alone: not inside a
+# longer hiragana word (あすなろ保育園, きょうだい), so followed by a particle, a mark or the end.
+_KANA_DATES = (
+    ("さらいしゅう", "再来週"), ("こんしゅうまつ", "今週末"), ("らいしゅうまつ", "来週末"), ("こんしゅう", "今週"),
+    ("らいしゅう", "来週"), ("しゅうまつ", "週末"), ("さらいげつ", "再来月"), ("こんげつ", "今月"),
+    ("らいげつ", "来月"), ("どにち", "土日"), ("きょう", "今日"), ("ほんじつ", "本日"), ("あさって", "明後日"),
+    ("みょうにち", "明日"),
+    ("あした", "明日"), ("あす", "明日"),
+)
+_KANA_DATE = re.compile(
+    r"(?<![ぁ-ゖ])(" + "|".join(k for k, _ in _KANA_DATES) + r")(?=[のはにもでってや、。,.!?！？\s]|$)")
+
+
+def kanji_dates(text: str) -> str:
+    """Hiragana date words standing alone as kanji (きょうのイベント -> 今日のイベント)."""
+    table = dict(_KANA_DATES)
+    return _KANA_DATE.sub(lambda m: table[m.group(1)], text)
 
 
 def parse_when(question: str, today: date) -> When | None:
@@ -178,7 +196,7 @@ def parse_when(question: str, today: date) -> When | None:
     that Saturday would be in year 10000) gives None, as if the question named no date.
     Whatever is returned has start <= end.
     """
-    q = nfkc(question)
+    q = kanji_dates(nfkc(question))
     t = today.toordinal()
     this_monday = t - today.weekday()
     week_shift = None

@@ -59,6 +59,14 @@ DATE_WORDS = [
     ("1/5", NEW_YEARS_EVE, D(2027, 1, 5), D(2027, 1, 5), ()),
     ("2027/1/5", WED, D(2027, 1, 5), D(2027, 1, 5), ()),
     ("今月", WED, WED, D(2026, 12, 31), ()),
+    ("きょう", WED, WED, WED, ()),
+    ("こんしゅうまつ", WED, D(2026, 12, 12), SUN, ()),
+    ("らいしゅう", WED, D(2026, 12, 14), D(2026, 12, 20), ()),
+    ("こんげつ", WED, WED, D(2026, 12, 31), ()),
+    ("らいげつ", WED, D(2027, 1, 1), D(2027, 1, 31), ()),
+    ("しゅうまつ", WED, D(2026, 12, 12), SUN, ()),
+    ("どにち", WED, D(2026, 12, 12), SUN, ()),
+    ("あす", WED, D(2026, 12, 10), D(2026, 12, 10), ()),
     ("今月", MONTH_END, MONTH_END, MONTH_END, ()),
     ("今月", NEW_YEARS_EVE, NEW_YEARS_EVE, NEW_YEARS_EVE, ()),
     ("来月", WED, D(2027, 1, 1), D(2027, 1, 31), ()),
@@ -453,6 +461,11 @@ def test_a_cancelled_mark_anywhere_in_a_title(events_db, title, status):
     events_db.add("堺市西区", [_event("WC001", title, "2026/12/10")])
     listed = _titles(events_between(events_db, "堺市西区", WED, SUN))
     assert (title in listed) is (status is None)
+
+
+@pytest.mark.parametrize("question", ["あすなろ保育園のイベント", "きょうだいで行けるイベント", "あしたばの会"])
+def test_a_hiragana_date_word_inside_a_longer_word_is_no_date(question):
+    assert parse_when(question, WED) is None
 
 
 def test_an_older_base_gets_the_age_ranges_when_upgraded(tmp_path):
