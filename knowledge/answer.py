@@ -16,7 +16,7 @@ import logging
 import re
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import sqlite_utils
@@ -24,7 +24,7 @@ import sqlite_utils
 from knowledge import areas as areas_mod
 from knowledge import audience, clock, listings, unanswered
 from knowledge import render
-from knowledge.dates import When, parse_when
+from knowledge.dates import When, kanji_dates, parse_when
 from knowledge import weights
 from knowledge.index import Doc, Index, index_for
 from knowledge.query import make_query
@@ -74,7 +74,7 @@ LISTING_WORDS = re.compile(
     r"どこか|どんな|行ける|いける|行け|行く|いく|遊べる|あそべる|遊ぶ|あそぶ|遊び|あそび|遊べ|やってる|やってい|やって|"
     r"おでかけ|お出かけ|出かけ|出掛け|参加|ところ|場所|子ども|子供|こども|お子さん|子|親子|家族|一緒|みんな|"
     r"楽しめる|楽しい|おすすめ|オススメ|教えて|知りたい|ありますか|あります|ある|ない|予約不要|"
-    r"区内|近く|近所|市内|午前|午後|朝|夕方"
+    r"区内|近く|近所|市内|午前中?|午後|朝|夕方"
 )
 DATE_WORDS = re.compile(
     r"再来週末|来週末|今週末|再来週|来週|今週|次の週|この週|週末|土日|今日|本日|明日|あした|あす|明後日|あさって|年末年始|冬休み|春休み|"
@@ -86,6 +86,12 @@ WHO_WORDS = re.compile(
     r"\d{1,2}\s*(?:歳|才|か月|ヶ月|カ月|ヵ月)(?:\s*\d{1,2}\s*(?:か月|ヶ月|カ月|ヵ月))?半?|生後|児|赤ちゃん|あかちゃん|"
     r"乳児|幼児|乳幼児|妊婦|妊娠中|妊娠して|プレママ|プレパパ|パパ|ママ|父親|母親|夫婦|双子|三つ子|多胎|祖父母|"
     r"じいじ|ばあば|孫|ひとり親|外国|小学生|未就学|就学前|兄弟|姉妹|きょうだい"
+)
+# Words that ask what is on (besides the dates): with them, words no event answers to
+# (今月のイベントカレンダー) still ask for the window's events.
+WINDOW_ASKS = re.compile(
+    r"イベント|催し|もよおし|行事|予定|スケジュール|日程|カレンダー|一覧|何か|なにか|何が|なにが|やって|"
+    r"遊べ|遊び|あそび|おでかけ|お出かけ|出かけ|行ける|いける"
 )
 SUBJECT_MIN = 0.34  # a window with a subject lists the events in it that match at least this well
 SUBJECT_SHARE = 0.7  # … and at least this share of the best match's score
@@ -136,7 +142,7 @@ class Answer:
 
 def understand(db: sqlite_utils.Database, question: str, area: str | None, today: date,
                index: Index | None = None) -> Understanding:
-    q = nfkc(question)
+    q = kanji_dates(nfkc(question))
     named = _area_named(index or index_for(db), q)
     intent = next((name for name, pattern in INTENTS.items() if re.search(pattern, q)), None)
     return Understanding(
@@ -200,48 +206,103 @@ def _listing(db: sqlite_utils.Database, index: Index, u: Understanding, ranked: 
 
     Date words alone (or with event words: 明日何かある？, 週末に子どもと行けるところ) list the
     area's events in the window; a window with a subject (来週水曜の沐浴の練習) lists the events
-    in it that match the subject, best first, and falls back to the usual answer when none does.
-    An age or a group in the question (1歳の子と, 妊婦でも, パパと) keeps the events for them.
+    in it that match the subject, best first; when the subject's events fall outside the window
+    it says so and gives their next days (the area's, else another area's, said as such); words
+    no event answers to list the whole window. A window question is never answered with an
+    undated record. An age or a group in the question (1歳の子と, 妊婦でも, パパと) keeps the
+    events for them, with or without a subject.
     """
     if u.when is None:
         return None
     areas = None
-    if u.area:
+    wards: list[str] = []
+    if u.area:  # a ward and its city's own events; a city, itself and all its wards
         city = areas_mod.city_of(db, u.area)
-        areas = [u.area] + ([city] if city and city != u.area else [])
-    asked = audience.ages_in(u.question)
+        wards = areas_mod.wards_of(db, u.area)
+        areas = [u.area] + ([city] if city and city != u.area else []) + wards
+    subject = _subject_events(db, index, u, ranked)
+    # Who is asked for, read apart from the subject's own name (赤ちゃんサロン is not an age).
+    who = u.question
+    if subject:
+        titles = {r["title"] for r in db.query(
+            f"SELECT title FROM activities WHERE id IN ({','.join('?' * len(subject))})", list(subject))}
+        for title in sorted(titles, key=len, reverse=True):
+            who = who.replace(nfkc(title or ""), " ")
+    asked = audience.ages_in(who)
+    # With a subject, only the words of whom count (沐浴 is a topic, not a pregnancy asked for).
+    tags = audience.tags_in(" ".join(WHO_WORDS.findall(who))) if subject else u.audience
     if not asked.says_anything:
-        asked = listings.asked_ages(u.audience)
-    groups = [t for t in u.audience if t in listings.GROUP_TAGS]
-    other = bool(parent_area and u.area and u.area != parent_area)
-    common = dict(label=u.when.label, start=u.when.start, end=u.when.end, area=u.area, other_area=other)
-    if _has_subject(index, u.question):  # the subject decides who it is for (赤ちゃんサロン)
-        found = listings.events_between(db, areas, u.when.start, u.when.end, weekdays=u.when.weekdays)
-        scores: dict[str, float] = {}
-        for item in ranked:
-            doc = item.record["doc"]
-            if doc.kind == "activity":
-                scores.setdefault(doc.id, item.score)
-        bar = max(SUBJECT_MIN, SUBJECT_SHARE * (ranked[0].score if ranked else 0.0))
-        matched = [e for e in found if scores.get(e.activity_id, 0.0) >= bar]
-        if not matched:
-            return None
-        matched.sort(key=lambda e: (-round(scores[e.activity_id], 6), e.day, e.start_time or ""))
-        return listings.Listing(entries=matched, subject=True, **common)
-    found = listings.events_between(db, areas, u.when.start, u.when.end, audience=groups, ages=asked,
-                                    weekdays=u.when.weekdays)
+        asked = listings.asked_ages(tags)
+    groups = [t for t in tags if t in listings.GROUP_TAGS]
+    other = bool(parent_area and u.area and u.area != parent_area
+                 and areas_mod.city_of(db, parent_area) != u.area)  # 堺市 asked from 堺市西区 is theirs
+    common = dict(label=u.when.label, start=u.when.start, end=u.when.end, area=u.area, other_area=other,
+                  by_ward=bool(wards))
+    filters = dict(audience=groups, ages=asked, weekdays=u.when.weekdays)
     common["fitted"] = asked.says_anything or bool(groups)
-    offered = [] if found else listings.next_events(db, areas, u.when.end, audience=groups, ages=asked)
+    if subject:  # the events the question names, in the window, best first
+        found = listings.events_between(db, areas, u.when.start, u.when.end, ids=subject, **filters)
+        if found:
+            found.sort(key=lambda e: (-round(subject[e.activity_id], 6), e.day, e.start_time or ""))
+            return listings.Listing(entries=found, subject=True, **common)
+        # None in the window: say so for that subject.
+        top = max(subject, key=lambda i: subject[i])
+        title = db["activities"].get(top)["title"]
+        # Its next days from today (a day before the window is news too), the area's first.
+        since = date.fromordinal(max(u.today.toordinal(), 2) - 1)
+        offered = listings.next_events(db, areas, since, ids=subject, audience=groups, ages=asked)
+        elsewhere = False
+        if not offered and areas is not None:
+            offered = [e for e in listings.next_events(db, None, since, ids=subject, audience=groups, ages=asked)
+                       if e.area not in areas]
+            elsewhere = bool(offered)
+        if offered or common["fitted"]:  # none for whom it was asked: said without naming one event
+            return listings.Listing(entries=[], offered=offered, subject=True, offered_elsewhere=elsewhere,
+                                    subject_title=title if offered else None, **common)
+        # The subject's events have no coming days at all: the window's events answer better.
+    elif _has_subject(index, u.question) and not WINDOW_ASKS.search(u.question) and (
+            not ranked or ranked[0].score < THRESHOLD):
+        return None  # words no record answers to, not asked as what is on (明日の天気は？)
+    # No subject (or one no event answers to: 情報, カレンダー, 無料): the whole window.
+    found = listings.events_between(db, areas, u.when.start, u.when.end, **filters)
+    after = max(u.when.end, date.fromordinal(max(u.today.toordinal(), 2) - 1))  # never a past day offered
+    offered = [] if found else listings.next_events(db, areas, after, audience=groups, ages=asked)
     return listings.Listing(entries=found, offered=offered, **common)
+
+
+def _subject_events(db: sqlite_utils.Database, index: Index, u: Understanding,
+                    ranked: list[Item]) -> dict[str, float]:
+    """The events a window question names besides its dates, ages and groups, with their scores:
+    none when nothing is left to name one (明日何かある？) or when what is left matches no event
+    well (今日のイベント情報, 今月のイベントカレンダー: framing words, not a subject). The scorer
+    decides, not a list of words: an event is the subject's when what is left of the question
+    matches it (``SUBJECT_MIN``) and the whole question ranks it near the best of those."""
+    if not _has_subject(index, u.question):
+        return {}
+    rest = replace(u, question=_subject_text(index, u.question), intent=None)
+    named = {item.record["doc"].id for item in rank(db, index, rest)
+             if item.record["doc"].kind == "activity" and item.record["doc"].subkind == "event"
+             and item.score >= SUBJECT_MIN}
+    scores: dict[str, float] = {}
+    for item in ranked:
+        if item.record["doc"].id in named:
+            scores.setdefault(item.record["doc"].id, item.score)
+    bar = SUBJECT_SHARE * max(scores.values(), default=0.0)
+    return {i: s for i, s in scores.items() if s >= bar}
+
+
+def _subject_text(index: Index, question: str) -> str:
+    """What a window question says besides its area, dates, event words, ages and groups."""
+    rest = _strip_area_names(index, question)
+    rest = DATE_WORDS.sub(" ", rest)
+    rest = WHO_WORDS.sub(" ", rest)
+    return LISTING_WORDS.sub(" ", rest)
 
 
 def _has_subject(index: Index, question: str) -> bool:
     """Whether a question names something besides its dates, event words, ages and groups: what
     is left holds a kanji or katakana word (沐浴, 教室), not only particles and endings."""
-    rest = _strip_area_names(index, question)
-    rest = DATE_WORDS.sub(" ", rest)
-    rest = WHO_WORDS.sub(" ", rest)
-    rest = LISTING_WORDS.sub(" ", rest)
+    rest = _subject_text(index, question)
     return bool(re.search(r"[\u4e00-\u9fff\u30a1-\u30faー々a-zA-Z]{1,}", rest.replace("ー", "")))
 
 

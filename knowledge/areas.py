@@ -106,6 +106,14 @@ def city_of(db: sqlite_utils.Database, area: str | None) -> str | None:
     return row[0] if row else None
 
 
+def wards_of(db: sqlite_utils.Database, area: str | None) -> list[str]:
+    """The wards of a city (堺市 -> 堺市北区, 堺市西区 …), by name; none for a ward or a city without wards."""
+    if not area:
+        return []
+    return [r[0] for r in db.execute("SELECT name FROM areas WHERE city = ? AND name != ? ORDER BY name",
+                                     [area, area]).fetchall()]
+
+
 def contact(db: sqlite_utils.Database, area: str | None) -> str | None:
     if not area:
         return None

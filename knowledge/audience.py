@@ -110,11 +110,37 @@ _AGE_WORDS = (
     (r"中学生", 12 * 12, 15 * 12 + 11),
     (r"高校生", 15 * 12, 18 * 12 + 11),
 )
+# School years: 年少 36..47, 年中 48..59, 年長 60..71, 小N (小学N年生) 72+12(N-1) .. +11, 中N
+# (中学N年生) 144+12(N-1) .. +11. A span of them (年中~小3, 小1〜小3, 小学1〜3年生) runs from the
+# first's start to the last's end.
+_KINDER = {"年少": 36, "年中": 48, "年長": 60}
+_YEAR = r"(?:年少|年中|年長|小学校?\s*\d\s*年生?|小\s*\d(?!\s*[かヶケヵカ箇]?\s*月)|中学校?\s*\d\s*年生?|\d\s*年生)"
+_SPAN_MARK = r"\s*(?:から|~|〜|－|-|ー|より)\s*"
+_YEAR_SPAN = re.compile(rf"(?P<a>{_YEAR}){_SPAN_MARK}(?P<b>{_YEAR})|(?P<school>小学校?|中学校?)\s*(?P<n1>\d){_SPAN_MARK}(?P<n2>\d)\s*年生?")
+_YEAR_ONE = re.compile(rf"(?<![\u4e00-\u9fff])(?:小学校?\s*\d\s*年生?|小\s*\d(?!\s*[かヶケヵカ箇]?\s*月)|中学校?\s*\d\s*年生?)")
+# A word of ages closed by a bound: 中学生以下 is 0..191, 小学3年生以上 72+24.. open.
+_WORD_BOUND = r"\s*(?:児|の子ども|の子供|の子|のお子さん|の方)?\s*(以上|以下|未満|まで)"
+
+
+def _year_months(word: str, school: str | None = None) -> tuple[int, int] | None:
+    """First and last month of a school year word (年中, 小3, 小学3年生, 中学1年; 3年生 after 小学)."""
+    word = re.sub(r"\s", "", word)
+    if word in _KINDER:
+        return _KINDER[word], _KINDER[word] + 11
+    n = re.search(r"\d", word)
+    if not n or not 1 <= int(n.group()) <= 6:
+        return None
+    first = 144 if word.startswith("中") or (school or "").startswith("中") and not word.startswith("小") else 72
+    low = first + 12 * (int(n.group()) - 1)
+    return low, low + 11
+
+
 # Words read only when no age is stated otherwise (「0歳から2歳の赤ちゃん」 says more than 赤ちゃん).
 _VAGUE_AGE_WORDS = (
     (r"新生児", 0, 1),
+    (r"乳幼児", 0, 6 * 12 + 11),
     (r"乳児|赤ちゃん|あかちゃん|ベビー|ﾍﾞﾋﾞｰ", 0, 11),
-    (r"幼児", 12, 6 * 12 + 11),
+    (r"(?<!乳)幼児", 12, 6 * 12 + 11),
 )
 _PREGNANCY = re.compile(r"妊娠|妊婦|にんぷ|プレママ|プレパパ|ぷれまま|マタニティ|出産予定|出産前|これから(?:ママ|パパ|親)")
 _ANYONE = re.compile(r"どなたでも|どなたも|誰でも|だれでも|年齢不問|年齢制限なし|制限なし|どなたでもご参加")
@@ -167,8 +193,27 @@ def ages_in(text: str | None) -> Ages:
         return Ages()
     s = nfkc(text)
     s = re.sub(r"[OoＯ](?=[才歳])", "0", s).replace("才", "歳").replace("ヵ", "か").replace("ヶ", "か")
+    # 0・1歳児, 0、1、2歳: a list of ages with the unit once is the span from the first to the last.
+    s = re.sub(r"(\d{1,2})(?:\s*[・、,･]\s*\d{1,2})*\s*[・、,･]\s*(\d{1,2})\s*(?=歳|か\s*月)", r"\1〜\2", s)
     spans: list[tuple[int | None, int | None]] = []
     rest = s
+    for m in _YEAR_SPAN.finditer(s):
+        if m.group("school"):
+            a = _year_months(f"{m.group('school')}{m.group('n1')}年")
+            b = _year_months(f"{m.group('school')}{m.group('n2')}年")
+        else:
+            school = re.match(r"小学校?|中学校?|小|中", m.group("a"))
+            a = _year_months(m.group("a"))
+            b = _year_months(m.group("b"), school.group() if school else None)
+        if a and b and a[0] <= b[1]:
+            spans.append((a[0], b[1]))
+            rest = rest.replace(m.group(0), " ", 1)
+    for m in _YEAR_ONE.finditer(rest):
+        year = _year_months(m.group(0))
+        bound = re.match(_WORD_BOUND, rest[m.end():])
+        if year:
+            spans.append(_bounded(year, bound.group(1) if bound else None))
+            rest = rest.replace(m.group(0), " ", 1)
     for m in _BARE_SPAN.finditer(s):
         a, b = int(m.group(1)), int(m.group(2))
         unit = 12 if m.group(3) == "歳" else 1
@@ -195,8 +240,9 @@ def ages_in(text: str | None) -> Ages:
         else:
             spans.append((low, high))
     for pattern, low, high in _AGE_WORDS:
-        if re.search(pattern, s):
-            spans.append((low, high))
+        for m in re.finditer(pattern, rest):
+            bound = re.match(_WORD_BOUND, rest[m.end():])
+            spans.append(_bounded((low, high), bound.group(1) if bound else None))
     if not spans:
         for pattern, low, high in _VAGUE_AGE_WORDS:
             if re.search(pattern, s):
@@ -209,6 +255,18 @@ def ages_in(text: str | None) -> Ages:
     low = min(lo for lo, _ in spans)
     high = None if any(hi is None for _, hi in spans) else max(hi for _, hi in spans)
     return Ages(max(low, 0), high, pregnancy)
+
+
+def _bounded(months: tuple[int, int], bound: str | None) -> tuple[int | None, int | None]:
+    """An age word's months as closed by a bound after it (以下/まで: 0..its end; 以上: its start..)."""
+    low, high = months
+    if bound in ("以下", "まで"):
+        return 0, high
+    if bound == "未満":
+        return 0, max(low - 1, 0)
+    if bound == "以上":
+        return low, None
+    return low, high
 
 
 def age_columns(text: str | None) -> dict:

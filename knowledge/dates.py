@@ -145,8 +145,7 @@ _NEXT_WEEKDAY = re.compile(r"(?:次の|今度の|次回の)\s*([月火水木金�
 _MONTH_DAY = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _SLASH_DAY = re.compile(r"(?<![\d/.])(?:(\d{4})/)?(\d{1,2})/(\d{1,2})(?![\d/])")
 _MONTH_ONLY = re.compile(r"(\d{1,2})\s*月(?!\s*\d{1,2}\s*日)")
-_DAY_WORDS = (("今日", 0), ("本日", 0), ("明日", 1), ("あした", 1), ("あす", 1),
-              ("明後日", 2), ("あさって", 2))
+_DAY_WORDS = (("今日", 0), ("本日", 0), ("明日", 1), ("明後日", 2))  # in hiragana: see kanji_dates
 # Named periods of the year: (first month, day), (last month, day). A period that ends before
 # it starts runs into the next year. 年末年始 is the offices' closing days (12/29–1/3); school
 # holidays are the usual public-school ones, which vary a little by city.
@@ -160,13 +159,34 @@ SEASONS = (
 )
 
 
+# Date words written in hiragana, read as their kanji only where they stand alone: not inside a
+# longer hiragana word (あすなろ保育園, きょうだい), so followed by a particle, a mark or the end.
+_KANA_DATES = (
+    ("さらいしゅう", "再来週"), ("こんしゅうまつ", "今週末"), ("らいしゅうまつ", "来週末"), ("こんしゅう", "今週"),
+    ("らいしゅう", "来週"), ("しゅうまつ", "週末"), ("さらいげつ", "再来月"), ("こんげつ", "今月"),
+    ("らいげつ", "来月"), ("どにち", "土日"), ("きょう", "今日"), ("ほんじつ", "本日"), ("あさって", "明後日"),
+    ("みょうにち", "明日"),
+    ("あした", "明日"), ("あす", "明日"),
+)
+_KANA_DATE = re.compile(
+    r"(?<![ぁ-ゖ])(" + "|".join(k for k, _ in _KANA_DATES) + r")(?=[のはにもでってや、。,.!?！？\s]|$)")
+
+
+def kanji_dates(text: str) -> str:
+    """Hiragana date words standing alone as kanji (きょうのイベント -> 今日のイベント)."""
+    table = dict(_KANA_DATES)
+    return _KANA_DATE.sub(lambda m: table[m.group(1)], text)
+
+
 def parse_when(question: str, today: date) -> When | None:
     """The span of days a question names, or None when it names none.
 
     来週の土曜 asked on a Wednesday is the Saturday of next week (weeks start on Monday);
     a bare 土曜 is the next Saturday from today (today included), 次の土曜 the next one after
     today; 9月 asked in November is next September (the coming one), 週末 / 土日 is this week's
-    Saturday and Sunday (from today). A month with a weekday (12月の土曜日, 来月の土日) is that
+    Saturday and Sunday (from today). The current month named by number (12月 in December) runs
+    from today, as 今月 does; a weekday of this week already past (今週の金曜日 asked on Sunday)
+    is the coming one, labelled 次の金曜日 so the answer says which day it gives. A month with a weekday (12月の土曜日, 来月の土日) is that
     month's Saturdays (``When.weekdays``); 12/20 is 12月20日; 年末年始, 冬休み, 夏休み, 春休み and
     ゴールデンウィーク are the current or coming one (see ``SEASONS``).
 
@@ -176,7 +196,7 @@ def parse_when(question: str, today: date) -> When | None:
     that Saturday would be in year 10000) gives None, as if the question named no date.
     Whatever is returned has start <= end.
     """
-    q = nfkc(question)
+    q = kanji_dates(nfkc(question))
     t = today.toordinal()
     this_monday = t - today.weekday()
     week_shift = None
@@ -195,6 +215,8 @@ def parse_when(question: str, today: date) -> When | None:
         label = {0: "今週", 1: "来週", 2: "再来週"}[week_shift]
         if weekday:
             d = monday + WEEKDAYS.index(weekday.group(1))
+            if d < t:  # 今週の金曜日 asked on Sunday: it has passed; the coming one, said as such
+                return _span(d + 7, d + 7, f"次の{weekday.group(1)}曜日")
             return _span(d, d, f"{label}の{weekday.group(1)}曜日")
         if weekend:
             return _span(max(monday + 5, t), sunday, f"{label}末")
@@ -253,7 +275,7 @@ def _month_named(q: str, today: date) -> tuple[int, int, str] | None:
         month = int(mo.group(1))
         year = today.year if month >= today.month else today.year + 1
         first, last = _month_span(year, month)
-        return first, last, f"{month}月"
+        return max(first, t), last, f"{month}月"  # this month, as 今月: from today
     return None
 
 

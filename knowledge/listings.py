@@ -95,6 +95,7 @@ def events_between(
     ages: Ages | None = None,
     weekdays: Iterable[int] = (),
     include_cancelled: bool = False,
+    ids: Iterable[str] | None = None,
     limit: int | None = None,
 ) -> list[Listed]:
     """The events of ``area`` (a name, several, or None for every area) held from ``start`` to
@@ -102,7 +103,8 @@ def events_between(
 
     ``audience`` (tags or ``Ages``) or ``age_months`` keep only events whose stated audience
     fits (``ages``, when given, is who is asked for instead); a group tag among ``audience`` (``fathers``, ``twins`` …, see ``GROUP_TAGS``) keeps
-    only events for that group; ``weekdays`` (Monday 0) keeps only those days (12月の土曜日). Recurring events are
+    only events for that group; ``weekdays`` (Monday 0) keeps only those days (12月の土曜日); ``ids`` keeps
+    only those activities (a subject's events). Recurring events are
     listed on each of their days in the window.
     """
     if end < start:
@@ -116,6 +118,12 @@ def events_between(
     if groups:
         where.append("(" + " OR ".join("a.audience LIKE ?" for _ in groups) + ")")
         params += [f'%"{t}"%' for t in groups]
+    if ids is not None:
+        ids = list(ids)
+        if not ids:
+            return []
+        where.append(f"a.id IN ({','.join('?' * len(ids))})")
+        params += ids
     if areas is not None:
         where.append(f"a.area IN ({','.join('?' * len(areas))})")
         params += areas
@@ -133,7 +141,7 @@ def events_between(
     )
     for row in rows:
         day = date.fromisoformat(row["date"])
-        _keep(out, row, day, row["start_time"], row["end_time"], asked, days)
+        _keep(out, row, day, row["start_time"], row["end_time"], asked, days, groups)
     rules = db.query(
         f"SELECT a.recurrence, a.recurrence_start, a.recurrence_until, {cols} FROM activities a "
         f"WHERE a.recurrence IS NOT NULL AND a.recurrence != '' "
@@ -147,22 +155,29 @@ def events_between(
         first = date.fromisoformat(row["recurrence_start"]) if row["recurrence_start"] else start
         until = date.fromisoformat(row["recurrence_until"]) if row["recurrence_until"] else None
         for day in expand(row["recurrence"], first, until, start, end):
-            _keep(out, row, day, row["a_start"], row["a_end"], asked, days)
+            _keep(out, row, day, row["a_start"], row["a_end"], asked, days, groups)
     listed = sorted(out.values(), key=lambda e: (e.day, e.start_time or "99:99", e.title, e.activity_id))
     return listed[:limit] if limit is not None else listed
 
 
-def _fits(row, asked: Ages) -> bool:
+def _fits(row, asked: Ages, groups: Iterable[str] = ()) -> bool:
+    """Whether an event suits who is asked for. A record that states no ages but names a group
+    (祖父母, 外国につながる親子, 双子) is for that group: an age asked for (0歳の子と) does not
+    keep it, unless the question names the group too."""
     if not asked.says_anything:
         return True
     record = Ages(row["age_min_months"], row["age_max_months"], bool(row["for_pregnancy"]))
+    if not record.says_anything:
+        own = set(json.loads(row["audience"] or "[]")) & set(GROUP_TAGS)
+        return not own or bool(own & set(groups))
     return audience_mod.fits(record, asked)
 
 
-def _keep(out: dict, row, day: date, start_time, end_time, asked: Ages, days: set[int]) -> None:
+def _keep(out: dict, row, day: date, start_time, end_time, asked: Ages, days: set[int],
+          groups: Iterable[str] = ()) -> None:
     if days and day.weekday() not in days:
         return
-    if not _fits(row, asked):
+    if not _fits(row, asked, groups):
         return
     key = (row["id"], day, start_time or "")
     if key in out:
@@ -211,6 +226,9 @@ class Listing:
     other_area: bool = False  # the question named a ward other than the parent's
     fitted: bool = False  # only events whose audience fits were kept
     subject: bool = False  # a subject's events in the window, ranked
+    subject_title: str | None = None  # the subject asked about (its best-matching event's title)
+    offered_elsewhere: bool = False  # ``offered`` are another area's: the asked area holds none
+    by_ward: bool = False  # a city's listing: its wards' events too, each line naming its ward
 
     @property
     def visible(self) -> list[Listed]:

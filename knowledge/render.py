@@ -217,7 +217,7 @@ def listing_line(entry, with_area: bool = False) -> str:
 def listing_text(listing, contact: str | None = None) -> str:
     """The text of a listing: whose and which days, up to ten lines, how many more; an empty
     window says so and offers the next events after it."""
-    with_area = listing.area is None
+    with_area = listing.area is None or listing.by_ward
     period = _period(listing)
     days = period if period.startswith(listing.label) else f"{listing.label}{period}"
     fitted = "（対象が合うものだけを表示しています）" if listing.fitted else ""
@@ -233,9 +233,13 @@ def listing_text(listing, contact: str | None = None) -> str:
     else:
         where = f"{listing.area}に" if listing.area else ""
         fits = "お探しの対象に合う" if listing.fitted else ""
-        lines.append(f"{days}は、{where}{fits}予定はありません。")
-        if listing.offered:
-            lines.append("次の予定：")
+        what = f"「{listing.subject_title}」の" if listing.subject_title else ""
+        lines.append(f"{days}は、{where}{fits}{what}予定はありません。")
+        if listing.offered and listing.offered_elsewhere:
+            lines.append(f"{listing.area}ではこのあとの予定も見つかりませんでした。ほかの区の予定です：")
+            lines += [listing_line(e, True) for e in listing.offered]
+        elif listing.offered:
+            lines.append(f"次の{what}予定：" if what else "次の予定：")
             lines += [listing_line(e, with_area) for e in listing.offered]
         else:
             lines.append("このあとの予定も見つかりませんでした。")

@@ -59,13 +59,27 @@ DATE_WORDS = [
     ("1/5", NEW_YEARS_EVE, D(2027, 1, 5), D(2027, 1, 5), ()),
     ("2027/1/5", WED, D(2027, 1, 5), D(2027, 1, 5), ()),
     ("今月", WED, WED, D(2026, 12, 31), ()),
+    ("きょう", WED, WED, WED, ()),
+    ("こんしゅうまつ", WED, D(2026, 12, 12), SUN, ()),
+    ("らいしゅう", WED, D(2026, 12, 14), D(2026, 12, 20), ()),
+    ("こんげつ", WED, WED, D(2026, 12, 31), ()),
+    ("らいげつ", WED, D(2027, 1, 1), D(2027, 1, 31), ()),
+    ("しゅうまつ", WED, D(2026, 12, 12), SUN, ()),
+    ("どにち", WED, D(2026, 12, 12), SUN, ()),
+    ("あす", WED, D(2026, 12, 10), D(2026, 12, 10), ()),
     ("今月", MONTH_END, MONTH_END, MONTH_END, ()),
     ("今月", NEW_YEARS_EVE, NEW_YEARS_EVE, NEW_YEARS_EVE, ()),
     ("来月", WED, D(2027, 1, 1), D(2027, 1, 31), ()),
     ("来月", MONTH_END, D(2026, 12, 1), D(2026, 12, 31), ()),
     ("来月", NEW_YEARS_EVE, D(2027, 1, 1), D(2027, 1, 31), ()),
-    ("12月の土曜日", WED, D(2026, 12, 5), D(2026, 12, 26), (5,)),
-    ("12月の日曜日", WED, D(2026, 12, 6), D(2026, 12, 27), (6,)),
+    ("12月の土曜日", WED, D(2026, 12, 12), D(2026, 12, 26), (5,)),  # this month: from today
+    ("12月の日曜日", WED, SUN, D(2026, 12, 27), (6,)),
+    ("12月", WED, WED, D(2026, 12, 31), ()),
+    ("12月", MONTH_END, D(2026, 12, 1), D(2026, 12, 31), ()),
+    ("11月", MONTH_END, MONTH_END, MONTH_END, ()),
+    ("今週の金曜日", SUN, D(2026, 12, 18), D(2026, 12, 18), ()),  # passed: the coming one
+    ("今週の金曜日", WED, D(2026, 12, 11), D(2026, 12, 11), ()),
+    ("今週の水曜日", WED, WED, WED, ()),
     ("1月の土日", NEW_YEARS_EVE, D(2027, 1, 2), D(2027, 1, 31), (5, 6)),
     ("来月の水曜", MONTH_END, D(2026, 12, 2), D(2026, 12, 30), (2,)),
     ("年末年始", WED, D(2026, 12, 29), D(2027, 1, 3), ()),
@@ -107,6 +121,23 @@ def test_a_month_filtered_to_a_weekday_holds_only_those_days():
     ("どなたでも", 0, None, True),
     ("子育て中の保護者", None, None, False),
     ("", None, None, False),
+    ("乳幼児と保護者", 0, 83, False),
+    ("幼児", 12, 83, False),
+    ("0・1歳児とその保護者", 0, 23, False),
+    ("0、1、2歳児", 0, 35, False),
+    ("中学生以下のお子さん", 0, 191, False),
+    ("小学生まで", 0, 155, False),
+    ("3歳以下", 0, 47, False),
+    ("2歳までの子", 0, 35, False),
+    ("小学生", 72, 155, False),
+    ("小学1〜3年生", 72, 107, False),
+    ("小学校1年生から3年生", 72, 107, False),
+    ("小1〜小3", 72, 107, False),
+    ("年中~小3", 48, 107, False),
+    ("年長〜小学2年生", 60, 95, False),
+    ("小学4～6年生", 108, 143, False),
+    ("小学3年生以上", 96, None, False),
+    ("年少以上", 36, None, False),
 ])
 def test_ages_a_record_states(text, low, high, pregnancy):
     assert ages_in(text) == Ages(low, high, pregnancy)
@@ -311,6 +342,130 @@ def test_what_a_window_question_asks_about(wards, question, subject):
 def test_a_subject_in_the_window_is_not_filtered_by_the_words_of_its_name(wards):
     answer = _ask(wards, "来週の赤ちゃんタイム")
     assert [i.title for i in answer.items] == ["赤ちゃんタイム"] and not answer.listing.fitted
+
+
+@pytest.mark.parametrize("question, expect", [
+    ("明日のイベント情報", ["おやこ英語あそび", "ベビーヨガ"]),
+    ("明日の予定を教えて下さい", ["おやこ英語あそび", "ベビーヨガ"]),
+    ("明日の午前中のイベント", ["おやこ英語あそび"]),
+    ("今月のイベントカレンダー", ["もちつき大会", "講演会"]),
+    ("今週末無料のイベント", ["もちつき大会"]),
+    ("今月の予定を教えてください", ["もちつき大会"]),
+])
+def test_framing_words_name_no_subject_and_the_window_is_listed(wards, question, expect):
+    answer = _ask(wards, question)
+    titles = [i["title"] for i in answer.to_dict()["items"]]
+    assert answer.listing is not None and not answer.listing.subject, answer.text
+    assert all(t in titles for t in expect), titles
+
+
+def test_words_nothing_answers_and_no_event_asked_are_not_a_listing(wards):
+    answer = _ask(wards, "明日の天気は？")
+    assert answer.listing is None and not answer.answered
+
+
+@pytest.mark.parametrize("question, title, offered, elsewhere", [
+    ("今週の講演会", "講演会", "2026-12-17", False),
+    ("今週末の英語あそび", "おやこ英語あそび", "2026-12-10", False),  # its next day, before the window
+    ("来週のクリスマス会", None, None, False),  # cancelled, none to come: the window is listed
+    ("来週の親子クッキング", "親子クッキング", "2026-12-10", True),  # only another ward holds it
+])
+def test_a_subject_outside_the_window_is_said_plainly(wards, question, title, offered, elsewhere):
+    answer = _ask(wards, question)
+    assert answer.listing is not None, answer.text
+    if offered is None:
+        assert not answer.listing.subject and "講演会" in answer.text
+        return
+    assert not answer.listing.entries and answer.listing.subject
+    assert f"「{title}」の予定はありません" in answer.text.splitlines()[0]
+    assert answer.to_dict()["items"][0]["date"] == offered and answer.to_dict()["items"][0]["title"] == title
+    assert ("ほかの区" in answer.text) is elsewhere
+
+
+@pytest.fixture
+def groups_db(wards):
+    wards.add("堺市西区", [
+        _event("WG001", "ばあばの会", "2026/12/11", who="孫育て中の祖父母の方"),
+        _event("WG002", "外国人の親子あつまれ", "2026/12/11", who="外国につながる親子"),
+        _event("WG003", "ふたごの会", "2026/12/11", who="双子・三つ子の家庭"),
+        _event("WG004", "ひろば開放", "2026/12/11", who="子育て中の保護者"),
+    ])
+    return wards
+
+
+@pytest.mark.parametrize("question, kept, left_out", [
+    ("0歳の子と行ける今週のイベント", ["ひろば開放", "ベビーヨガ"], ["ばあばの会", "外国人の親子あつまれ", "ふたごの会"]),
+    ("2歳の子と行ける今週のイベント", ["ひろば開放"], ["ばあばの会", "外国人の親子あつまれ", "ふたごの会"]),
+    ("祖父母と0歳の孫で行ける今週のイベント", ["ばあばの会"], ["ふたごの会"]),
+    ("双子の0歳児と行ける今週のイベント", ["ふたごの会"], ["ばあばの会"]),
+])
+def test_a_group_only_event_is_left_out_of_an_age_listing(groups_db, question, kept, left_out):
+    titles = [i["title"] for i in _ask(groups_db, question).to_dict()["items"]]
+    assert all(t in titles for t in kept) and not any(t in titles for t in left_out), titles
+
+
+@pytest.mark.parametrize("question, left_out", [
+    ("1歳の子と行ける今週の教室", "プレママ教室"),
+    ("0歳の子と行ける今月の講演会", None),
+])
+def test_a_subject_listing_keeps_to_the_age_asked(wards, question, left_out):
+    answer = _ask(wards, question)
+    titles = [i["title"] for i in answer.to_dict()["items"]]
+    assert answer.listing is not None and answer.listing.fitted, answer.text
+    assert left_out not in titles and "子育てサロン" not in titles
+
+
+@pytest.mark.parametrize("question, area", [
+    ("明日のイベント", "堺市"),
+    ("堺市の明日のイベント", "堺市西区"),
+    ("堺市で明日何かある？", "堺市美原区"),
+])
+def test_a_city_lists_all_its_wards_each_line_naming_its_ward(wards, question, area):
+    answer = _ask(wards, question, area=area)
+    titles = [i["title"] for i in answer.to_dict()["items"]]
+    assert {"親子クッキング", "おやこ英語あそび", "ベビーヨガ"} <= set(titles), answer.text
+    assert "堺市美原区" in answer.text and "堺市西区" in answer.text
+    assert "お住まいの区ではなく" not in answer.text
+
+
+@pytest.mark.parametrize("question, today", [
+    ("12月のイベント", D(2026, 12, 16)),
+    ("12月の土曜日", D(2026, 12, 16)),
+    ("今週の木曜日", SUN),
+])
+def test_a_window_never_lists_or_offers_a_past_day(wards, question, today):
+    data = _ask(wards, question, today=today).to_dict()
+    assert data["items"] and all(i["date"] >= today.isoformat() for i in data["items"]), data["text"]
+
+
+def test_a_passed_weekday_of_this_week_says_which_day_it_gives(wards):
+    answer = _ask(wards, "今週の木曜日のイベント", today=SUN)
+    assert "次の木曜日12月17日（木）" in answer.text.splitlines()[0], answer.text
+
+
+@pytest.mark.parametrize("title, status", [
+    ("【中止】親子リトミック", "cancelled"),
+    ("親子リトミック【中止】", "cancelled"),
+    ("親子リトミック（中止）", "cancelled"),
+    ("親子リトミック［中止］", "cancelled"),
+    ("親子リトミック[開催中止]", "cancelled"),
+    ("親子リトミック【延期】", "postponed"),
+    ("親子リトミック（中止となりました）", "cancelled"),
+    ("親子リトミック（雨天中止）", None),
+    ("中止になった回の振替リトミック", None),
+])
+def test_a_cancelled_mark_anywhere_in_a_title(events_db, title, status):
+    from knowledge.importers.opendata_events import status_of
+
+    assert status_of("", title) == status
+    events_db.add("堺市西区", [_event("WC001", title, "2026/12/10")])
+    listed = _titles(events_between(events_db, "堺市西区", WED, SUN))
+    assert (title in listed) is (status is None)
+
+
+@pytest.mark.parametrize("question", ["あすなろ保育園のイベント", "きょうだいで行けるイベント", "あしたばの会"])
+def test_a_hiragana_date_word_inside_a_longer_word_is_no_date(question):
+    assert parse_when(question, WED) is None
 
 
 def test_an_older_base_gets_the_age_ranges_when_upgraded(tmp_path):

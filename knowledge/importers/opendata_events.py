@@ -192,13 +192,15 @@ def _row(rec: common.Record, table: common.Table, area: str | None) -> EventRow:
 
 _CANCELLED = re.compile(r"中止|取り?止め|取りやめ|休止|開催なし")
 _POSTPONED = re.compile(r"延期")
-_TITLE_MARK = re.compile(r"^\s*[【\[［(（<＜〈]\s*(中止|延期|開催中止)\s*[】\]］)）>＞〉]")
+# A cancelled or postponed mark in brackets anywhere in a title (【中止】親子リトミック, 親子リトミック（中止）,
+# ［延期］…); 雨天中止 and the like in brackets are conditions, not marks, and are not read.
+_TITLE_MARK = re.compile(r"[【\[［(（<＜〈]\s*(?:開催)?(中止|延期)(?:\s*(?:します|しました|となりました|になりました|のお知らせ))?\s*[】\]］)）>＞〉]")
 
 
 def status_of(state: str | None, title: str | None = None) -> str | None:
     """'cancelled' or 'postponed' from 状態 (中止, 延期) or a title marked 【中止】; else None."""
     text = nfkc(state or "")
-    mark = _TITLE_MARK.match(nfkc(title or ""))
+    mark = _TITLE_MARK.search(nfkc(title or ""))
     if mark:
         text += mark.group(1)
     if _CANCELLED.search(text):
