@@ -178,8 +178,49 @@ def kanji_dates(text: str) -> str:
     return _KANA_DATE.sub(lambda m: table[m.group(1)], text)
 
 
+# Words that join two date words into one window: 今日か明日, 今週と来週, 12月20日から25日, 土曜か日曜.
+_JOINER = re.compile(r"から|または|か|と|や|[~〜～]")
+_BARE_DAY = re.compile(r"^\s*(\d{1,2})\s*日")
+MAX_JOINED_DAYS = 62  # two date words further apart than this are not one window
+
+
 def parse_when(question: str, today: date) -> When | None:
     """The span of days a question names, or None when it names none.
+
+    Two date words joined (今日か明日, 今週と来週, 土曜か日曜, 12月20日から25日) are one window
+    from the first day to the last; two single days keep only their weekdays, so 土曜か日曜
+    asked on a Sunday is today and the coming Saturday, not the week between.
+    """
+    q = kanji_dates(nfkc(question))
+    return _joined(q, today) or _single(q, today)
+
+
+def _joined(q: str, today: date) -> When | None:
+    """The window of two date words joined by か, と, や, から or 〜; None if the question has no such pair."""
+    for join in _JOINER.finditer(q):
+        left, right = q[:join.start()], q[join.end():]
+        first = _single(left, today) if left else None
+        if first is None:
+            continue
+        bare = _BARE_DAY.match(right)
+        if bare and first.start == first.end:  # 12月20日から25日: the day of the same month
+            right = f"{first.start.month}月{bare.group(1)}日{right[bare.end():]}"
+        second = _single(right, today) if right else None
+        if second is None:
+            continue
+        start, end = min(first.start, second.start), max(first.end, second.end)
+        if (end - start).days > MAX_JOINED_DAYS:
+            continue
+        single_days = first.start == first.end and second.start == second.end
+        weekdays = tuple(sorted({first.start.weekday(), second.start.weekday()})) if single_days else ()
+        if join.group() in ("から", "~", "〜", "～") or (end - start).days < 2:
+            weekdays = ()  # a range, or two days side by side: every day between
+        return When(start, end, f"{first.label}{join.group()}{second.label}", weekdays)
+    return None
+
+
+def _single(q: str, today: date) -> When | None:
+    """The span of the first date word of ``q`` (already NFKC, kana date words as kanji).
 
     来週の土曜 asked on a Wednesday is the Saturday of next week (weeks start on Monday);
     a bare 土曜 is the next Saturday from today (today included), 次の土曜 the next one after
@@ -196,7 +237,6 @@ def parse_when(question: str, today: date) -> When | None:
     that Saturday would be in year 10000) gives None, as if the question named no date.
     Whatever is returned has start <= end.
     """
-    q = kanji_dates(nfkc(question))
     t = today.toordinal()
     this_monday = t - today.weekday()
     week_shift = None

@@ -9,6 +9,7 @@ names its source (program and fiscal year) so staff can trust it.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import sqlite_utils
@@ -214,12 +215,16 @@ def listing_line(entry, with_area: bool = False) -> str:
     return "／".join(parts)
 
 
+_STATES_DAYS = re.compile(r"\d+月\d+日")
+
+
 def listing_text(listing, contact: str | None = None) -> str:
     """The text of a listing: whose and which days, up to ten lines, how many more; an empty
     window says so and offers the next events after it."""
     with_area = listing.area is None or listing.by_ward
     period = _period(listing)
-    days = period if period.startswith(listing.label) else f"{listing.label}{period}"
+    # a label that states its days (12月20日から12月25日) is the period itself: say the days once
+    days = period if period.startswith(listing.label) or _STATES_DAYS.search(listing.label) else f"{listing.label}{period}"
     fitted = "（対象が合うものだけを表示しています）" if listing.fitted else ""
     lines = []
     if listing.entries:

@@ -117,3 +117,31 @@ def test_fold_bridges_width_kana_and_ocr_slips():
 def test_reading_meets_kanji():
     assert reading("もくよく") == reading("沐浴")
     assert reading("あかちゃんさろん") == reading("赤ちゃんサロン")
+
+
+SUNDAY = date(2026, 12, 13)
+
+
+@pytest.mark.parametrize("q, today, start, end, weekdays", [
+    ("今日か明日なにかある？", WED, date(2026, 11, 25), date(2026, 11, 26), ()),
+    ("今週と来週のイベント", WED, date(2026, 11, 25), date(2026, 12, 6), ()),
+    ("12月20日から25日のイベント", WED, date(2026, 12, 20), date(2026, 12, 25), ()),
+    ("12/20〜12/23", WED, date(2026, 12, 20), date(2026, 12, 23), ()),
+    ("土曜か日曜に行けるところ", WED, date(2026, 11, 28), date(2026, 11, 29), ()),
+    ("土曜か日曜に行けるところ", SUNDAY, SUNDAY, date(2026, 12, 19), (5, 6)),  # today and the coming Saturday only
+    ("12月と1月のイベント", WED, date(2026, 12, 1), date(2027, 1, 31), ()),
+])
+def test_two_date_words_joined_are_one_window(q, today, start, end, weekdays):
+    when = parse_when(q, today)
+    assert (when.start, when.end, when.weekdays) == (start, end, weekdays)
+
+
+@pytest.mark.parametrize("q", ["明日何かイベントある？", "パパと行ける来週の土曜", "今日から使える手当", "あすなろ保育園と明日"])
+def test_a_joining_word_without_a_second_date_leaves_the_first(q):
+    alone = {"明日何かイベントある？": "明日", "パパと行ける来週の土曜": "来週の土曜日",
+             "今日から使える手当": "今日", "あすなろ保育園と明日": "明日"}[q]
+    assert parse_when(q, WED).label == alone
+
+
+def test_two_date_words_too_far_apart_are_not_one_window():
+    assert parse_when("今日と来年の3月", WED).label != "今日と3月"
