@@ -167,3 +167,23 @@ def test_an_in_memory_base_is_rebuilt_in_the_question(cache):
         db["faqs"].insert({"id": "f2", "faq_id": "2", "question": VACCINE[0], "answer": VACCINE[1]})
         bump_version(db)
     assert _titles(other, "予防接種の受け方")[0] == VACCINE[0]
+
+
+def test_a_backup_restored_in_place_is_served_though_its_version_is_lower(tmp_path):
+    """``cp backup.db kosodate.db`` keeps the inode and lowers ``meta.version``: the index must
+    follow the base as it now is, not keep the newer-numbered one it had."""
+    import shutil
+
+    from knowledge.index import index_for
+
+    path, backup = tmp_path / "kb.db", tmp_path / "backup.db"
+    db = _faq_base(path, "図書館の開館時間を教えてください", "9時から17時です。")
+    db.close()
+    shutil.copyfile(path, backup)
+    db = _faq_base(path, "予防接種の受け方を教えてください", "かかりつけ医で受けられます。", faq_id="2")
+    assert len(index_for(db, wait=True).docs) == 2
+    db.close()
+    shutil.copyfile(backup, path)  # the same file on disk, an older content
+    restored = open_db(path)
+    assert len(index_for(restored, wait=True).docs) == 1
+    assert not ask(restored, "予防接種の受け方", log=False).answered
