@@ -23,7 +23,7 @@ import sqlite_utils
 
 from knowledge import areas as areas_mod
 from knowledge import audience, clock, listings, unanswered
-from knowledge import render
+from knowledge import render, schedule
 from knowledge.dates import When, kanji_dates, parse_when
 from knowledge import weights
 from knowledge.index import Doc, Index, index_for
@@ -324,7 +324,32 @@ def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item
         scored = _date_fit(db, scored, u.when)
     elif u.intent == "when":
         scored = _has_dates_fit(db, scored, u.today)
-    return scored
+    return _same_event_once(db, scored, u.today)
+
+
+def _same_event_once(db: sqlite_utils.Database, items: list[Item], today: date) -> list[Item]:
+    """One event, one item: a ward's document describes 赤ちゃんサロン (no dates) and its events
+    file lists it with dates, as two records of one title in one area. Keep it once, at the
+    better rank, as the record that holds its dates, so the answer can say when it is."""
+    out: list[Item] = []
+    at: dict[tuple, int] = {}  # (area, folded title) of an activity -> its place in ``out``
+    for item in items:
+        doc = item.record.get("doc")
+        key = (doc.area, doc.title_f) if doc is not None and doc.kind == "activity" else None
+        if key is None or key not in at:
+            if key is not None:
+                at[key] = len(out)
+            out.append(item)
+            continue
+        kept = out[at[key]]
+        if not _has_dates(db, kept.record["doc"].id, today) and _has_dates(db, doc.id, today):
+            item.score = kept.score
+            out[at[key]] = item
+    return out
+
+
+def _has_dates(db: sqlite_utils.Database, activity_id: str, today: date) -> bool:
+    return bool(schedule.upcoming(db, activity_id, today, limit=1) or schedule.all_dates(db, activity_id))
 
 
 def _has_dates_fit(db: sqlite_utils.Database, items: list[Item], today: date) -> list[Item]:

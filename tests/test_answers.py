@@ -93,3 +93,13 @@ def test_date_word_in_question_picks_the_dated_event(demo_db):
     assert answer.answered and answer.items[0].title == "パパとあそぼう"
     # A window with a group is a listing of the events for that group (issue 14).
     assert answer.listing is not None and "来週の土曜日12月5日（土）" in answer.text
+
+
+@pytest.mark.parametrize("question, area", [("赤ちゃんサロン", "横浜市旭区"), ("ぷちキャラバン隊はいつ？", "横浜市鶴見区"),
+                                            ("ばあばの会", "横浜市旭区")])
+def test_an_event_described_and_listed_is_one_item_with_its_dates(demo_db, question, area):
+    """The ward's document and its events file name the same event: one item, the dated one."""
+    answer = ask(demo_db, question, area=area, today=TODAY, log=False)
+    titles = [(i.title, i.kind) for i in answer.items]
+    assert len(titles) == len(set(t for t, _ in titles))
+    assert answer.answered and "次の開催：" in answer.text
