@@ -354,12 +354,10 @@ def _has_dates(db: sqlite_utils.Database, activity_id: str, today: date) -> bool
 
 def _has_dates_fit(db: sqlite_utils.Database, items: list[Item], today: date) -> list[Item]:
     """For "いつ？", of two equal matches the one with coming dates answers better."""
-    from knowledge.schedule import upcoming
-
     dated = set()
     for item in items[:10]:
         doc = item.record["doc"]
-        if doc.kind == "activity" and upcoming(db, doc.id, today, limit=1):
+        if doc.kind == "activity" and schedule.upcoming(db, doc.id, today, limit=1):
             item.score *= weights.HAS_DATES_FIT
             dated.add(id(item))
     items.sort(key=lambda i: (-i.score, id(i) not in dated))  # at equal scores, dated first
@@ -402,11 +400,9 @@ def _audience_fit(doc: Doc, u: Understanding) -> float:
 
 def _date_fit(db: sqlite_utils.Database, items: list[Item], when: When) -> list[Item]:
     """Events held in the asked span rise; the order is otherwise kept."""
-    from knowledge.schedule import dates_in
-
     for item in items:
         doc = item.record["doc"]
-        if doc.kind == "activity" and any(when.holds(o.day) for o in dates_in(db, doc.id, when.start, when.end)):
+        if doc.kind == "activity" and any(when.holds(o.day) for o in schedule.dates_in(db, doc.id, when.start, when.end)):
             item.score *= weights.DATE_FIT
     items.sort(key=lambda i: -i.score)
     return items
