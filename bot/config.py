@@ -19,7 +19,7 @@ class Config:
     default_area: str | None = None
     line_channel_secret: str | None = None
     line_channel_access_token: str | None = None
-    line_api_host: str | None = None
+    line_api_base_url: str | None = None  # the Messaging API's base URL (a local fake in tests)
     slack_signing_secret: str | None = None
     slack_bot_token: str | None = None
     timezone: str = "Asia/Tokyo"  # the parents' zone: decides "today" (knowledge.clock)
@@ -36,7 +36,7 @@ class Config:
             default_area=env.get("KOSODATE_DEFAULT_AREA") or None,
             line_channel_secret=env.get("LINE_CHANNEL_SECRET") or None,
             line_channel_access_token=env.get("LINE_CHANNEL_ACCESS_TOKEN") or None,
-            line_api_host=env.get("LINE_API_HOST") or None,
+            line_api_base_url=(env.get("LINE_API_BASE_URL") or "").rstrip("/") or None,
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
             timezone=env.get("KOSODATE_TIMEZONE") or "Asia/Tokyo",

@@ -427,3 +427,34 @@ def m005_listings(db: sqlite_utils.Database) -> None:
 def m006_source_folder(db: sqlite_utils.Database) -> None:
     """The folder a source was read from: the same name from another folder is another file."""
     db["sources"].add_column("folder", str)
+
+
+@migrations()
+def m007_parents(db: sqlite_utils.Database) -> None:
+    """What a channel keeps of a parent, the events it has received, and anonymous counts.
+
+    ``parents``: one row per followed LINE user (the user id is the only identifier kept),
+    deleted when they unfollow. ``inbox``: each received webhook event's id, so a redelivered
+    event is never applied twice. ``counts``: anonymous totals (follows, unfollows) that
+    outlive the rows they count.
+    """
+    db["parents"].create(
+        {
+            "user_id": str,
+            "area": str,  # the ward chosen at setup; None until chosen
+            "child_month": str,  # YYYY-MM: the child's birth month, or the due month
+            "child_due": int,  # 1 when child_month is a due month (pregnancy)
+            "child_asked": int,  # 1 once the parent answered or skipped the child question
+            "digest_off": int,  # 1 after 配信停止
+            "step": str,  # what setup waits for: area, city:<city>, child; None when done
+            "followed_at": str,
+            "updated_at": str,
+        },
+        pk="user_id",
+    )
+    db["inbox"].create(
+        {"channel": str, "event_id": str, "kind": str, "received_at": str, "status": str, "detail": str},
+        pk=("channel", "event_id"),
+    )
+    db["inbox"].create_index(["received_at"], if_not_exists=True)
+    db["counts"].create({"name": str, "count": int}, pk="name")
