@@ -8,8 +8,8 @@ is answered 400 with LINE's error shape **and** recorded as a violation, and the
 the test at teardown unless the test called ``fake_line.expect_violations()``: no test passes
 while the app sends LINE something it would reject.
 
-Plugging it in: ``pytest_plugins = ["tests.line_fake"]`` in the root conftest, or
-``from line_fake import fake_line, line_api_server  # noqa: F401`` in ``tests/conftest.py``.
+Plugged in by ``pytest_plugins = ["line_fake"]`` in ``tests/conftest.py`` (``tests/`` is on
+``sys.path`` there, as for ``from conftest import ...``), so any test can ask for ``fake_line``.
 
 What the SDK does with the host (line-bot-sdk 3.x, ``linebot/v3/messaging/api_client.py``):
 ``ApiClient.__call_api`` uses ``configuration.host + resource_path`` whenever
@@ -18,8 +18,9 @@ What the SDK does with the host (line-bot-sdk 3.x, ``linebot/v3/messaging/api_cl
 ``https://api-data.line.me``, is sent to the same fake as ``MessagingApi`` once ``host`` is set:
 one server serves both, as here. Left unset (``Configuration(access_token=...)``), the SDK
 reaches api.line.me and api-data.line.me themselves. Also, ``set_rich_menu_image`` sets no
-Content-Type of its own and JSON-encodes a body without one (failing on bytes); pass
-``body=bytes(...)`` with ``_headers={"Content-Type": "image/png"}``.
+Content-Type of its own, and ``rest.py`` JSON-encodes any body sent without one, so image bytes
+fail in the client with "Object of type bytes is not JSON serializable": pass
+``_headers={"Content-Type": "image/png"}`` (or image/jpeg) with the bytes.
 
 Why a server of its own rather than pytest-httpserver's shared ``httpserver``: that one is
 single-threaded (a ``delay()`` would stall every other request, and an app sending from a
@@ -65,10 +66,11 @@ MESSAGE_PATHS = (
 )
 RETRY_KEY = "X-Line-Retry-Key"
 RICH_MENU_IMAGE_TYPES = {"image/png", "image/jpeg"}
-RICH_MENU_IMAGE_MAX_BYTES = 1_000_000  # "Max file size: 1 MB" (reference #upload-rich-menu-image)
+RICH_MENU_IMAGE_MAX_BYTES = 1_000_000  # "Max file size: 1 MB" (reference #upload-rich-menu-image; unverified)
 
-# Messages LINE puts in error answers (reference #error-responses and #status-codes); a scripted
-# failure without a body gets the one for its status.
+# The ``message`` of LINE's error answers. "The request body has N error(s)" is the reference's own
+# example (#error-responses); the others are LINE's wording as commonly reported (unverified).
+# A scripted failure without a body gets the one for its status.
 ERROR_MESSAGES = {
     400: "The request body has 1 error(s)",
     401: "Authentication failed. Confirm that the access token in the authorization header is valid.",
@@ -80,7 +82,9 @@ ERROR_MESSAGES = {
 }
 NO_AUTH_MESSAGE = "Authorization header required. Must follow the scheme, 'Authorization: Bearer <ACCESS TOKEN>'"
 MONTHLY_LIMIT_MESSAGE = "You have reached your monthly limit."
-# Message types LINE returns a quoteToken for when sent (reference #sent-message-object).
+# Message types LINE returns a quoteToken for when sent: the quotable ones (reference
+# #sent-message-object says "a message object that can be specified as a quote target"; the
+# list is unverified). The bot's tests only need text to have one and flex not.
 QUOTABLE_TYPES = {"text", "textV2", "sticker", "image", "video"}
 _NONE_EXPECTED = object()  # expect_violations() not called
 
@@ -95,6 +99,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     json: Any  # the parsed JSON body; None when the body is not JSON
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))  # answered as X-Line-Request-Id
     status: int | None = None  # set once answered
     response: Any = None  # the JSON answered (None for an empty or binary answer)
 
@@ -195,7 +200,7 @@ class FakeLine:
         self._delays: list[_Script] = []
         self._expected_violations: int | None | object = _NONE_EXPECTED  # None: at least one
         self._ids = itertools.count(1)
-        self._accepted_retry_keys: dict[str, tuple[str, Any]] = {}  # key -> (request id, answer)
+        self._retry_keys: dict[str, RecordedRequest] = {}  # key -> the request holding it
         self._used_reply_tokens: set[str] = set()
         self.rich_menus: dict[str, dict] = {}  # id -> the RichMenuRequest body
         self.rich_menu_images: dict[str, tuple[str, bytes]] = {}  # id -> (content type, bytes)
@@ -333,15 +338,19 @@ class FakeLine:
         except _Refusal as refusal:
             answer = refusal.answer
             if not refusal.legit:
-                with self._lock:
-                    self._violations.append(Violation(record.method, record.path, refusal.problems))
-        request_id = str(uuid.uuid4())
-        self._remember_retry_key(record, answer, request_id)
+                self._violate(record, refusal.problems)
+        except Exception as crash:  # a bug in the fake: fail the test, do not hide it in a 500
+            answer = _Answer(500, error_body(ERROR_MESSAGES[500]))
+            self._violate(record, (Problem("", f"fake_line crashed: {crash!r}"),))
         with self._lock:
             record.status = answer.status
             record.response = None if isinstance(answer.body, bytes) else answer.body
             self._lock.notify_all()
-        return self._response(answer, request_id)
+        return self._response(answer, record.request_id)
+
+    def _violate(self, record: RecordedRequest, problems: tuple[Problem, ...]) -> None:
+        with self._lock:
+            self._violations.append(Violation(record.method, record.path, problems))
 
     def _record(self, request: Request) -> RecordedRequest:
         body = request.get_data()
@@ -378,13 +387,13 @@ class FakeLine:
         scripted = self._scripted(record)
         if scripted:
             return scripted
-        self._check_quota(record)
         handler: Callable[[RecordedRequest, Operation], _Answer] | None = getattr(
             self, f"_op_{op.operation_id}", None)
         if handler is None:
             raise _refuse(501, f"fake_line does not emulate {op.operation_id} ({op.method} {op.template}); "
                                "script it with fake_line.respond()")
-        with self._lock:
+        with self._lock:  # one state change at a time: quota check and count, rich menus, ids
+            self._check_quota(record)
             return handler(record, op)
 
     def _check_auth(self, record: RecordedRequest) -> None:
@@ -409,12 +418,14 @@ class FakeLine:
         if not _is_uuid(key):
             raise _refuse(400, f"{RETRY_KEY} must be a UUID (got {key!r})")
         with self._lock:
-            accepted = self._accepted_retry_keys.get(key)
-        if accepted:
-            request_id, first_answer = accepted
-            sent = (first_answer or {}).get("sentMessages") if isinstance(first_answer, dict) else None
-            body = error_body(ERROR_MESSAGES[409]) | ({"sentMessages": sent} if sent else {})
-            raise _Refusal(_Answer(409, body, {"x-line-accepted-request-id": request_id}), legit=True)
+            holder = self._retry_keys.get(key)
+            if holder is None or (holder.status is not None and not holder.accepted):
+                self._retry_keys[key] = record  # the key is this request's until it is refused
+                return
+        # Accepted, or still being answered: LINE executes a keyed request once.
+        sent = holder.response.get("sentMessages") if isinstance(holder.response, dict) else None
+        body = error_body(ERROR_MESSAGES[409]) | ({"sentMessages": sent} if sent else {})
+        raise _Refusal(_Answer(409, body, {"x-line-accepted-request-id": holder.request_id}), legit=True)
 
     def _scripted(self, record: RecordedRequest) -> _Answer | None:
         with self._lock:
@@ -426,9 +437,8 @@ class FakeLine:
 
     def _check_quota(self, record: RecordedRequest) -> None:
         cost = self._quota_cost(record)
-        with self._lock:
-            if self.quota is not None and cost and self.usage + cost > self.quota:
-                raise _refuse(429, MONTHLY_LIMIT_MESSAGE, legit=True)
+        if self.quota is not None and cost and self.usage + cost > self.quota:
+            raise _refuse(429, MONTHLY_LIMIT_MESSAGE, legit=True)
 
     @staticmethod
     def _quota_cost(record: RecordedRequest) -> int:
@@ -440,11 +450,6 @@ class FakeLine:
         if record.path == "/v2/bot/message/multicast":
             return len(record.json.get("to", []))
         return 0
-
-    def _remember_retry_key(self, record: RecordedRequest, answer: _Answer, request_id: str) -> None:
-        if record.retry_key and 200 <= answer.status < 300:
-            with self._lock:
-                self._accepted_retry_keys.setdefault(record.retry_key, (request_id, answer.body))
 
     @staticmethod
     def _response(answer: _Answer, request_id: str) -> Response:

@@ -95,37 +95,38 @@ def _action_label(prop: str, limit: int, *, items: bool = False) -> dict:
     return {"properties": {prop: {"items": label} if items else label}}
 
 
-# Confirmed with the search tool against LINE's pages (developers.line.biz) where noted "docs";
-# "reference" marks the Messaging API reference text as LINE's own SDKs quote it
-# (line-bot-sdk-nodejs lib/types.ts doc comments); "brief" marks limits taken from the
-# reference as summarized for this project, not found in the searchable copies.
+# Where each number was checked when this was written: "docs" on LINE's own pages
+# (developers.line.biz); "reference" in the Messaging API reference's wording as LINE's own
+# line-bot-sdk-nodejs quotes it (lib/types.ts doc comments); "unverified" for the reference's
+# values as commonly cited, which no stored copy at hand showed: re-check those first.
 EXTRA_RULES: tuple[Rule, ...] = (
-    # Text message: "Max character limit: 5000" (reference #text-message). The reference's own
-    # example error answer shows an empty text refused with "May not be empty".
+    # Text message: at most 5,000 characters (reference). The reference's own example error
+    # answer shows an empty text refused: "May not be empty", property messages[0].text.
     Rule("TextMessage", {"properties": {"text": {"minLength": 1, "maxLength": 5000}}},
          REFERENCE + "#text-message"),
-    # Flex message altText: max 1,500 characters (reference #flex-message; brief).
+    # Flex message altText: at most 1,500 characters (unverified).
     Rule("FlexMessage", _max("altText", 1500), REFERENCE + "#flex-message"),
-    # Carousel container: max 12 bubbles (reference #f-carousel).
+    # Carousel container: at most 12 bubbles (reference).
     Rule("FlexCarousel", _max("contents", 12, "maxItems"), REFERENCE + "#f-carousel"),
-    # Template and imagemap altText: max 400 characters (reference #template-messages, #imagemap-message).
+    # Template and imagemap altText: at most 400 characters (reference).
     Rule("TemplateMessage", _max("altText", 400), REFERENCE + "#template-messages"),
     Rule("ImagemapMessage", _max("altText", 400), REFERENCE + "#imagemap-message"),
-    # Location message title and address: max 100 characters each (reference #location-message).
+    # Location message title and address: at most 100 characters each (reference).
     Rule("LocationMessage", {"properties": {"title": {"maxLength": 100}, "address": {"maxLength": 100}}},
          REFERENCE + "#location-message"),
-    # Action objects (reference #action-objects). Postback: data ≤ 300 is in the spec;
-    # displayText, text and fillInText ≤ 300. Message action: text ≤ 300. URI action: uri ≤ 1000.
+    # Action objects (reference). Postback: data ≤ 300 is in the spec; displayText, text and
+    # fillInText ≤ 300. Message action: text ≤ 300. URI action: uri ≤ 1000.
     Rule("PostbackAction",
          {"properties": {"displayText": {"maxGraphemes": 300}, "text": {"maxGraphemes": 300},
                          "fillInText": {"maxGraphemes": 300}}},
          REFERENCE + "#postback-action"),
     Rule("MessageAction", _max("text", 300, "maxGraphemes"), REFERENCE + "#message-action"),
     Rule("URIAction", _max("uri", 1000), REFERENCE + "#uri-action"),
-    # An action's label limit depends on where the action sits (reference #action-objects):
-    # 20 for quick reply buttons, 20 for buttons/confirm/carousel templates, 12 for image
-    # carousel columns, 20 for rich menu areas (read by accessibility features), 40 for a
-    # Flex button (brief). Labels count grapheme clusters (docs: TEXT_COUNT_DOC).
+    # An action's label limit depends on where the action sits: 20 for quick reply buttons
+    # and for buttons/confirm/carousel templates, 12 for image carousel columns (unverified;
+    # LINE WORKS, LINE's sister API, documents the same 20/12), 20 for rich menu areas (read
+    # by accessibility features; reference), 40 for a Flex button (unverified). Labels count
+    # grapheme clusters (docs: TEXT_COUNT_DOC).
     Rule("QuickReplyItem", _action_label("action", 20), REFERENCE + "#quick-reply-button-object"),
     Rule("ButtonsTemplate", _action_label("actions", 20, items=True), REFERENCE + "#buttons"),
     Rule("ConfirmTemplate", _action_label("actions", 20, items=True), REFERENCE + "#confirm"),
@@ -133,7 +134,7 @@ EXTRA_RULES: tuple[Rule, ...] = (
     Rule("ImageCarouselColumn", _action_label("action", 12), REFERENCE + "#column-object-for-image-carousel"),
     Rule("RichMenuArea", _action_label("action", 20), REFERENCE + "#area-object"),
     Rule("FlexButton", _action_label("action", 40), REFERENCE + "#button"),
-    # Templates (reference #buttons, #confirm, #carousel, #image-carousel).
+    # Templates: counts and lengths (reference).
     Rule("ButtonsTemplate",
          {"properties": {"title": {"maxGraphemes": 40}, "text": {"maxGraphemes": 160},
                          "actions": {"maxItems": 4}}},
@@ -147,9 +148,8 @@ EXTRA_RULES: tuple[Rule, ...] = (
                          "actions": {"maxItems": 3}}},
          REFERENCE + "#column-object-for-carousel"),
     Rule("ImageCarouselTemplate", _max("columns", 10, "maxItems"), REFERENCE + "#image-carousel"),
-    # Rich menu object (reference #rich-menu-object): every property is required and there are
-    # at most 20 areas; the spec's request schema marks none required and states the 20 only
-    # on the response.
+    # Rich menu object: every property is required and there are at most 20 areas (reference);
+    # the spec's request schema marks none required and states the 20 only on the response.
     Rule("RichMenuRequest",
          {"required": ["size", "selected", "name", "chatBarText", "areas"],
           "properties": {"areas": {"maxItems": 20}}},
@@ -171,9 +171,9 @@ GRAPHEME_COUNTED: dict[str, tuple[str, ...]] = {
     "RichMenuRequest": ("chatBarText", "name"),
 }
 
-# Size of a Flex container's JSON: 30 KB for a bubble, 50 KB for a carousel (reference
-# #flex-message; brief). Measured as the compact UTF-8 JSON of ``contents``; a kilobyte is taken
-# as 1,000 bytes, the stricter reading, so a message passing here passes at LINE.
+# Size of a Flex container's JSON: 30 KB for a bubble, 50 KB for a carousel (unverified).
+# Measured as the compact UTF-8 JSON of ``contents`` (LINE does not say how it measures); a
+# kilobyte is taken as 1,000 bytes, the stricter of the two readings.
 FLEX_JSON_LIMITS = {"bubble": 30_000, "carousel": 50_000}
 
 
