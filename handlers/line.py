@@ -12,7 +12,9 @@ itself was already answered and logged by ``knowledge.ask``.
 from __future__ import annotations
 
 import logging
+from collections import deque
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -38,11 +40,13 @@ from handlers import line_words as words
 from handlers.line_client import REQUEST_TIMEOUT_S, configuration
 from handlers.line_render import answer_messages, finish, follow_ups, place_carousel, say, text_message
 from knowledge import ask, clock, inbox, open_db, parents, places, topics
+from knowledge.db import busy_timeout
 from knowledge.text import nfkc
 
 logger = logging.getLogger(__name__)
 CHANNEL = "line"
 WORKERS = 4  # threads per process handling events (each opens its own connection)
+CLAIM_WAIT_S = 2.0  # how long the webhook waits for the write lock to record an event id
 
 
 class BadRequest(ValueError):
@@ -61,6 +65,7 @@ class LineChannel:
         self._client: ApiClient | None = None
         self._pid = 0
         self._pending: set[Future] = set()
+        self._queues: dict[str, deque] = {}
         self._lock = threading.Lock()
 
     # --- in the request ------------------------------------------------------------------
@@ -89,7 +94,14 @@ class LineChannel:
         if not event_id:  # not a LINE event as documented: nothing to dedupe by, handled once here
             logger.warning("line event without webhookEventId (type %s)", kind)
             return True
-        if inbox.claim(db, CHANNEL, event_id, kind):
+        try:
+            with busy_timeout(db, CLAIM_WAIT_S):
+                if inbox.claim(db, CHANNEL, event_id, kind):
+                    return True
+        except sqlite3.OperationalError as e:
+            # a long import holds the lock: answer anyway. The webhook still answers 200, so
+            # LINE does not redeliver, and the parent is not left without a reply.
+            logger.warning("line event %s (%s) handled unrecorded: %s", event_id, kind, e)
             return True
         redelivery = getattr(getattr(event, "delivery_context", None), "is_redelivery", False)
         logger.info("line event %s (%s) already received; %s skipped", event_id, kind,
@@ -99,15 +111,35 @@ class LineChannel:
     # --- in the event threads ------------------------------------------------------------
 
     def _submit(self, event: Event) -> None:
+        """Queue an event behind the earlier ones of the same chat: LINE sends a chat's events in
+        order (follow, then the ward chosen, then the child's month), and they must be applied
+        in that order even when one body or quick taps bring several at once."""
+        key = _chat_of(event)
         with self._lock:
             if self._pool is None or self._pid != os.getpid():  # made after gunicorn's fork
                 self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="line-event")
                 self._client = ApiClient(configuration(self.token, self.base_url))
                 self._pid = os.getpid()
-                self._pending = set()
-            future = self._pool.submit(self.handle, event)
+                self._pending, self._queues = set(), {}
+            queue = self._queues.get(key)
+            if queue is not None:  # a runner is draining this chat's queue: it will take this one
+                queue.append(event)
+                return
+            self._queues[key] = deque([event])
+            future = self._pool.submit(self._run_chat, key)
             self._pending.add(future)
         future.add_done_callback(self._done)
+
+    def _run_chat(self, key: str) -> None:
+        """Handle one chat's queued events one after another, until its queue is empty."""
+        while True:
+            with self._lock:
+                queue = self._queues[key]
+                if not queue:
+                    del self._queues[key]
+                    return
+                event = queue.popleft()
+            self.handle(event)
 
     def _done(self, future: Future) -> None:
         with self._lock:
@@ -155,6 +187,16 @@ class LineChannel:
             logger.error("line event %s: reply failed (%s): %s", event_id, status or type(e).__name__, str(detail)[:300])
             return "reply_failed"
         return "done"
+
+
+def _chat_of(event: Event) -> str:
+    """The chat an event belongs to (a user, a group, a room), whose events keep their order."""
+    source = getattr(event, "source", None)
+    for attr in ("user_id", "group_id", "room_id"):
+        value = getattr(source, attr, None)
+        if value:
+            return f"{attr}:{value}"
+    return "-"
 
 
 def _kind(event: Event) -> str:
