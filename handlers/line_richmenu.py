@@ -263,9 +263,12 @@ def _line_message(e: ApiException) -> str:
 
 
 def _timed_out(e: urllib3.exceptions.HTTPError) -> bool:
-    """A read timeout comes bare on POST; on GET, after urllib3's retries, as a MaxRetryError."""
-    return isinstance(e, urllib3.exceptions.TimeoutError) or isinstance(
-        getattr(e, "reason", None), urllib3.exceptions.TimeoutError)
+    """A read timeout comes bare on POST; on GET, after urllib3's retries, as a MaxRetryError.
+    A refused connection is not one, though urllib3 makes ``NewConnectionError`` a subclass of
+    ``ConnectTimeoutError``."""
+    cause = getattr(e, "reason", None) or e
+    return (isinstance(cause, urllib3.exceptions.TimeoutError)
+            and not isinstance(cause, urllib3.exceptions.NewConnectionError))
 
 
 def _root_reason(e: urllib3.exceptions.HTTPError) -> str:
