@@ -226,12 +226,12 @@ def test_first_run_validates_creates_uploads_and_sets_default(line, env):
 
 def test_the_areas_cover_the_menu_without_overlap():
     areas = [a.bounds for a in richmenu.menu_request().areas]
-    covered = set()
-    for b in areas:
-        cells = {(x, y) for x in range(b.x, b.x + b.width) for y in range(b.y, b.y + b.height)}
-        assert not covered & cells
-        covered |= cells
-    assert len(covered) == richmenu.MENU_WIDTH * richmenu.MENU_HEIGHT
+    for a, b in itertools.combinations(areas, 2):
+        overlap_x = min(a.x + a.width, b.x + b.width) - max(a.x, b.x)
+        overlap_y = min(a.y + a.height, b.y + b.height) - max(a.y, b.y)
+        assert overlap_x <= 0 or overlap_y <= 0, (a, b)
+    assert all(b.x + b.width <= richmenu.MENU_WIDTH and b.y + b.height <= richmenu.MENU_HEIGHT for b in areas)
+    assert sum(b.width * b.height for b in areas) == richmenu.MENU_WIDTH * richmenu.MENU_HEIGHT
     assert not menu_problems(json.loads(richmenu.menu_json(richmenu.menu_request())))
 
 
