@@ -84,6 +84,9 @@ def _layout() -> tuple[Tile, ...]:
 
 
 TILES = _layout()
+# What a tap sends: the LINE text handler must answer each of these (今週のイベント goes to
+# knowledge.ask; the others are the handler's own commands).
+MENU_TEXTS = tuple(t.text for t in TILES)
 
 
 def menu_name(now: datetime | None = None) -> str:
