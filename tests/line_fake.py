@@ -1,7 +1,7 @@
 """``fake_line``: a fake LINE Messaging API that refuses what the real one would refuse.
 
 A test gives the app ``fake_line.url`` as its LINE API base URL, e.g. the SDK's
-``Configuration(access_token="t", host=fake_line.url)`` (or ``LINE_API_HOST=fake_line.url``).
+``Configuration(access_token="t", host=fake_line.url)`` (or ``LINE_API_BASE_URL=fake_line.url``).
 Every request is recorded; every JSON body is checked with ``tests/line_spec.py`` against
 LINE's published OpenAPI spec plus the limits LINE documents elsewhere. A body LINE would refuse
 is answered 400 with LINE's error shape **and** recorded as a violation, and the fixture fails

@@ -473,3 +473,26 @@ def test_a_reply_timeout_is_logged_and_the_next_event_answered(line, caplog, mon
     db.close()
     assert any("reply failed" in r.getMessage() and event["webhookEventId"] in r.getMessage() for r in caplog.records)
     assert line.send(line.text("ヘルプ"))[0]["text"] == words.HELP
+
+
+# --- the rich menu --------------------------------------------------------------------------
+
+
+def test_rich_menu_installed_twice_against_the_spec_checking_fake_leaves_one_default(fake_line):
+    """The menu the command makes passes LINE's spec (validate, create, image, default), and a
+    second install replaces it."""
+    from handlers import line_richmenu
+
+    image = line_richmenu.load_image()
+    first = line_richmenu.install(TOKEN, fake_line.url, image)
+    second = line_richmenu.install(TOKEN, fake_line.url, image)
+    assert second.deleted == [first.rich_menu_id]
+    assert list(fake_line.rich_menus) == [second.rich_menu_id] == [fake_line.default_rich_menu]
+    assert fake_line.rich_menu_images[second.rich_menu_id] == ("image/png", image.data)
+
+
+@pytest.mark.parametrize("text", __import__("handlers.line_richmenu", fromlist=["MENU_TEXTS"]).MENU_TEXTS)
+def test_every_rich_menu_button_gets_an_answer_not_a_refusal(line, on_tuesday, text):
+    line.send(line.event("follow"), line.postback("a=area&v=横浜市旭区"), line.postback("a=skip"))
+    messages = line.send(line.text(text))
+    assert messages and "ごめんなさい" not in texts(messages)
