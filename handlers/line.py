@@ -39,8 +39,8 @@ from handlers import line_setup as setup
 from handlers import line_words as words
 from handlers.line_client import REQUEST_TIMEOUT_S, configuration
 from handlers.line_render import answer_messages, finish, follow_ups, place_carousel, say, text_message
-from knowledge import ask, clock, inbox, open_db, parents, places, topics
-from knowledge.db import busy_timeout
+from knowledge import ask, clock, inbox, parents, places, topics
+from knowledge.db import busy_timeout, release, thread_db
 from knowledge.text import nfkc
 
 logger = logging.getLogger(__name__)
@@ -159,16 +159,16 @@ class LineChannel:
         kind = _kind(event)
         db = None
         try:
-            db = open_db(self.db_path, create=False)
+            db = thread_db(self.db_path)
             messages = respond(db, event, self.default_area)
             status = self._reply(event, messages, event_id) if messages else "done"
         except Exception:
             logger.exception("line event %s (%s) could not be handled", event_id, kind)
             status = "failed"
         if db is not None:
+            release(db)
             if event_id != "-":
                 inbox.settle(db, CHANNEL, event_id, status)
-            db.close()
         logger.info("line event %s (%s) %s in %.0f ms", event_id, kind, status, (time.perf_counter() - started) * 1000)
 
     def _reply(self, event: Event, messages: list[Message], event_id: str) -> str:

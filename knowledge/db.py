@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import pathlib
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -304,6 +307,11 @@ def open_db(path_or_conn: str | pathlib.Path | sqlite3.Connection, *, create: bo
             db.execute("PRAGMA journal_mode=WAL")
         except sqlite3.OperationalError:
             pass  # read-only media: stay in the default journal mode
+    if not db.memory and _journal_mode(db) == "wal":
+        # In WAL mode NORMAL cannot corrupt the base; a power cut may lose the last commits
+        # (at worst an event id, so a redelivered event is answered again). FULL syncs every
+        # commit, which made each webhook's event-id write the web process's bottleneck.
+        db.execute("PRAGMA synchronous=NORMAL")
     if migrations.pending(db):
         try:
             with writing(db):
@@ -326,6 +334,43 @@ def open_db(path_or_conn: str | pathlib.Path | sqlite3.Connection, *, create: bo
             raise
         logger.info("the base is read-only: it keeps the dictionary it was built with")
     return db
+
+
+KEPT_PER_THREAD = 4  # bases a thread keeps open (a deploy has one; tests open many, one after another)
+_threads = threading.local()
+
+
+def thread_db(path: str | pathlib.Path) -> sqlite_utils.Database:
+    """This thread's connection to the base at ``path``, opened once and reused (``create=False``).
+
+    Opening a connection per request costs more than answering (schema and dictionary checks,
+    the WAL's shared memory): gunicorn's threads and the channels' event threads keep one each.
+    A file swapped in at the path (a restored backup) is noticed by its inode and reopened; a
+    connection is never left inside a transaction (``release``).
+    """
+    key = os.path.realpath(path)
+    try:
+        inode = os.stat(key).st_ino
+    except FileNotFoundError:
+        raise BaseMissing(f"no knowledge base at {path}") from None
+    kept: OrderedDict = getattr(_threads, "kept", None) or OrderedDict()
+    _threads.kept = kept
+    entry = kept.pop(key, None)
+    if entry is not None and entry[1] != inode:
+        entry[0].close()
+        entry = None
+    if entry is None:
+        entry = (open_db(path, create=False), inode)
+    kept[key] = entry
+    while len(kept) > KEPT_PER_THREAD:
+        kept.popitem(last=False)[1][0].close()
+    return entry[0]
+
+
+def release(db: sqlite_utils.Database) -> None:
+    """Hand a thread's connection back after a request: nothing left half-done in it."""
+    if db.conn.in_transaction:
+        db.rollback()
 
 
 def _journal_mode(db: sqlite_utils.Database) -> str:
