@@ -23,6 +23,7 @@ import sqlite_utils
 
 from knowledge import areas as areas_mod
 from knowledge import audience, clock, listings, unanswered
+from knowledge import db as dbmod
 from knowledge import render, schedule
 from knowledge.dates import When, kanji_dates, parse_when
 from knowledge import weights
@@ -131,6 +132,7 @@ class Answer:
     related: list[Item] = field(default_factory=list)
     contact: str | None = None
     listing: listings.Listing | None = None  # what's on, as data: each channel renders it its way
+    best: Item | None = field(default=None, repr=False)  # the best match, answered or not (for the log)
 
     def to_dict(self) -> dict:
         if self.listing is not None:  # the events listed, in the order shown, with date and time
@@ -175,6 +177,24 @@ def ask(db: sqlite_utils.Database, question: str, *, area: str | None = None, to
     if not fold(question):
         return Answer(False, [], render.empty_question())
     index = index_for(db)
+    key = (question, area, today, dbmod.version(db))
+    answer = index.answers.get(key)
+    cached = answer is not None
+    if not cached:
+        answer = _answer(db, index, question, area, today)
+        index.answers.put(key, answer)
+    best = answer.best
+    if not answer.answered and answer.listing is None and log:
+        _log_unanswered(db, question, answer.understanding.area, best.score if best else 0.0, asker)
+    logger.info("question answered=%s score=%.3f item=%s area=%s chars=%d ms=%.1f%s", answer.answered,
+                best.score if best else 0.0, f"{best.kind}:{best.id}" if best else "-",
+                answer.understanding.area or "-", len(question), (time.perf_counter() - started) * 1000,
+                " (cached)" if cached else "")
+    return answer
+
+
+def _answer(db: sqlite_utils.Database, index: Index, question: str, area: str | None, today: date) -> Answer:
+    """The answer itself: the same for the same question, area, day and base version."""
     u = understand(db, question, area, today, index)
     ranked = rank(db, index, u)
     contact = areas_mod.contact(db, u.area)
@@ -190,13 +210,9 @@ def ask(db: sqlite_utils.Database, question: str, *, area: str | None = None, to
         answer = Answer(True, items, text, u, related=related, contact=contact)
     else:
         suggestions = [i for i in _dedupe_groups(ranked) if i.score >= SUGGEST_MIN][:3]
-        if log:
-            _log_unanswered(db, question, u.area, best.score if best else 0.0, asker)
         answer = Answer(False, suggestions, render.refusal_text(suggestions, contact, u.area), u,
                         suggestions=suggestions, contact=contact)
-    logger.info("question answered=%s score=%.3f item=%s area=%s chars=%d ms=%.1f", answer.answered,
-                best.score if best else 0.0, f"{best.kind}:{best.id}" if best else "-", u.area or "-",
-                len(question), (time.perf_counter() - started) * 1000)
+    answer.best = best
     return answer
 
 

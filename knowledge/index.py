@@ -42,6 +42,37 @@ log = logging.getLogger(__name__)
 BODY_CHARS = 600  # of a record's body, enough for its subject; the rest only dilutes it
 
 
+RECENT_ANSWERS = 2048  # answers kept per index: parents ask the same things (今週のイベント) again and again
+
+
+class Recent:
+    """The answers of one index, by (question, area, day, base version), the most recent kept.
+
+    An answer depends on nothing else, so the same question asked again (a rich menu button
+    tapped by a thousand parents) is not matched again. It lives on the index: a new version of
+    the base brings a new index and a new, empty ``Recent``; the key's base version covers the
+    writes made while the old index still serves. Safe across threads.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 @dataclass
 class Doc:
     kind: str  # program, activity, base, faq
@@ -86,6 +117,7 @@ class Index:
     max_idf: float = 1.0
     areas: list[tuple[str, str]] = field(default_factory=list)  # areas.mentions(), read with the index
     char_idf: dict[str, float] = field(default_factory=dict)  # one character -> its IDF (日, 園)
+    answers: "Recent" = field(default_factory=lambda: Recent(RECENT_ANSWERS), repr=False)  # see ``Recent``
 
     def term_idf(self, gram: str) -> float:
         """A bigram no record holds weighs as much as the rarest one that exists.
