@@ -23,7 +23,7 @@ EXTENSION = "kosodate_line"
 def line_blueprint(config: Config) -> Blueprint:
     bp = Blueprint("line", __name__)
     channel = None
-    if config.line_channel_secret:
+    if config.line_channel_secret and config.line_channel_access_token:
         channel = LineChannel(secret=config.line_channel_secret, token=config.line_channel_access_token,
                               db_path=config.db_path, base_url=config.line_api_base_url,
                               default_area=config.default_area)
@@ -40,10 +40,11 @@ def line_blueprint(config: Config) -> Blueprint:
         request.max_content_length = MAX_WEBHOOK_BYTES
         body = request.get_data(as_text=True)
         try:
-            queued = channel.receive(get_db(), body, request.headers.get("X-Line-Signature"))
+            events = channel.parse(body, request.headers.get("X-Line-Signature"))
         except BadRequest as e:
             logger.warning("line webhook refused (400) from %s: %s", request.remote_addr, e)
             return jsonify(error=str(e)), 400
+        queued = channel.accept(get_db(), events) if events else 0
         return jsonify(status="ok", queued=queued)
 
     return bp

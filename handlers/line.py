@@ -1,7 +1,7 @@
 """LINE webhook events turned into calls on ``knowledge`` and replies through ``MessagingApi``.
 
-``LineChannel.receive`` runs in the web request: it checks the signature and parses the body
-with the SDK's ``WebhookParser``, claims each event's ``webhookEventId`` (``knowledge.inbox``:
+``LineChannel.parse`` and ``accept`` run in the web request: the SDK's ``WebhookParser`` checks
+the signature and parses the body, then each event's ``webhookEventId`` is claimed (``knowledge.inbox``:
 a redelivered or duplicated event is claimed once, so it is never answered or applied twice),
 queues the claimed events and returns at once, as LINE asks of a webhook. A small pool of
 threads per process then handles them (``respond``) and replies. A failed reply (an expired
@@ -12,7 +12,7 @@ itself was already answered and logged by ``knowledge.ask``.
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 import os
 import sqlite3
 import threading
@@ -28,6 +28,7 @@ from linebot.v3.messaging import ApiClient, LocationAction, Message, MessagingAp
 from linebot.v3.webhooks import (
     Event,
     FollowEvent,
+    JoinEvent,
     LocationMessageContent,
     MessageEvent,
     PostbackEvent,
@@ -38,15 +39,17 @@ from linebot.v3.webhooks import (
 from handlers import line_setup as setup
 from handlers import line_words as words
 from handlers.line_client import REQUEST_TIMEOUT_S, configuration
-from handlers.line_render import answer_messages, finish, follow_ups, place_carousel, say, text_message
-from knowledge import ask, clock, inbox, parents, places, topics
+from handlers.line_render import ACTION_ALL, MAX_MESSAGES, answer_messages, finish, follow_ups, place_carousel, say, text_message
+from knowledge import ask, clock, inbox, parents, places, render, topics, unanswered
+from knowledge.areas import AreaError
 from knowledge.db import busy_timeout, release, thread_db
 from knowledge.text import nfkc
 
 logger = logging.getLogger(__name__)
 CHANNEL = "line"
 WORKERS = 4  # threads per process handling events (each opens its own connection)
-CLAIM_WAIT_S = 2.0  # how long the webhook waits for the write lock to record an event id
+CLAIM_WAIT_S = 0.5  # how long the webhook waits for the write lock to record a body's event ids
+RECENT_IDS = 10_000  # event ids a process remembers, for when the base's lock cannot be had
 
 
 class BadRequest(ValueError):
@@ -66,47 +69,61 @@ class LineChannel:
         self._pid = 0
         self._pending: set[Future] = set()
         self._queues: dict[str, deque] = {}
+        self._recent: OrderedDict[str, bool] = OrderedDict()  # ids claimed by this process, newest last
         self._lock = threading.Lock()
 
     # --- in the request ------------------------------------------------------------------
 
-    def receive(self, db: sqlite_utils.Database, body: str, signature: str | None) -> int:
-        """Verify and queue a webhook body; the number of new events queued. Raises
+    def parse(self, body: str, signature: str | None) -> list[Event]:
+        """The events of a webhook body, after the SDK checked its signature. Raises
         ``BadRequest`` for a missing or wrong signature or a body that is not LINE's."""
         if not signature:
             raise BadRequest("no X-Line-Signature header")
         try:
-            events = self.parser.parse(body, signature)
+            return self.parser.parse(body, signature)
         except InvalidSignatureError:
             raise BadRequest("the X-Line-Signature does not match the body") from None
         except (ValueError, KeyError, TypeError, AttributeError) as e:
-            raise BadRequest(f"the body is not a LINE webhook ({type(e).__name__}: {str(e)[:120]})") from None
+            first = (str(e).splitlines() or [""])[0][:120]
+            raise BadRequest(f"the body is not a LINE webhook ({type(e).__name__}: {first})") from None
+
+    def accept(self, db: sqlite_utils.Database, events: list[Event]) -> int:
+        """Queue the events not received before; how many were queued."""
+        fresh = self._claim(db, events)
         queued = 0
         for event in events:
-            if self._claim(db, event):
-                self._submit(event)
-                queued += 1
+            event_id = getattr(event, "webhook_event_id", None)
+            if event_id and event_id not in fresh:
+                redelivery = getattr(getattr(event, "delivery_context", None), "is_redelivery", False)
+                logger.info("line event %s (%s) already received; %s skipped", event_id, _kind(event),
+                            "redelivery" if redelivery else "duplicate")
+                continue
+            if not event_id:  # not a LINE event as documented: nothing to dedupe by
+                logger.warning("line event without webhookEventId (%s) handled", _kind(event))
+            self._submit(event)
+            queued += 1
         return queued
 
-    def _claim(self, db: sqlite_utils.Database, event: Event) -> bool:
-        event_id = getattr(event, "webhook_event_id", None)
-        kind = getattr(event, "type", None) or "unknown"
-        if not event_id:  # not a LINE event as documented: nothing to dedupe by, handled once here
-            logger.warning("line event without webhookEventId (type %s)", kind)
-            return True
+    def _claim(self, db: sqlite_utils.Database, events: list[Event]) -> set[str]:
+        """The ids first seen now, recorded in the base in one short transaction. While a long
+        import holds the write lock, this process's own memory of recent ids stands in: the
+        webhook still answers 200 quickly (so LINE does not redeliver) and repeats are caught."""
+        pairs = [(e.webhook_event_id, _kind(e)) for e in events if getattr(e, "webhook_event_id", None)]
+        if not pairs:
+            return set()
         try:
             with busy_timeout(db, CLAIM_WAIT_S):
-                if inbox.claim(db, CHANNEL, event_id, kind):
-                    return True
+                fresh = inbox.claim_many(db, CHANNEL, pairs)
         except sqlite3.OperationalError as e:
-            # a long import holds the lock: answer anyway. The webhook still answers 200, so
-            # LINE does not redeliver, and the parent is not left without a reply.
-            logger.warning("line event %s (%s) handled unrecorded: %s", event_id, kind, e)
-            return True
-        redelivery = getattr(getattr(event, "delivery_context", None), "is_redelivery", False)
-        logger.info("line event %s (%s) already received; %s skipped", event_id, kind,
-                    "redelivery" if redelivery else "duplicate")
-        return False
+            with self._lock:
+                fresh = {i for i, _ in pairs if i not in self._recent}
+            logger.warning("line events %s recorded in memory only (%s)", ", ".join(sorted(fresh)) or "-", e)
+        with self._lock:
+            for event_id in fresh:
+                self._recent[event_id] = True
+            while len(self._recent) > RECENT_IDS:
+                self._recent.popitem(last=False)
+        return fresh
 
     # --- in the event threads ------------------------------------------------------------
 
@@ -157,25 +174,29 @@ class LineChannel:
         started = time.perf_counter()
         event_id = getattr(event, "webhook_event_id", None) or "-"
         kind = _kind(event)
-        db = None
+        db, detail = None, None
         try:
             db = thread_db(self.db_path)
-            messages = respond(db, event, self.default_area)
-            status = self._reply(event, messages, event_id) if messages else "done"
-        except Exception:
+            if getattr(event, "mode", "active") == "standby":  # another module channel has the chat
+                messages, status = [], "standby"
+            else:
+                messages = respond(db, event, self.default_area)
+                status, detail = self._reply(event, messages, event_id) if messages else ("done", None)
+        except Exception as e:
             logger.exception("line event %s (%s) could not be handled", event_id, kind)
-            status = "failed"
+            status, detail = "failed", f"{type(e).__name__}: {e}"
         if db is not None:
             release(db)
             if event_id != "-":
-                inbox.settle(db, CHANNEL, event_id, status)
+                inbox.settle(db, CHANNEL, event_id, status, detail)
         logger.info("line event %s (%s) %s in %.0f ms", event_id, kind, status, (time.perf_counter() - started) * 1000)
 
-    def _reply(self, event: Event, messages: list[Message], event_id: str) -> str:
+    def _reply(self, event: Event, messages: list[Message], event_id: str) -> tuple[str, str | None]:
+        """Send the reply: ("done", None), or ("reply_failed", what LINE or the network said)."""
         token = getattr(event, "reply_token", None)
-        if not token or getattr(event, "mode", "active") == "standby":
-            logger.info("line event %s: %d messages not sent (no reply token or standby mode)", event_id, len(messages))
-            return "done"
+        if not token:
+            logger.info("line event %s: %d messages not sent (no reply token)", event_id, len(messages))
+            return "done", None
         try:
             # the raw response: a 2xx is delivered, whatever extra fields LINE's answer grows
             MessagingApi(self._client).reply_message_with_http_info(
@@ -184,9 +205,10 @@ class LineChannel:
         except Exception as e:  # ApiException (4xx/5xx), urllib3's timeouts and connection errors
             status = getattr(e, "status", None)
             detail = getattr(e, "body", None) or str(e)
-            logger.error("line event %s: reply failed (%s): %s", event_id, status or type(e).__name__, str(detail)[:300])
-            return "reply_failed"
-        return "done"
+            said = f"{status or type(e).__name__}: {str(detail)[:300]}"
+            logger.error("line event %s: reply failed (%s)", event_id, said)
+            return "reply_failed", said
+        return "done", None
 
 
 def _chat_of(event: Event) -> str:
@@ -209,18 +231,23 @@ def _kind(event: Event) -> str:
 
 
 def respond(db: sqlite_utils.Database, event: Event, default_area: str | None = None) -> list[Message]:
-    """The reply to one event (empty when there is nothing to say or no one to say it to)."""
-    user_id = getattr(getattr(event, "source", None), "user_id", None)
-    if isinstance(event, FollowEvent) and user_id:
+    """The reply to one event (empty when there is nothing to say or no one to say it to).
+
+    The bot talks with one parent at a time: in a group or a room it only says, once invited,
+    that it answers in a one-to-one chat, so no one's ward or child is shown to a group."""
+    source = getattr(event, "source", None)
+    user_id = getattr(source, "user_id", None) if getattr(source, "type", None) == "user" else None
+    if user_id is None:
+        return [text_message(words.GROUP_HINT)] if isinstance(event, JoinEvent) else _no_reply(event)
+    if isinstance(event, FollowEvent):
         parents.follow(db, user_id, step=setup.STEP_AREA)
         return [text_message(words.WELCOME)] + setup.area_question(db)
-    if isinstance(event, UnfollowEvent) and user_id:
+    if isinstance(event, UnfollowEvent):
         parents.forget(db, user_id)
+        unanswered.forget(db, asker_of(user_id))
         return []
-    if isinstance(event, PostbackEvent) and user_id:
-        postback = event.postback
-        reply = setup.on_postback(db, user_id, postback.data, postback.params)
-        return reply if reply is not None else [text_message(words.HELP)]
+    if isinstance(event, PostbackEvent):
+        return on_postback(db, user_id, event.postback.data, event.postback.params, default_area)
     if isinstance(event, MessageEvent):
         content = event.message
         if isinstance(content, TextMessageContent):
@@ -228,6 +255,10 @@ def respond(db: sqlite_utils.Database, event: Event, default_area: str | None = 
         if isinstance(content, LocationMessageContent):
             return on_location(db, user_id, content.latitude, content.longitude, default_area)
         return finish([text_message(words.UNSUPPORTED)], follow_ups())
+    return _no_reply(event)
+
+
+def _no_reply(event: Event) -> list[Message]:
     if isinstance(event, UnknownEvent):  # a type or shape this SDK version does not know
         logger.warning("line event %s (%s) not understood by the SDK: no reply", getattr(event, "webhook_event_id", "-"),
                        _kind(event))
@@ -236,7 +267,32 @@ def respond(db: sqlite_utils.Database, event: Event, default_area: str | None = 
     return []
 
 
+def asker_of(user_id: str) -> str:
+    """How a LINE user is named to the unanswered log (which keeps only a pseudonym of it)."""
+    return f"line:{user_id}"
+
+
+def on_postback(db: sqlite_utils.Database, user_id: str, data: str, params: dict | None,
+                default_area: str | None) -> list[Message]:
+    reply = setup.on_postback(db, user_id, data, params)
+    if reply is not None:
+        return reply
+    fields = setup.data_of(data)
+    if fields.get("a") == ACTION_ALL and fields.get("q"):
+        return all_events(db, user_id, fields["q"], default_area)
+    return finish([text_message(words.HELP)], follow_ups())
+
+
+def all_events(db: sqlite_utils.Database, user_id: str, question: str, default_area: str | None) -> list[Message]:
+    """Every event of a listing as text (the carousel shows ten): the "more" bubble's button."""
+    answer = _ask(db, user_id, question, _area_of(db, user_id, default_area))
+    if answer.listing is None or not answer.listing.entries:
+        return answer_messages(db, answer, clock.today())
+    return finish([text_message(render.all_entries_text(answer.listing))], follow_ups())
+
+
 COMMANDS: dict[str, Callable] = {}
+SKIP_WORDS = ("スキップ", "すきっぷ", "skip", "あとで", "後で")
 
 
 def command(*names: str):
@@ -251,21 +307,38 @@ def _key(text: str) -> str:
     return "".join(nfkc(text).split()).lower().rstrip("。.!！")
 
 
-def on_text(db: sqlite_utils.Database, user_id: str | None, text: str, default_area: str | None) -> list[Message]:
-    parent = parents.get(db, user_id) if user_id else None
+def on_text(db: sqlite_utils.Database, user_id: str, text: str, default_area: str | None) -> list[Message]:
+    parent = parents.get(db, user_id)
     handler = COMMANDS.get(_key(text))
-    if handler is not None and user_id:
+    if handler is not None:
         return handler(db, user_id, parent)
     if parent is not None and parent.step == setup.STEP_AREA:
         chosen = setup.typed_area(db, user_id, text.strip())
         if chosen is not None:
             return chosen
-    area = (parent.area if parent else None) or default_area
-    answer = ask(db, text, area=area, asker=f"line:{user_id}" if user_id else None)
+    if parent is not None and parent.step == setup.STEP_CHILD and _key(text) in SKIP_WORDS:
+        return setup.on_postback(db, user_id, f"a={setup.ACTION_SKIP}", None)
+    answer = _ask(db, user_id, text, (parent.area if parent else None) or default_area)
     messages = answer_messages(db, answer, clock.today())
-    if parent is not None and not parent.area and len(messages) < 5:
+    if (parent is None or not parent.area) and len(messages) < MAX_MESSAGES:
+        if parent is None:  # a friend from before the webhook was connected: set up now
+            parents.update(db, user_id, step=setup.STEP_AREA)
         messages = messages + setup.area_question(db)[-1:]  # the ward question (its quick replies last)
     return messages
+
+
+def _ask(db: sqlite_utils.Database, user_id: str, text: str, area: str | None):
+    """``knowledge.ask`` for this parent; an area the base no longer knows is not an error."""
+    try:
+        return ask(db, text, area=area, asker=asker_of(user_id))
+    except AreaError:
+        logger.warning("area %r is not in the base: answering without an area", area)
+        return ask(db, text, area=None, asker=asker_of(user_id))
+
+
+def _area_of(db: sqlite_utils.Database, user_id: str, default_area: str | None) -> str | None:
+    parent = parents.get(db, user_id)
+    return (parent.area if parent else None) or default_area
 
 
 @command(*words.CMD_SETUP)
@@ -299,17 +372,16 @@ def _near(db, user_id, parent) -> list[Message]:
 
 @command(*words.CMD_FAQ)
 def _faq(db, user_id, parent) -> list[Message]:
-    categories = topics.faq_categories(db, parent.area if parent else None)
+    categories = topics.faq_categories(db, _area_of(db, user_id, None))
     if not categories:
         return finish([text_message(words.FAQ_NONE)], follow_ups())
     return finish([text_message(words.FAQ_HEAD)], [say(c) for c in categories])
 
 
-def on_location(db: sqlite_utils.Database, user_id: str | None, lat: float, lon: float,
+def on_location(db: sqlite_utils.Database, user_id: str, lat: float, lon: float,
                 default_area: str | None) -> list[Message]:
     """The nearest bases; where no base has coordinates, say so and list the ward's bases."""
-    parent = parents.get(db, user_id) if user_id else None
-    area = (parent.area if parent else None) or default_area
+    area = _area_of(db, user_id, default_area)
     try:
         near = places.nearest_bases(db, float(lat), float(lon))
     except (TypeError, ValueError):

@@ -56,12 +56,37 @@ ACCENT = "#E8736C"  # titles and dates: a warm colour that reads on white
 MUTED = "#888888"
 URL = re.compile(r"https?://\S+")
 CARD_KINDS = ("activity", "base")
+ACTION_ALL = "all"  # postback: every event of a listing as text (the "more" bubble's button)
+
+
+def units(text: str) -> int:
+    """Length as LINE counts texts: UTF-16 code units (an emoji outside the BMP counts two)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def cut(text: str, limit: int) -> str:
-    """``text`` in at most ``limit`` characters, marked with … when cut."""
+    """``text`` in at most ``limit`` UTF-16 units (LINE's count; labels, counted in graphemes,
+    are never longer), marked with … when cut. Never splits a character."""
     text = text or ""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if units(text) <= limit:
+        return text
+    kept, size = [], 1  # room for the …
+    for ch in text:
+        size += 2 if ord(ch) > 0xFFFF else 1
+        if size > limit:
+            break
+        kept.append(ch)
+    return "".join(kept) + "…"
+
+
+def safe_uri(raw: str | None) -> str | None:
+    """A link LINE accepts: the first http(s) URL of a cell, non-ASCII percent-encoded, at most
+    ``MAX_URI`` characters; None when there is none."""
+    match = URL.search(raw or "")
+    if not match:
+        return None
+    uri = quote(match.group(0).rstrip("）)、。,."), safe=":/?#[]@!$&'()*+,;=%~-._")
+    return uri if len(uri) <= MAX_URI else None
 
 
 def text_message(text: str, quick: list[Action] | None = None) -> TextMessage:
@@ -90,7 +115,7 @@ def postback(label: str, display: str | None = None, **data: str) -> PostbackAct
 def follow_ups(answer: Answer | None = None) -> list[Action]:
     """The 「もしかして」 suggestions first, then what a parent often asks next."""
     actions: list[Action] = [say(s.title) for s in (answer.suggestions if answer else [])]
-    actions += [say(words.QR_THIS_WEEK), say(words.QR_NEXT_WEEK), LocationAction(label=words.QR_SEND_LOCATION),
+    actions += [say(words.QR_THIS_WEEK), say(words.QR_NEXT_WEEK), LocationAction(label=words.QR_NEAR),
                 say(words.QR_SETUP)]
     return actions[:MAX_QUICK_REPLIES]
 
@@ -109,7 +134,8 @@ def finish(messages: list[Message], quick: list[Action] | None) -> list[Message]
 def answer_messages(db: sqlite_utils.Database, answer: Answer, today: date) -> list[Message]:
     """The reply to a question: a carousel for a listing or for events and bases, else text."""
     if answer.listing is not None:
-        messages = listing_messages(answer.listing, answer.text)
+        asked = answer.understanding.question if answer.understanding else ""
+        messages = listing_messages(answer.listing, answer.text, asked)
     elif answer.answered and _as_cards(answer):
         messages = [card_carousel(db, answer, today)]
     else:
@@ -136,10 +162,10 @@ def answer_bubble(db: sqlite_utils.Database, item: Item, answer: Answer, today: 
     answer), with its link and, for a base, its map as buttons."""
     text = render.answer_text(db, item, answer.understanding, today, [])
     lines = [line for line in text.split("\n")[1:] if line.strip()]
-    urls = [m.group(0) for line in lines for m in [URL.fullmatch(line.strip())] if m]
+    urls = [safe_uri(line) for line in lines if URL.fullmatch(line.strip())]
     body = [_line(line) for line in lines if not URL.fullmatch(line.strip())][:MAX_BUBBLE_LINES]
     buttons = []
-    if urls and len(urls[0]) <= MAX_URI:
+    if urls and urls[0]:
         buttons.append(_button(URIAction(label=words.BTN_DETAILS, uri=urls[0])))
     if item.kind == "base":
         record = render.record_of(db, item)
@@ -151,22 +177,22 @@ def answer_bubble(db: sqlite_utils.Database, item: Item, answer: Answer, today: 
 
 
 def alt_text(text: str) -> str:
-    """A notification's worth: whole lines up to ``MAX_ALT_TEXT`` characters."""
-    if len(text) <= MAX_ALT_TEXT:
+    """A notification's worth: whole lines up to ``MAX_ALT_TEXT`` units."""
+    if units(text) <= MAX_ALT_TEXT:
         return text or "…"
     kept, size = [], 0
     for line in text.split("\n"):
-        if size + len(line) + 1 > MAX_ALT_TEXT - 1:
+        if size + units(line) + 1 > MAX_ALT_TEXT - 1:
             break
         kept.append(line)
-        size += len(line) + 1
+        size += units(line) + 1
     return ("\n".join(kept) + "…") if kept else cut(text, MAX_ALT_TEXT)
 
 
 # --- listings ----------------------------------------------------------------------------
 
 
-def listing_messages(listing: Listing, text: str) -> list[Message]:
+def listing_messages(listing: Listing, text: str, question: str = "") -> list[Message]:
     """The window's events as a carousel; an empty window in words (with the next events as a
     carousel when some were found after it)."""
     if not listing.entries and not listing.offered:
@@ -177,7 +203,7 @@ def listing_messages(listing: Listing, text: str) -> list[Message]:
     if more:
         bubbles = bubbles[: MAX_BUBBLES - 1] if len(bubbles) >= MAX_BUBBLES else bubbles
         more += len(listing.visible) - len(bubbles)
-        bubbles.append(more_bubble(more, listing.label))
+        bubbles.append(more_bubble(more, question))
     carousel = FlexMessage(alt_text=alt_text(text), contents=FlexCarousel(contents=bubbles))
     if listing.entries:
         return [carousel]
@@ -198,9 +224,15 @@ def event_bubble(entry: Listed, with_area: bool = False) -> FlexBubble:
     return _bubble(entry.title, lines, [_button(say(words.BTN_DETAILS, entry.title))])
 
 
-def more_bubble(count: int, label: str) -> FlexBubble:
-    hint = words.MORE_EVENTS_HINT.format(label=label) if label else ""
-    return _bubble(words.MORE_EVENTS.format(count=count), [_line(hint)] if hint else [_line("…")], [])
+def more_bubble(count: int, question: str = "") -> FlexBubble:
+    """How many more there are, and a button that asks again for all of them as text (when the
+    question fits a postback's data)."""
+    try:
+        button = [_button(postback(words.BTN_ALL_EVENTS, a=ACTION_ALL, q=question))] if question else []
+    except ValueError:
+        button = []
+    hint = [_line(words.MORE_EVENTS_HINT)] if button else [_line("…")]
+    return _bubble(words.MORE_EVENTS.format(count=count), hint, button)
 
 
 # --- places ------------------------------------------------------------------------------
@@ -227,8 +259,8 @@ def place_bubble(place: Place) -> FlexBubble:
     link = map_link(place.lat, place.lon, place.address)
     if link:
         buttons.append(_button(URIAction(label=words.BTN_MAP, uri=link)))
-    if place.url and len(place.url) <= MAX_URI and place.url.startswith(("http://", "https://")):
-        buttons.append(_button(URIAction(label=words.BTN_DETAILS, uri=place.url)))
+    if safe_uri(place.url):
+        buttons.append(_button(URIAction(label=words.BTN_DETAILS, uri=safe_uri(place.url))))
     return _bubble(place.name, lines or [_line(place.kind or "…")], buttons)
 
 

@@ -9,6 +9,7 @@ again; 「設定」 starts over on purpose.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from urllib.parse import parse_qs
 
@@ -20,6 +21,7 @@ from handlers.line_render import MAX_QUICK_REPLIES, finish, postback, text_messa
 from knowledge import areas, clock, parents
 from knowledge.parents import Parent
 
+logger = logging.getLogger(__name__)
 PAGE = MAX_QUICK_REPLIES - 2  # choices a page shows, leaving room for ほかの区 and ほかの市
 STEP_AREA = "area"
 STEP_CHILD = "child"
@@ -60,14 +62,14 @@ def area_question(db: sqlite_utils.Database, city: str | None = None, page: int 
         return [text_message(words.NO_AREAS)]
     every = [a for wards in by_city.values() for a in wards]
     if not cities and city is None and len(every) <= MAX_QUICK_REPLIES:
-        actions = [postback(_label(a, len(by_city) > 1), a=ACTION_AREA, v=a) for a in every]
-        return finish([text_message(words.ASK_AREA)], actions)
+        return finish([text_message(words.ASK_AREA)], _area_choices(every, full=len(by_city) > 1))
     if not cities and city is None and len(by_city) == 1:
         city = next(iter(by_city))
     if cities or city not in by_city:
-        return _page([text_message(words.ASK_CITY)], [postback(c, a=ACTION_CITY, v=c) for c in by_city],
-                     page, more=dict(a=ACTION_CITIES))
-    actions = [postback(_label(a, False), a=ACTION_AREA, v=a) for a in by_city[city]]
+        # a city without wards is chosen as it is; a city with wards asks which ward next
+        actions = [_choice(c, a=ACTION_AREA if by_city[c] == [c] else ACTION_CITY, v=c) for c in by_city]
+        return _page([text_message(words.ASK_CITY)], [a for a in actions if a], page, more=dict(a=ACTION_CITIES))
+    actions = _area_choices(by_city[city], full=False)
     tail = [postback(words.QR_OTHER_CITY, a=ACTION_CITIES)] if len(by_city) > 1 else []
     return _page([text_message(words.ASK_AREA_OF_CITY.format(city=city))], actions, page,
                  more=dict(a=ACTION_CITY, v=city), tail=tail)
@@ -81,6 +83,19 @@ def _page(messages: list[Message], actions: list[Action], page: int, *, more: di
     if pages > 1:
         shown.append(postback(words.QR_MORE_AREAS, **more, p=str(page + 1)))
     return finish(messages, shown + (tail or []))
+
+
+def _area_choices(names: list[str], *, full: bool) -> list[Action]:
+    return [a for a in (_choice(_label(n, full), a=ACTION_AREA, v=n) for n in names) if a]
+
+
+def _choice(label: str, **data: str) -> Action | None:
+    """A postback choice; None (logged) for a name too long for LINE's 300-character data."""
+    try:
+        return postback(label, **data)
+    except ValueError:
+        logger.warning("area %r left out of the setup choices: its name is too long for a postback", data.get("v"))
+        return None
 
 
 def _label(area: str, full: bool) -> str:

@@ -24,16 +24,26 @@ PURGE_EVERY = 500  # claims between purges of old ids
 
 def claim(db: sqlite_utils.Database, channel: str, event_id: str, kind: str) -> bool:
     """True when this event id was not seen before (and is now recorded as received)."""
+    return event_id in claim_many(db, channel, [(event_id, kind)])
+
+
+def claim_many(db: sqlite_utils.Database, channel: str, events: list[tuple[str, str]]) -> set[str]:
+    """The ids among ``events`` ((id, kind) pairs) not seen before, all recorded as received in
+    one transaction: one wait for the write lock per webhook body, not one per event."""
     now = clock.now().astimezone(timezone.utc)  # stored in UTC: comparable whatever the zone setting
+    fresh: set[str] = set()
     with writing(db):
-        inserted = db.execute(
-            "INSERT INTO inbox(channel, event_id, kind, received_at, status) VALUES (?, ?, ?, ?, 'received') "
-            "ON CONFLICT(channel, event_id) DO NOTHING",
-            [channel, event_id, kind, now.isoformat(timespec="seconds")],
-        ).rowcount
-        if inserted and db.execute("SELECT max(rowid) % ? FROM inbox", [PURGE_EVERY]).fetchone()[0] == 0:
+        for event_id, kind in events:
+            inserted = db.execute(
+                "INSERT INTO inbox(channel, event_id, kind, received_at, status) VALUES (?, ?, ?, ?, 'received') "
+                "ON CONFLICT(channel, event_id) DO NOTHING",
+                [channel, event_id, kind, now.isoformat(timespec="seconds")],
+            ).rowcount
+            if inserted:
+                fresh.add(event_id)
+        if fresh and db.execute("SELECT max(rowid) % ? FROM inbox", [PURGE_EVERY]).fetchone()[0] < len(fresh):
             _purge(db, now)
-    return bool(inserted)
+    return fresh
 
 
 def settle(db: sqlite_utils.Database, channel: str, event_id: str, status: str, detail: str | None = None) -> None:

@@ -253,3 +253,12 @@ def listing_text(listing, contact: str | None = None) -> str:
     if any(e.sample for e in listing.visible):
         lines.append("※デモ用のサンプルデータを含みます。実際の日程は区役所にご確認ください。")
     return "\n".join(lines)
+
+
+def all_entries_text(listing) -> str:
+    """Every event of a listing, one line each (a channel that shows ten offers the rest so)."""
+    with_area = listing.area is None or listing.by_ward
+    whose = f"{listing.area}の、" if listing.area else ""
+    lines = [f"{whose}{_period(listing)}の予定（全{len(listing.entries)}件）です。"]
+    lines += [listing_line(e, with_area) for e in listing.entries]
+    return "\n".join(lines)

@@ -91,6 +91,13 @@ def record(db: sqlite_utils.Database, text: str, *, area: str | None, best_score
     return True
 
 
+def forget(db: sqlite_utils.Database, asker: str) -> int:
+    """Unlink an asker who left (a LINE user who blocked the bot): their questions stay for staff,
+    without the pseudonym that tied them together."""
+    with writing(db):
+        return db.execute("UPDATE unanswered SET asker = NULL WHERE asker = ?", [pseudonym(asker)]).rowcount
+
+
 def purge(db: sqlite_utils.Database, now: datetime | None = None) -> int:
     """Delete rows older than the retention time; return how many."""
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=_policy.retention_days)

@@ -121,3 +121,23 @@ def test_setup_messages_are_valid(demo_db):
                      line_setup.area_question(demo_db, "長い名前の政令指定都市1市", page=1)):
         body = assert_valid(messages)
         assert len(body["messages"][-1]["quickReply"]["items"]) <= 13
+
+
+def test_emoji_are_counted_as_line_counts_them():
+    """LINE counts texts in UTF-16 units: 🎄 is two. A listing of emoji titles stays within altText."""
+    entries = [Listed(day=TODAY, start_time=None, end_time=None, title="🎄" * 30, place=None, audience=None,
+                      activity_id=f"e{i}", area=None) for i in range(60)]
+    listing = Listing(label="今週", start=TODAY, end=TODAY, area=None, entries=entries)
+    text = "\n".join("・" + e.title for e in entries)
+    body = assert_valid(render.listing_messages(listing, text))
+    assert render.units(body["messages"][0]["altText"]) <= 1500
+    assert_valid([render.text_message("😀" * 5000)])
+
+
+@pytest.mark.parametrize("url", ["https://example.jp/子育て ひろば", "https://a.example.jp/ https://b.example.jp/",
+                                 "（https://example.jp/hiroba）", "ftp://example.jp", "なし", ""])
+def test_links_from_open_data_cells_are_made_safe_or_left_out(url):
+    place = Place("b", "拠点", "横浜市旭区", None, None, None, None, url, None, None)
+    body = assert_valid(render.place_carousel([place], "拠点"))
+    for action in [c["action"] for c in body["messages"][1]["contents"]["contents"][0].get("footer", {}).get("contents", [])]:
+        assert " " not in action["uri"] and action["uri"].startswith("https://")

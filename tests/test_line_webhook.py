@@ -496,3 +496,130 @@ def test_every_rich_menu_button_gets_an_answer_not_a_refusal(line, on_tuesday, t
     line.send(line.event("follow"), line.postback("a=area&v=横浜市旭区"), line.postback("a=skip"))
     messages = line.send(line.text(text))
     assert messages and "ごめんなさい" not in texts(messages)
+
+
+# --- what a review found ---------------------------------------------------------------------
+
+
+def test_a_secret_without_a_token_is_not_configured_rather_than_failing_each_event(demo_db_path):
+    app = create_app(Config(db_path=str(demo_db_path), line_channel_secret=SECRET))
+    body = payload("line_message_text.json")
+    response = app.test_client().post("/callback", data=body, headers={"X-Line-Signature": sign(body)})
+    assert response.status_code == 503
+
+
+def test_verify_answers_200_even_when_the_base_is_missing(tmp_path, fake_line):
+    app = create_app(Config(db_path=str(tmp_path / "nowhere.db"), line_channel_secret=SECRET,
+                            line_channel_access_token=TOKEN, line_api_base_url=fake_line.url))
+    body = payload("line_webhook_verify_empty.json")
+    assert app.test_client().post("/callback", data=body, headers={"X-Line-Signature": sign(body)}).status_code == 200
+
+
+def test_while_an_import_holds_the_lock_events_are_answered_once_from_memory(line):
+    import sqlite3
+
+    holder = sqlite3.connect(line.db_path, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")  # a long import, say
+    try:
+        events = [line.text("ヘルプ", user=f"U{i:032d}") for i in range(3)]
+        body = json.dumps({"destination": "U", "events": events}, ensure_ascii=False).encode()
+        headers = {"X-Line-Signature": sign(body)}
+        first = line.client.post("/callback", data=body, headers=headers)
+        again = line.client.post("/callback", data=body, headers=headers)  # LINE's redelivery meanwhile
+    finally:
+        holder.rollback()
+        holder.close()
+    assert line.app.extensions["kosodate_line"].drain(20)
+    assert first.get_json()["queued"] == 3 and again.get_json()["queued"] == 0
+    assert len(line.fake.sent(REPLY)) == 3
+
+
+def test_an_area_name_too_long_for_a_postback_is_left_out_not_fatal(line):
+    db = line.db()
+    with db.conn:
+        db["areas"].insert({"name": "あ" * 120 + "市", "city": "あ" * 120 + "市", "ward": None})
+    db.close()
+    messages = line.send(line.event("follow"))
+    assert quick_labels(messages) == ["堺市美原区", "堺市西区", "横浜市旭区", "横浜市鶴見区"]
+
+
+def test_a_stored_area_the_base_no_longer_knows_still_gets_an_answer(line):
+    line.send(line.event("follow"))
+    db = line.db()
+    parents.update(db, USER, area="消えた区", step=None)
+    db.close()
+    messages = line.send(line.text("赤ちゃんサロン"))
+    assert "赤ちゃんサロン" in texts(messages)
+
+
+def test_groups_get_a_hint_on_join_and_nothing_else(line):
+    group = {"type": "group", "groupId": "Cgroup0123456789abcdef0123456789ab", "userId": USER}
+    join = line.event("join")
+    join["source"] = {"type": "group", "groupId": group["groupId"]}
+    chat = line.text("設定")
+    chat["source"] = group
+    messages = line.send(join, chat)
+    assert [m["text"] for m in messages] == [words.GROUP_HINT]
+    assert line.parent() is None
+
+
+def test_unfollow_unlinks_the_parents_declined_questions(line):
+    line.send(line.event("follow"), line.postback("a=area&v=横浜市旭区"), line.text("宝くじの当選番号"))
+    line.send(line.event("unfollow"))
+    db = line.db()
+    rows = list(db.query("SELECT text, asker FROM unanswered"))
+    db.close()
+    assert [(r["text"], r["asker"]) for r in rows] == [("宝くじの当選番号", None)]
+
+
+def test_the_more_bubble_lists_every_event_as_text(line, monkeypatch):
+    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc))
+    messages = line.send(line.text("来月のイベント"))
+    flex = messages[0]
+    bubbles = flex["contents"]["contents"]
+    assert len(bubbles) == 10, "the demo holds more than ten events next month"
+    button = bubbles[-1]["footer"]["contents"][0]["action"]
+    assert button["type"] == "postback"
+    listed = line.send(line.postback(button["data"]))
+    text = listed[0]["text"]
+    count = int(text.split("全")[1].split("件")[0])
+    assert count > 10 and text.count("\n・") == count
+
+
+def test_a_city_without_wards_is_chosen_directly(line):
+    db = line.db()
+    with db.conn:
+        for i in range(14):
+            db["areas"].insert({"name": f"市川{i}市", "city": f"市川{i}市", "ward": None})
+    db.close()
+    first = line.send(line.event("follow"))
+    assert first[-1]["text"] == words.ASK_CITY
+    item = next(i["action"] for i in first[-1]["quickReply"]["items"] if i["action"]["label"] == "市川0市")
+    assert "a=area" in item["data"]
+    line.send(line.postback(item["data"]))
+    assert line.parent().area == "市川0市"
+
+
+def test_a_friend_from_before_the_webhook_is_asked_the_ward_after_an_answer(line):
+    messages = line.send(line.text("赤ちゃんサロン"))  # no follow event was ever seen
+    assert messages[-1]["text"] == words.ASK_AREA
+    assert line.parent().step == "area"
+
+
+def test_typing_skip_at_the_child_step_skips(line):
+    line.send(line.event("follow"), line.postback("a=area&v=横浜市旭区"))
+    messages = line.send(line.text("スキップ"))
+    assert words.CHILD_SKIPPED in texts(messages) and line.parent().child_asked
+    db = line.db()
+    assert db["unanswered"].count == 0
+    db.close()
+
+
+def test_a_failed_reply_records_what_line_said(line):
+    line.fake.fail(REPLY, status=401, times=1, body={"message": "Authentication failed. Confirm that the access token in the authorization header is valid."})
+    event = line.text("ヘルプ")
+    line.post(json.dumps({"destination": "U", "events": [event]}, ensure_ascii=False).encode())
+    db = line.db()
+    row = db.execute("SELECT status, detail FROM inbox WHERE event_id = ?", [event["webhookEventId"]]).fetchone()
+    db.close()
+    assert row[0] == "reply_failed" and row[1].startswith("401") and "Authentication failed" in row[1]
