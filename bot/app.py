@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.config import Config
+from bot.slack_routes import slack_blueprint
 from knowledge import areas as areas_mod
 from knowledge import ask, clock, open_db
 from knowledge.db import BaseMissing, migrations
@@ -54,6 +55,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.teardown_appcontext(close_db)
     app.get("/healthz")(healthz)
     app.route("/api/ask", methods=["GET", "POST"])(api_ask)
+    app.register_blueprint(slack_blueprint(config))
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(BaseMissing, base_missing)
     app.register_error_handler(sqlite3.Error, database_error)

@@ -209,6 +209,12 @@ def _dated(db: sqlite_utils.Database, activity_id: str) -> bool:
     return bool(db.execute("SELECT 1 FROM occurrences WHERE activity_id = ? LIMIT 1", [activity_id]).fetchone())
 
 
+def has_dates(db: sqlite_utils.Database, activity_id: str) -> bool:
+    """Whether an event already has a day or a rule (an edit may then leave both empty)."""
+    row = _get(db, activity_id)
+    return bool(row and (row.get("recurrence") or _dated(db, activity_id)))
+
+
 def get(db: sqlite_utils.Database, activity_id: str) -> dict | None:
     return _get(db, activity_id)
 
