@@ -21,6 +21,7 @@ STAFF_USER = "UOFFICE1"
 STAFF_CHANNEL = "CNISHI01"  # 堺市西区's staff channel
 STAFF_WARD = "堺市西区"
 ASAHI_CHANNEL = "CASAHI01"
+MIHARA_CHANNEL = "CMIHARA1"
 REPORT_CHANNEL = "CREPORT1"
 OUTSIDER = "UPARENT9"
 PUBLIC_CHANNEL = "CPUBLIC1"
@@ -170,7 +171,7 @@ def slack_config(db_path, fake: SlackFake, **changes):
 
     settings = dict(
         db_path=str(db_path), slack_signing_secret=SECRET, slack_bot_token=TOKEN,
-        slack_staff_users=(STAFF_USER,), slack_staff_channels=((STAFF_CHANNEL, "西区"), (ASAHI_CHANNEL, "旭区")),
+        slack_staff_users=(STAFF_USER,), slack_staff_channels=((STAFF_CHANNEL, "西区"), (ASAHI_CHANNEL, "旭区"), (MIHARA_CHANNEL, "美原区")),
         slack_report_channel=REPORT_CHANNEL, slack_api_base_url=fake.base_url,
     )
     return Config(**(settings | changes))
