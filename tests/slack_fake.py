@@ -81,6 +81,8 @@ class SlackFake:
 
 def _body(req) -> dict:
     data = req.get_data(as_text=True)
+    if req.path.startswith("/upload/"):  # a file's bytes (urllib sends them as a form)
+        return {"raw": data}
     if (req.content_type or "").startswith("application/json"):
         return json.loads(data or "{}")
     if (req.content_type or "").startswith("application/x-www-form-urlencoded"):
