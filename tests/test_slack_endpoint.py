@@ -165,3 +165,16 @@ def test_an_unreachable_slack_at_start_up_answers_503_not_a_dead_app(base_path):
     client = create_app(config).test_client()
     assert client.post("/slack/events", data="x").status_code == 503
     assert client.get("/healthz").status_code == 200
+
+
+def test_the_manifest_declares_the_command_scopes_and_urls_the_app_serves():
+    from bot.slack_routes import PATH
+    from handlers.slack_words import COMMAND
+
+    text = (pathlib.Path(__file__).resolve().parents[1] / "slack-manifest.yml").read_text(encoding="utf-8")
+    assert f"- command: {COMMAND}\n" in text
+    urls = [line.split("url:")[1].split("#")[0].strip() for line in text.splitlines() if line.strip().startswith(("url:", "request_url:"))]
+    assert urls == [f"https://YOUR-HOST{PATH}"] * 2  # the command and interactivity
+    for scope in ("commands", "chat:write", "files:write"):
+        assert f"- {scope}" in text
+    assert "socket_mode_enabled: false" in text and "is_enabled: true" in text
