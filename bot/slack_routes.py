@@ -64,7 +64,7 @@ def build_bolt_app(config: Config) -> App:
     settings = Settings(config.db_path, access, config.slack_report_channel)
     base_url = config.slack_api_base_url
     client = WebClient(token=config.slack_bot_token, base_url=base_url.rstrip("/") + "/") if base_url else None
-    app = App(signing_secret=config.slack_signing_secret, token=config.slack_bot_token, client=client,
+    app = App(signing_secret=config.slack_signing_secret, token=None if client else config.slack_bot_token, client=client,
               process_before_response=False, logger=logging.getLogger("handlers.slack.bolt"))
     StaffBot(settings).register(app)
     if not (access.users or access.channels):

@@ -6,7 +6,7 @@ thread pool and replies with ``respond`` (ephemeral) or the Web API. Each call o
 connection to the base and closes it (sqlite3 connections belong to one thread). Every write
 is a ``knowledge`` function: one transaction with its audit row. After a write the search
 index of the new version is built before the reply, so the next parent's question in this
-process is answered from it (``knowledge.index.index_for(db, wait=True)``).
+process is answered from it (``fresh_index``: ``knowledge.index.index_for(db, wait=True)``).
 
 Who may do what, and requests done once: ``handlers.slack_access``.
 """
@@ -27,7 +27,7 @@ from slack_bolt import App, BoltResponse
 from handlers import slack_modals as modals
 from handlers import slack_render as blocks
 from handlers import slack_words as words
-from handlers.slack_access import Access, first_delivery
+from handlers.slack_access import Access, first_delivery, who
 from knowledge import ask, audit, clock, events, faqs, open_db
 from knowledge import progress as progress_mod
 from knowledge import sheet as sheet_mod
@@ -126,7 +126,10 @@ class StaffBot:
     # --- middleware -------------------------------------------------------------------------
 
     def once(self, body, request, next):
-        """Acknowledge a request seen before (a retry) without doing it again."""
+        """Acknowledge a request seen before (a retry) without doing it again. A stranger's
+        request is not recorded: the listener refuses it and nothing is written."""
+        if not self.access.allowed(*who(body)):
+            return next()
         with self.db() as db:
             first = first_delivery(db, body, request.raw_body)
         if not first:
@@ -189,7 +192,7 @@ class StaffBot:
 
     def _save_progress(self, db, call: Call, program_id: str, period: str, text: str) -> None:
         row = progress_mod.add(db, program_id, period, text, actor=call.actor, actor_name=call.user_name)
-        index_for(db, wait=True)
+        fresh_index(db)
         sheet = sheet_mod.load(db, program_id)
         call.reply(blocks.progress_message(sheet, period, row["text"]))
         self._report(call.client, words.REPORT_PROGRESS.format(user=call.user, program=sheet.program["title"],
@@ -279,7 +282,7 @@ class StaffBot:
     @guarded
     def on_answer_button(self, ack, body, action, client):
         ack()
-        user, channel = _who(body)
+        user, channel = who(body)
         if not self._allowed_or_told(client, user, channel):
             return
         value = json.loads(action.get("value") or "{}")
@@ -296,7 +299,7 @@ class StaffBot:
     @guarded
     def on_event_button(self, ack, body, action, client):
         ack()
-        user, channel = _who(body)
+        user, channel = who(body)
         if not self._allowed_or_told(client, user, channel):
             return
         mode = "cancel" if action.get("action_id") == "kb_event_cancel" else "edit"
@@ -322,7 +325,7 @@ class StaffBot:
         with self.db() as db:
             row = progress_mod.add(db, values["program"], values["period"], values["text"], actor=f"slack:{user}",
                                    actor_name=_user_name(body))
-            index_for(db, wait=True)
+            fresh_index(db)
             sheet = sheet_mod.load(db, row["program_id"])
         message = blocks.progress_message(sheet, row["period"], row["text"])
         self._ephemeral(client, meta.get("channel"), user, message["text"], message["blocks"])
@@ -341,7 +344,7 @@ class StaffBot:
         with self.db() as db:
             row = faqs.add(db, area=ward, question=values["question"], answer=values["answer"],
                            words=values.get("words"), unanswered_ids=meta.get("ids") or [], actor=f"slack:{user}")
-            index_for(db, wait=True)
+            fresh_index(db)
         text = words.FAQ_SAVED.format(question=row["question"], ward=ward or words.ALL_WARDS)
         self._ephemeral(client, meta.get("channel"), user, text)
         self._report(client, words.REPORT_FAQ.format(user=user, ward=ward or words.ALL_WARDS, question=row["question"]))
@@ -363,7 +366,7 @@ class StaffBot:
                 row, mode = events.edit(db, activity_id, inp, actor=f"slack:{user}"), "edit"
             else:
                 row, mode = events.add(db, meta.get("ward"), inp, actor=f"slack:{user}"), "add"
-            index_for(db, wait=True)
+            fresh_index(db)
         self._event_done(client, meta, user, row, mode)
 
     @guarded
@@ -374,7 +377,7 @@ class StaffBot:
         ack()
         with self.db() as db:
             row = events.cancel(db, meta.get("activity_id") or "", actor=f"slack:{user}")
-            index_for(db, wait=True)
+            fresh_index(db)
         self._event_done(client, meta, user, row, "cancel")
 
     def _event_done(self, client, meta: dict, user: str, row: dict, mode: str) -> None:
@@ -434,12 +437,21 @@ class StaffBot:
                 kwargs["respond"](response_type="ephemeral", replace_original=False, text=words.FAILED)
                 return
             body = kwargs.get("body") or {}
-            user, channel = _who(body)
+            user, channel = who(body)
             channel = channel or modals.meta(body.get("view") or {}).get("channel")
             if kwargs.get("client") is not None and user and channel:
                 self._ephemeral(kwargs["client"], channel, user, words.FAILED)
         except Exception:
             logger.exception("could not tell the staff member that their request failed")
+
+
+def fresh_index(db: sqlite_utils.Database) -> None:
+    """Build the index of the version just written, so this process's next question sees the
+    write; a failed build is logged (the write stands, the index catches up in the background)."""
+    try:
+        index_for(db, wait=True)
+    except Exception:
+        logger.exception("could not rebuild the index after a staff write; it is rebuilt at the next question")
 
 
 def _progress_args(parts: list[str]) -> tuple[str, str | None, str]:
@@ -448,12 +460,6 @@ def _progress_args(parts: list[str]) -> tuple[str, str | None, str]:
     if at is None:
         return " ".join(parts[:1]), None, " ".join(parts[1:])
     return " ".join(parts[:at]), parts[at], " ".join(parts[at + 1:])
-
-
-def _who(body: dict) -> tuple[str | None, str | None]:
-    user = (body.get("user") or {}).get("id")
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    return user, channel
 
 
 def _user_name(body: dict) -> str:

@@ -14,6 +14,7 @@ hash of the body); a request claimed before is acknowledged and not done again.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import sqlite3
 from dataclasses import dataclass, field
@@ -39,6 +40,21 @@ class Access:
 
     def ward(self, channel: str | None) -> str | None:
         return self.channels.get(channel or "") or self.default_area
+
+
+def who(body: dict) -> tuple[str | None, str | None]:
+    """(user id, channel id) of a command, a button click or a modal submission (whose channel
+    is the one the modal was opened from, kept in its ``private_metadata``)."""
+    if body.get("command"):
+        return body.get("user_id"), body.get("channel_id")
+    user = (body.get("user") or {}).get("id")
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    if not channel and body.get("view"):
+        try:
+            channel = json.loads(body["view"].get("private_metadata") or "{}").get("channel")
+        except (ValueError, AttributeError):
+            channel = None
+    return user, channel
 
 
 def request_key(body: dict, raw_body: str) -> tuple[str, str]:

@@ -102,7 +102,7 @@ def test_non_staff_get_an_ephemeral_refusal_and_nothing_is_written(base_path, fa
     assert response.status_code == 200
     reply = response.get_json()
     assert reply["response_type"] == "ephemeral" and "担当職員だけ" in reply["text"]
-    assert written(base) == NOTHING
+    assert written(base) == NOTHING and base["inbox"].count == 0
     assert not fake.received("/views.open") and not fake.received("/files.completeUploadExternal")
 
 
@@ -178,3 +178,37 @@ def test_the_manifest_declares_the_command_scopes_and_urls_the_app_serves():
     for scope in ("commands", "chat:write", "files:write"):
         assert f"- {scope}" in text
     assert "socket_mode_enabled: false" in text and "is_enabled: true" in text
+
+
+def test_a_modal_submission_delivered_twice_is_written_once(slack, fake, base):
+    import json
+
+    slack.command("progress")
+    view = fake.wait_for("/views.open")[0]["view"]
+    state = {"program": {"value": {"type": "static_select", "selected_option": {"value": "program-c94dfbac4026"}}},
+             "period": {"value": {"type": "static_select", "selected_option": {"value": "後期"}}},
+             "text": {"value": {"type": "plain_text_input", "value": "研究会を開いた"}}}
+    payload = {"type": "view_submission", "user": {"id": STAFF_USER, "username": "staff"}, "trigger_id": "T-once",
+               "view": view | {"id": "V1", "state": {"values": state}}}
+    body = urllib.parse.urlencode({"payload": json.dumps(payload, ensure_ascii=False)})
+    assert slack.post(body).status_code == 200
+    fake.wait_for("/chat.postEphemeral")
+    assert slack.post(body, headers={"X-Slack-Retry-Num": "1"}).status_code == 200
+    assert written(base)["progress"] == 1 and written(base)["audit"] == 1
+    assert len(fake.received("/chat.postEphemeral")) == 1
+
+
+def test_a_failure_after_the_ack_is_logged_and_told_in_japanese(slack, fake, base, monkeypatch, caplog):
+    import sqlite3
+
+    import knowledge.progress
+
+    def locked(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(knowledge.progress, "add", locked)
+    assert slack.command("progress 居場所 後期 研究会を開いた").status_code == 200
+    reply = fake.wait_for("/respond")[0]
+    assert "エラーが起きました" in reply["text"] and reply["response_type"] == "ephemeral"
+    assert written(base) == NOTHING
+    assert any(r.exc_info and "on_command failed" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
