@@ -17,7 +17,6 @@ import contextlib
 import functools
 import json
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -38,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 COMMAND = words.COMMAND
 EXPORT_WORD = "export"
-_SPACES = re.compile(r"\s+")
+EVENT_MODES = ("add", "edit", "cancel")
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,13 @@ class Call:
 
 
 def split_words(text: str | None) -> list[str]:
-    return [w for w in _SPACES.split(nfkc(text or "").strip()) if w]
+    """Words as typed (full-width spaces separate too); what staff wrote is kept as written."""
+    return (text or "").split()
+
+
+def keyword(word: str) -> str:
+    """A subcommand or option as typed in any width or case: ｅｘｐｏｒｔ, EXPORT -> export."""
+    return nfkc(word).strip().lower()
 
 
 def guarded(func):
@@ -144,7 +149,7 @@ class StaffBot:
     def on_command(self, ack, respond, client, command):
         user, channel = command.get("user_id"), command.get("channel_id")
         parts = split_words(command.get("text"))
-        sub = parts[0].lower() if parts else "help"
+        sub = keyword(parts[0]) if parts else "help"
         if not self.access.allowed(user, channel):
             ack(response_type="ephemeral", text=words.REFUSED)
             logger.info("refused /kosodate %s from user %s in channel %s: not staff", sub, user, channel)
@@ -157,7 +162,7 @@ class StaffBot:
             ack(response_type="ephemeral", **blocks.help_message())
             return
         ack()
-        rest = nfkc(command.get("text") or "").strip()[len(parts[0]):].strip()
+        rest = (command.get("text") or "").strip()[len(parts[0]):].strip()
         call = Call(user, command.get("user_name") or user, channel, self.access.ward(channel), rest,
                     command.get("trigger_id") or "", respond, client)
         self.subcommands[sub](call)
@@ -200,10 +205,11 @@ class StaffBot:
 
     def do_sheet(self, call: Call) -> None:
         parts = split_words(call.text)
-        export = EXPORT_WORD in [p.lower() for p in parts]
+        keys = [keyword(p) for p in parts]
+        export = EXPORT_WORD in keys
         if export:
-            at = [p.lower() for p in parts].index(EXPORT_WORD)
-            fmt = "csv" if "csv" in [p.lower() for p in parts[at + 1:]] else "md"
+            at = keys.index(EXPORT_WORD)
+            fmt = "csv" if "csv" in keys[at + 1:] else "md"
             parts = parts[:at]
         name = " ".join(parts)
         if not name:
@@ -251,11 +257,12 @@ class StaffBot:
             call.say(words.NO_WARD)
             return
         parts = split_words(call.text)
-        mode = parts[0].lower() if parts and parts[0].lower() in ("add", "edit", "cancel") else "add"
-        name = " ".join(parts[1:] if parts and parts[0].lower() in ("add", "edit", "cancel") else parts)
+        given = bool(parts) and keyword(parts[0]) in EVENT_MODES
+        mode = keyword(parts[0]) if given else "add"
+        name = " ".join(parts[1:] if given else parts)
         with self.db() as db:
             if mode == "add":
-                view = modals.event_view(call.meta(), events.bases_in(db, call.ward))
+                view = modals.event_view(call.meta(), events.bases_in(db, call.ward), events.EventInput(title=name))
                 self._open(call.client, call.trigger_id, view, call)
                 return
             if not name:
@@ -456,10 +463,10 @@ def fresh_index(db: sqlite_utils.Database) -> None:
 
 def _progress_args(parts: list[str]) -> tuple[str, str | None, str]:
     """``居場所 後期 第3回研究会…`` -> (居場所, 後期, 第3回研究会…); the period may come anywhere."""
-    at = next((i for i, p in enumerate(parts) if p in progress_mod.PERIODS), None)
+    at = next((i for i, p in enumerate(parts) if nfkc(p) in progress_mod.PERIODS), None)
     if at is None:
         return " ".join(parts[:1]), None, " ".join(parts[1:])
-    return " ".join(parts[:at]), parts[at], " ".join(parts[at + 1:])
+    return " ".join(parts[:at]), nfkc(parts[at]), " ".join(parts[at + 1:])
 
 
 def _user_name(body: dict) -> str:

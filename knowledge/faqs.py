@@ -80,9 +80,10 @@ def validate(question: str | None, answer: str | None, words: str | None) -> Non
         raise audit.Invalid(errors)
 
 
-def add(db: sqlite_utils.Database, *, area: str, question: str, answer: str, words: str | None = None,
+def add(db: sqlite_utils.Database, *, area: str | None, question: str, answer: str, words: str | None = None,
         unanswered_ids: list[int] = (), actor: str) -> dict:
-    """Write an FAQ for ``area`` and close the declined questions it answers, in one transaction."""
+    """Write an FAQ for ``area`` (None: every area) and close the declined questions it answers,
+    in one transaction."""
     validate(question, answer, words)
     faq_id = f"staff-{uuid.uuid4().hex[:12]}"
     row = {

@@ -181,9 +181,15 @@ def slack_config(db_path, fake: SlackFake, **changes):
 
 @pytest.fixture
 def base_path(demo_db_path, tmp_path):
-    """A private copy of the demo base."""
+    """A private copy of the demo base, without the declined questions other tests may have
+    logged in the session's base."""
+    from knowledge import open_db
+
     path = tmp_path / "kb.db"
     shutil.copy(demo_db_path, path)
+    db = open_db(path)
+    db.execute("DELETE FROM unanswered")
+    db.close()
     return path
 
 
