@@ -326,8 +326,10 @@ class StaffBot:
         user, meta, values = _submission(body, view)
         if not self._submit_allowed(ack, user, meta, view):
             return
-        if _invalid(ack, view, lambda: progress_mod.validate(values.get("program"), values.get("period"), values.get("text"))):
-            return
+        with self.db() as db:
+            if _invalid(ack, view, lambda: progress_mod.validate(values.get("program"), values.get("period"),
+                                                                 values.get("text"), db)):
+                return
         ack()
         with self.db() as db:
             row = progress_mod.add(db, values["program"], values["period"], values["text"], actor=f"slack:{user}",

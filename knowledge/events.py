@@ -40,8 +40,6 @@ MAX_TEXT = 1000
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 FUZZY_CUTOFF = 60
 MAX_CHOICES = 25
-_COLUMNS = ("title", "ages", "place", "fee", "description", "capacity", "how_to_apply", "base_id", "start_time",
-            "end_time", "frequency", "recurrence", "recurrence_start", "status")
 
 
 @dataclass

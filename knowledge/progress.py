@@ -88,11 +88,15 @@ def _fuzzy(rows: list[dict], wanted: str) -> Lookup:
     return Lookup(None, [rows[key] for _title, _score, key in found])
 
 
-def validate(program_id: str | None, period: str | None, text: str | None) -> None:
-    """Raise ``audit.Invalid`` naming every bad field (before anything is written)."""
+def validate(program_id: str | None, period: str | None, text: str | None,
+             db: sqlite_utils.Database | None = None) -> None:
+    """Raise ``audit.Invalid`` naming every bad field (before anything is written); with ``db``,
+    a program that is not in the base is one."""
     errors = {}
     if not program_id:
         errors["program"] = "empty"
+    elif db is not None and not db.execute("SELECT 1 FROM programs WHERE id = ?", [program_id]).fetchone():
+        errors["program"] = "unknown"
     if period not in PERIODS:
         errors["period"] = "period"
     if not (text or "").strip():

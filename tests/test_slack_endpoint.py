@@ -11,8 +11,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.app import create_app
 from bot.config import Config, ConfigError
-from slack_fake import (ASAHI_CHANNEL, OUTSIDER, PUBLIC_CHANNEL, SECRET, STAFF_CHANNEL, STAFF_USER, Slack,  # noqa: F401
-                        base, base_path, fake, slack, slack_config)
+from slack_fake import (OUTSIDER, PUBLIC_CHANNEL, STAFF_CHANNEL, STAFF_USER, Slack, slack_config)
+from slack_fake import base, base_path, fake, slack  # noqa: F401  (fixtures)
 
 PAYLOADS = pathlib.Path(__file__).resolve().parents[2] / "shared" / "payloads"
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from knowledge import faqs, open_db
-from slack_fake import (ASAHI_CHANNEL, OUTSIDER, PUBLIC_CHANNEL, STAFF_CHANNEL, STAFF_USER,  # noqa: F401
-                        base, base_path, fake, slack, slack_config)
+from slack_fake import ASAHI_CHANNEL, OUTSIDER, PUBLIC_CHANNEL, STAFF_USER
+from slack_fake import base, base_path, fake, slack  # noqa: F401  (fixtures)
 
 GARBAGE = ["粗大ごみの出し方を知りたい", "粗大ごみの出し方は？", "粗大ごみの出し方を教えて"]
 OTHER = "犬の散歩ができる公園"

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from knowledge import ask, open_db
-from slack_fake import (ASAHI_CHANNEL, MIHARA_CHANNEL, REPORT_CHANNEL, STAFF_CHANNEL, STAFF_USER, Slack,  # noqa: F401
-                        base, base_path, fake, slack, slack_config)
+from slack_fake import ASAHI_CHANNEL, MIHARA_CHANNEL, REPORT_CHANNEL, STAFF_CHANNEL, STAFF_USER, Slack
+from slack_fake import base, base_path, fake, slack  # noqa: F401  (fixtures)
 
 NISHI = "program-c94dfbac4026"  # 西区こどもの居場所等支援事業 (FY2025)
 NEWS = "第3回研究会を2月に開催、12団体が参加"
@@ -83,6 +83,7 @@ def _progress_view(slack, fake):
 @pytest.mark.parametrize("values,block,message", [
     ({"program": "", "period": "後期", "text": NEWS}, "program", "事業を選んでください"),
     ({"program": NISHI, "period": "", "text": NEWS}, "period", "期を選んでください"),
+    ({"program": "program-gone", "period": "後期", "text": NEWS}, "program", "見つかりません"),
     ({"program": NISHI, "period": "後期", "text": "   "}, "text", "入力してください"),
     ({"program": NISHI, "period": "後期", "text": "あ" * 2001}, "text", "長すぎます"),
 ])

@@ -9,7 +9,8 @@ import pytest
 
 from knowledge import sheet as sheet_mod
 from knowledge.progress import add as add_progress
-from slack_fake import (STAFF_CHANNEL, STAFF_USER, base, base_path, fake, slack, slack_config)  # noqa: F401
+from slack_fake import STAFF_CHANNEL
+from slack_fake import base, base_path, fake, slack  # noqa: F401  (fixtures)
 
 NISHI = "program-c94dfbac4026"
 
