@@ -1,9 +1,8 @@
 """The Flask app factory: health check, the JSON question endpoint, and (later) channel webhooks.
 
-One database connection per request (Flask's ``g``, as in the Flask tutorial's ``get_db``),
-closed at teardown: sqlite3 connections belong to the thread that made them, and gunicorn's
-gthread workers serve from many threads. The web process never creates a base: a missing
-file is a deploy error (503 and why), and ``kosodate-bot kb init`` makes one.
+One database connection per request (``bot.db.get_db``). The web process never creates a base:
+a missing file is a deploy error (503 and why), and ``kosodate-bot kb init`` makes one. The
+channels are blueprints: LINE's ``/callback`` (``bot.line_routes``).
 
 Every answer the web process gives is JSON, errors included.
 """
@@ -13,14 +12,17 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bot import db as bot_db
 from bot.config import Config
+from bot.db import get_db
+from bot.line_routes import line_blueprint
 from bot.slack_routes import slack_blueprint
 from knowledge import areas as areas_mod
-from knowledge import ask, clock, open_db
+from knowledge import ask, clock
 from knowledge.db import BaseMissing, migrations
 
 logger = logging.getLogger(__name__)
@@ -28,19 +30,6 @@ logger = logging.getLogger(__name__)
 MAX_QUERY_BYTES = 64 * 1024  # a query string longer than this is refused (414)
 MAX_BODY_BYTES = 64 * 1024  # a POST body longer than this is refused (413)
 RECORD_TABLES = ("programs", "activities", "bases", "faqs")
-
-
-def get_db():
-    """This request's connection to the base (opened on first use, closed at teardown)."""
-    if "db" not in g:
-        g.db = open_db(current_app.config["KOSODATE"].db_path, create=False)
-    return g.db
-
-
-def close_db(_exc=None) -> None:
-    db = g.pop("db", None)
-    if db is not None:
-        db.close()
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -52,9 +41,10 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.ensure_ascii = False
     if config.proxy_hops:  # behind a router: the client is the address it forwards, not the router's
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops)
-    app.teardown_appcontext(close_db)
+    bot_db.init_app(app)
     app.get("/healthz")(healthz)
     app.route("/api/ask", methods=["GET", "POST"])(api_ask)
+    app.register_blueprint(line_blueprint(config))
     app.register_blueprint(slack_blueprint(config))
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(BaseMissing, base_missing)

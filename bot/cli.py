@@ -322,6 +322,43 @@ def faq_placeholders(area, assignments, as_json, db_path):
         click.echo(f"{row['faqs']:4d}  {row['placeholder']}  {state}")
 
 
+@cli.group()
+def line():
+    """LINE Official Account tools."""
+
+
+@line.command("richmenu")
+@click.option("--image", "image_path", type=click.Path(dir_okay=False),
+              help="Use this PNG or JPEG (2500×1686, at most 1 MB) in place of the shipped image.")
+@click.option("--dry-run", is_flag=True, help="Print the menu's JSON and check the image; send nothing.")
+def line_richmenu(image_path, dry_run):
+    """Create the bot's rich menu, upload its image and make it every user's default.
+
+    Run again, it replaces the menu this bot made before (deleted once the new one is the
+    default). Needs LINE_CHANNEL_ACCESS_TOKEN; LINE_API_BASE_URL points it elsewhere.
+    """
+    from handlers import line_richmenu as richmenu
+
+    try:
+        image = richmenu.load_image(image_path)
+    except richmenu.RichMenuError as e:
+        raise click.ClickException(str(e)) from e
+    if dry_run:
+        click.echo(richmenu.menu_json(richmenu.menu_request()))
+        click.echo(f"image {image.path}: {image.content_type}, {image.width}×{image.height}, "
+                   f"{len(image.data):,} bytes (dry run: nothing sent)", err=True)
+        return
+    config = Config.from_env()
+    if not config.line_channel_access_token:
+        raise click.ClickException("LINE_CHANNEL_ACCESS_TOKEN is not set")
+    try:
+        result = richmenu.install(config.line_channel_access_token, config.line_api_base_url, image)
+    except richmenu.RichMenuError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"rich menu {result.rich_menu_id} is now the default for all users"
+               + (f"; deleted the old one(s): {', '.join(result.deleted)}" if result.deleted else ""))
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

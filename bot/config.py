@@ -79,6 +79,8 @@ class Config:
             raise ConfigError(f"KOSODATE_LOG_LEVEL={self.log_level!r}: use DEBUG, INFO, WARNING or ERROR")
         if bool(self.line_channel_secret) != bool(self.line_channel_access_token):
             raise ConfigError("LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN must be set together")
+        if self.line_api_base_url and not self.line_api_base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"LINE_API_BASE_URL={self.line_api_base_url!r} must start with http:// or https://")
         if bool(self.slack_signing_secret) != bool(self.slack_bot_token):
             raise ConfigError("SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN must be set together")
         for channel, ward in self.slack_staff_channels:

@@ -124,3 +124,14 @@ def contact(db: sqlite_utils.Database, area: str | None) -> str | None:
         return row[0]
     city = db.execute("SELECT contact FROM areas WHERE name = ?", [row[1]]).fetchone()
     return city[0] if city else None
+
+
+def choices(db: sqlite_utils.Database) -> dict[str, list[str]]:
+    """Where a parent may say they live: each city with its wards (a city without wards is
+    its own only choice), cities in the order of their names."""
+    found: dict[str, list[str]] = {}
+    for a in all_areas(db):
+        found.setdefault(a["city"] or a["name"], [])
+        if a["ward"]:
+            found[a["city"]].append(a["name"])
+    return {city: wards or [city] for city, wards in sorted(found.items())}

@@ -9,6 +9,8 @@ import pytest
 
 from knowledge import open_db
 
+pytest_plugins = ["line_fake"]  # the fake_line fixture: a LINE API that refuses what LINE would
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SEEDS = SHARED / "seeds"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -35,7 +36,9 @@ def test_ask_batch_keeps_order_and_survives_bad_lines(runner, demo_db_path, tmp_
         '{"q": "宝くじの当選番号", "area": "堺市西区", "today": "2026-11-24"}\n',
         encoding="utf-8",
     )
-    result = runner.invoke(cli, ["ask", "--batch", str(batch), "--json", "--db", str(demo_db_path)])
+    db = tmp_path / "kb.db"  # a declined question writes its log row: not into the shared demo base
+    shutil.copy(demo_db_path, db)
+    result = runner.invoke(cli, ["ask", "--batch", str(batch), "--json", "--db", str(db)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(l) for l in result.output.splitlines()]
     assert len(lines) == 4

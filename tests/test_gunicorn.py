@@ -32,11 +32,17 @@ def procfile_web() -> list[str]:
 
 
 @pytest.fixture
-def web(demo_db_path, tmp_path):
+def web_env():
+    """Extra environment for the web process (a test sets LINE's before asking for ``web``)."""
+    return {}
+
+
+@pytest.fixture
+def web(demo_db_path, tmp_path, web_env):
     path = tmp_path / "kb.db"
     shutil.copy(demo_db_path, path)
     port = _free_port()
-    env = {**os.environ, "PORT": str(port), "KOSODATE_DB": str(path), "WEB_CONCURRENCY": "1"}
+    env = {**os.environ, "PORT": str(port), "KOSODATE_DB": str(path), "WEB_CONCURRENCY": "1", **web_env}
     argv = procfile_web()
     argv[0] = str(pathlib.Path(sys.executable).with_name(argv[0]))
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -79,3 +85,32 @@ def test_a_header_too_large_is_a_json_431(web):
 def test_a_too_long_query_string_is_the_apps_json_414(web):
     status, kind, body = _get(web, "/api/ask?q=" + "a" * 70000)
     assert status == 414 and "json" in kind and "POST" in body["error"]
+
+
+def test_a_signed_line_event_is_answered_through_the_procfiles_gunicorn(fake_line, web_env, request):
+    """The whole way: gunicorn's worker verifies the signature, answers 200, and its event
+    thread replies through the SDK to the (spec-checking) fake LINE API."""
+    import base64
+    import hashlib
+    import hmac
+
+    web_env.update(LINE_CHANNEL_SECRET="gunicorn-secret", LINE_CHANNEL_ACCESS_TOKEN="gunicorn-token",
+                   LINE_API_BASE_URL=fake_line.url)
+    port = request.getfixturevalue("web")
+    event = {"type": "message", "mode": "active", "timestamp": 1767225600000, "replyToken": "gunicorn-reply",
+             "source": {"type": "user", "userId": "U0123456789abcdef0123456789abcdef"},
+             "webhookEventId": "01JGUNICORN000000000000000", "deliveryContext": {"isRedelivery": False},
+             "message": {"id": "1", "type": "text", "text": "赤ちゃんサロンはいつ？", "quoteToken": "q"}}
+    body = json.dumps({"destination": "Ubot", "events": [event]}, ensure_ascii=False).encode()
+    signature = base64.b64encode(hmac.new(b"gunicorn-secret", body, hashlib.sha256).digest()).decode()
+    for sig, expected in ((signature[:-2] + "AA", 400), (signature, 200), (signature, 200)):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/callback", body=body, headers={"X-Line-Signature": sig, "Content-Type": "application/json"})
+        response = conn.getresponse()
+        assert response.status == expected and "json" in response.getheader("Content-Type", "")
+        response.read()
+        conn.close()
+    fake_line.wait_for("/v2/bot/message/reply", 1, timeout=20)
+    time.sleep(0.5)  # a second reply, were the redelivered body answered again, would arrive by now
+    [reply] = fake_line.sent("/v2/bot/message/reply")
+    assert reply["replyToken"] == "gunicorn-reply" and "赤ちゃんサロン" in json.dumps(reply, ensure_ascii=False)

@@ -1,0 +1,54 @@
+"""The LINE webhook, ``POST /callback``, as a blueprint (the channel's logic is ``handlers.line``).
+
+Without ``LINE_CHANNEL_SECRET`` the route answers 503 "LINE is not configured" and the rest of
+the app runs. A request LINE did not sign, or a body that is not a webhook, gets 400 with one
+log line and nothing is processed; the console's Verify body (no events) gets 200.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+
+from bot.config import Config
+from bot.db import get_db
+from handlers.line import BadRequest, LineChannel
+
+logger = logging.getLogger(__name__)
+MAX_WEBHOOK_BYTES = 1024 * 1024  # LINE batches events; a few texts of 5,000 characters fit well
+EXTENSION = "kosodate_line"
+
+
+def line_blueprint(config: Config) -> Blueprint:
+    bp = Blueprint("line", __name__)
+    channel = None
+    if config.line_channel_secret:
+        channel = LineChannel(secret=config.line_channel_secret, token=config.line_channel_access_token,
+                              db_path=config.db_path, base_url=config.line_api_base_url,
+                              default_area=config.default_area)
+
+    @bp.record_once
+    def _register(state) -> None:
+        state.app.extensions[EXTENSION] = channel
+        logger.info("LINE webhook %s", "ready at /callback" if channel else "not configured (no LINE_CHANNEL_SECRET)")
+
+    @bp.post("/callback")
+    def callback():
+        if channel is None:
+            return jsonify(error="LINE is not configured: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN"), 503
+        request.max_content_length = MAX_WEBHOOK_BYTES
+        body = request.get_data(as_text=True)
+        try:
+            queued = channel.receive(get_db(), body, request.headers.get("X-Line-Signature"))
+        except BadRequest as e:
+            logger.warning("line webhook refused (400) from %s: %s", request.remote_addr, e)
+            return jsonify(error=str(e)), 400
+        return jsonify(status="ok", queued=queued)
+
+    return bp
+
+
+def line_channel() -> LineChannel | None:
+    """This app's LINE channel (None when not configured)."""
+    return current_app.extensions.get(EXTENSION)

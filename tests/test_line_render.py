@@ -1,0 +1,123 @@
+"""``handlers.line_render``: answers as LINE messages that LINE accepts, however long or many
+the records (every reply body checked against LINE's OpenAPI spec, ``tests/line_spec.py``)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from linebot.v3.messaging import ApiClient, Configuration, ReplyMessageRequest
+
+from handlers import line_render as render
+from handlers import line_setup
+from knowledge import ask
+from knowledge.listings import Listed, Listing
+from knowledge.places import Place
+from line_spec import validate_request
+
+TODAY = date(2026, 12, 1)
+
+
+def wire(messages) -> dict:
+    """The reply body as the SDK puts it on the wire."""
+    request = ReplyMessageRequest(reply_token="t", messages=messages)
+    with ApiClient(Configuration(access_token="t")) as client:
+        return client.sanitize_for_serialization(request)
+
+
+def assert_valid(messages) -> dict:
+    body = wire(messages)
+    errors = validate_request("POST", "/v2/bot/message/reply", body)
+    assert errors == [], errors
+    return body
+
+
+def entry(i: int, *, long: bool = False) -> Listed:
+    words = "とても長い説明の" * 40 if long else ""
+    return Listed(day=TODAY + timedelta(days=i % 7), start_time="10:00", end_time="11:30",
+                  title=f"おやこひろば{i}{words}", place=f"地域子育て支援拠点{i}{words}",
+                  audience=f"0歳から3歳の親子{words}", activity_id=f"a{i}", area="横浜市旭区")
+
+
+@pytest.mark.parametrize("count", [1, 9, 10, 11, 25, 300])
+def test_a_listing_of_any_size_is_one_valid_carousel_with_a_more_bubble_past_ten(count):
+    entries = [entry(i) for i in range(count)]
+    listing = Listing(label="今週", start=TODAY, end=TODAY + timedelta(days=6), area="横浜市旭区", entries=entries)
+    text = "\n".join(f"・{e.title}" for e in entries) * 3
+    body = assert_valid(render.finish(render.listing_messages(listing, text), render.follow_ups()))
+    [flex] = body["messages"]
+    bubbles = flex["contents"]["contents"]
+    assert len(bubbles) == min(count, 10)
+    if count > 10:
+        assert f"ほかに{count - 9}件" in json.dumps(bubbles[-1], ensure_ascii=False)
+    assert len(flex["altText"]) <= 1500
+
+
+def test_very_long_fields_are_cut_not_refused():
+    listing = Listing(label="今週", start=TODAY, end=TODAY, area=None, entries=[entry(i, long=True) for i in range(10)])
+    assert_valid(render.listing_messages(listing, "あ" * 9000))
+
+
+def test_an_empty_window_with_next_events_says_so_then_shows_them():
+    listing = Listing(label="明日", start=TODAY, end=TODAY, area="横浜市旭区", entries=[], offered=[entry(1), entry(2)])
+    body = assert_valid(render.listing_messages(listing, "明日は予定はありません。\n次の予定：\n・…"))
+    assert [m["type"] for m in body["messages"]] == ["text", "flex"]
+    assert body["messages"][0]["text"] == "明日は予定はありません。"
+
+
+def test_places_with_and_without_coordinates():
+    places = [Place(f"b{i}", f"拠点{i}", "横浜市旭区", "地域子育て支援拠点", "横浜市旭区二俣川1-1", "045-000-0000",
+                    "9:00〜16:00", "https://example.jp/" + "x" * 2000 if i == 1 else "https://example.jp/",
+                    35.46 + i / 100 if i % 2 else None, 139.53 if i % 2 else None, 0.42 * i if i % 2 else None)
+              for i in range(12)]
+    body = assert_valid(render.finish(render.place_carousel(places, "近くの拠点"), render.follow_ups()))
+    flex = body["messages"][1]
+    assert len(flex["contents"]["contents"]) == 10
+    first = json.dumps(flex["contents"]["contents"][1], ensure_ascii=False)
+    assert "約420m" in first and "google.com/maps" in first
+    assert "x" * 2000 not in first  # a link LINE would refuse (over 1,000 characters) is left out
+
+
+@pytest.mark.parametrize("question", [
+    "旭区の子育て支援拠点", "赤ちゃんサロン", "赤ちゃんサロンはいつ？", "児童手当", "宝くじ", "今週のイベント",
+    "来週の土曜に行けるイベント", "パパと参加できるイベント", "",
+])
+def test_answers_of_every_kind_are_valid_messages(demo_db, question):
+    answer = ask(demo_db, question, area="横浜市旭区", today=TODAY, log=False)
+    body = assert_valid(render.answer_messages(demo_db, answer, TODAY))
+    assert 1 <= len(body["messages"]) <= 5
+    assert body["messages"][-1]["quickReply"]["items"]
+
+
+def test_a_base_question_gets_cards_with_a_map_button(demo_db):
+    answer = ask(demo_db, "旭区の子育て支援拠点", area="横浜市旭区", today=TODAY, log=False)
+    assert answer.answered and answer.items[0].kind == "base"
+    body = assert_valid(render.answer_messages(demo_db, answer, TODAY))
+    [flex] = body["messages"]
+    first = json.dumps(flex["contents"]["contents"][0], ensure_ascii=False)
+    assert "地図を見る" not in first  # the demo's bases have no address: no map to show
+    with demo_db.conn:
+        demo_db["bases"].update(answer.items[0].id, {"address": "横浜市旭区鶴ケ峰1-4-12"})
+    body = assert_valid(render.answer_messages(demo_db, answer, TODAY))
+    first = json.dumps(body["messages"][0]["contents"]["contents"][0], ensure_ascii=False)
+    assert "住所：横浜市旭区鶴ケ峰1-4-12" in first and "地図を見る" in first
+
+
+def test_a_single_fact_is_text(demo_db):
+    answer = ask(demo_db, "赤ちゃんサロンはいつ？", area="横浜市旭区", today=TODAY, log=False)
+    body = assert_valid(render.answer_messages(demo_db, answer, TODAY))
+    assert body["messages"][0]["type"] == "text" and body["messages"][0]["text"] == answer.text
+
+
+def test_setup_messages_are_valid(demo_db):
+    assert_valid(line_setup.area_question(demo_db))
+    assert_valid(line_setup.child_question())
+    with demo_db.conn:
+        for i in range(40):
+            demo_db["areas"].insert({"name": f"長い名前の政令指定都市{i % 3}市第{i}区", "city": f"長い名前の政令指定都市{i % 3}市",
+                                     "ward": f"第{i}区"})
+    for messages in (line_setup.area_question(demo_db), line_setup.area_question(demo_db, cities=True),
+                     line_setup.area_question(demo_db, "長い名前の政令指定都市1市", page=1)):
+        body = assert_valid(messages)
+        assert len(body["messages"][-1]["quickReply"]["items"]) <= 13
