@@ -20,6 +20,7 @@ from bot import db as bot_db
 from bot.config import Config
 from bot.db import get_db
 from bot.line_routes import line_blueprint
+from bot.slack_routes import slack_blueprint
 from knowledge import areas as areas_mod
 from knowledge import ask, clock
 from knowledge.db import BaseMissing, migrations
@@ -44,6 +45,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.get("/healthz")(healthz)
     app.route("/api/ask", methods=["GET", "POST"])(api_ask)
     app.register_blueprint(line_blueprint(config))
+    app.register_blueprint(slack_blueprint(config))
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(BaseMissing, base_missing)
     app.register_error_handler(sqlite3.Error, database_error)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 
@@ -27,6 +28,10 @@ class Config:
     unanswered_days: int = 90  # how long declined questions are kept for staff
     unanswered_per_hour: int = 20  # rows one asker may add to that log in an hour
     proxy_hops: int = 0  # proxies in front of the web process whose X-Forwarded-For is trusted
+    slack_staff_users: tuple[str, ...] = ()  # Slack user ids allowed to write (U0123, W0456)
+    slack_staff_channels: tuple[tuple[str, str], ...] = ()  # (channel id, ward) pairs: staff channels
+    slack_report_channel: str | None = None  # where each staff write is announced
+    slack_api_base_url: str | None = None  # the Web API's base URL (a local fake in tests)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Config":
@@ -44,6 +49,10 @@ class Config:
             unanswered_days=_positive_int(env, "KOSODATE_UNANSWERED_DAYS", 90),
             unanswered_per_hour=_positive_int(env, "KOSODATE_UNANSWERED_PER_HOUR", 20),
             proxy_hops=_positive_int(env, "KOSODATE_PROXY_HOPS", 0, minimum=0),
+            slack_staff_users=_list(env.get("SLACK_STAFF_USERS")),
+            slack_staff_channels=_pairs("SLACK_STAFF_CHANNELS", env.get("SLACK_STAFF_CHANNELS")),
+            slack_report_channel=(env.get("SLACK_REPORT_CHANNEL") or "").strip() or None,
+            slack_api_base_url=(env.get("SLACK_API_BASE_URL") or "").strip() or None,
         )
         config.validate()
         return config
@@ -74,6 +83,31 @@ class Config:
             raise ConfigError(f"LINE_API_BASE_URL={self.line_api_base_url!r} must start with http:// or https://")
         if bool(self.slack_signing_secret) != bool(self.slack_bot_token):
             raise ConfigError("SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN must be set together")
+        for channel, ward in self.slack_staff_channels:
+            if not _SLACK_ID.match(channel) or not ward.strip():
+                raise ConfigError(f"SLACK_STAFF_CHANNELS: {channel}={ward} is not CHANNEL_ID=ward (e.g. C0123=堺市西区)")
+        for user in self.slack_staff_users:
+            if not _SLACK_ID.match(user):
+                raise ConfigError(f"SLACK_STAFF_USERS: {user!r} is not a Slack user id (e.g. U0123ABCD)")
+
+
+_SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,}$")  # C0123, G8PSS9T3V, U2CERLKJA, W111
+
+
+def _list(raw: str | None) -> tuple[str, ...]:
+    """Comma-separated values, blanks dropped."""
+    return tuple(v.strip() for v in (raw or "").split(",") if v.strip())
+
+
+def _pairs(name: str, raw: str | None) -> tuple[tuple[str, str], ...]:
+    """``C0123=堺市西区,C0456=横浜市旭区`` -> ((C0123, 堺市西区), (C0456, 横浜市旭区))."""
+    pairs = []
+    for item in _list(raw):
+        channel, sep, ward = item.partition("=")
+        if not sep:
+            raise ConfigError(f"{name}: {item!r} is not CHANNEL_ID=ward (e.g. C0123=堺市西区)")
+        pairs.append((channel.strip(), ward.strip()))
+    return tuple(pairs)
 
 
 def _positive_int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:

@@ -503,3 +503,32 @@ def m007_parents(db: sqlite_utils.Database) -> None:
     )
     db["inbox"].create_index(["received_at"], if_not_exists=True)
     db["counts"].create({"name": str, "count": int}, pk="name")
+
+
+@migrations()
+def m008_staff(db: sqlite_utils.Database) -> None:
+    """What staff writes from Slack need: the audit log, and the fields their records carry.
+
+    ``audit``: one row per staff write (who, when, what, the record before and after, as JSON),
+    written in the same transaction as the write. ``unanswered.resolved_faq``: the FAQ staff
+    wrote for a declined question, so the question leaves the list of those still open.
+    ``activities.capacity`` / ``how_to_apply``: what a staff-made event states besides the
+    open-data columns.
+    """
+    db["audit"].create(
+        {
+            "id": int,
+            "at": str,  # UTC, ISO 8601, seconds
+            "actor": str,  # slack:U0123
+            "area": str,
+            "action": str,  # progress.add, faq.add, event.add, event.edit, event.cancel
+            "target": str,  # table:id
+            "before": str,  # JSON, None for a new record
+            "after": str,  # JSON
+        },
+        pk="id",
+    )
+    db["audit"].create_index(["area", "at"], if_not_exists=True)
+    db["unanswered"].add_column("resolved_faq", str)
+    db["activities"].add_column("capacity", str)
+    db["activities"].add_column("how_to_apply", str)
