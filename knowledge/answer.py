@@ -39,7 +39,7 @@ MAX_QUESTION = 500  # characters considered; a 5,000-character paste is cut, not
 
 INTENTS = {
     "when": r"いつ|何月|何日|開催月|開催日|日程|日時|スケジュール|予定|何時",
-    "where": r"どこで|どこに|どこへ|場所|会場|住所|アクセス|行き方|窓口",
+    "where": r"どこで|どこに|どこへ|(?<!居)場所|会場|住所|アクセス|行き方|窓口",  # 居場所 is a subject, not a where
     "operator": r"運営|法人|実施者|どこが|団体",
     "audience": r"対象|何歳|年齢|誰が|だれが|参加できる人|どんな時|どんな人|どのような人|どんな場合|どのような場合|条件",
     "progress": r"進捗|進み具合|進んで|状況",
