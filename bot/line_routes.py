@@ -12,7 +12,6 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 
 from bot.config import Config
-from bot.db import get_db
 from handlers.line import BadRequest, LineChannel
 
 logger = logging.getLogger(__name__)
@@ -44,8 +43,7 @@ def line_blueprint(config: Config) -> Blueprint:
         except BadRequest as e:
             logger.warning("line webhook refused (400) from %s: %s", request.remote_addr, e)
             return jsonify(error=str(e)), 400
-        queued = channel.accept(get_db(), events) if events else 0
-        return jsonify(status="ok", queued=queued)
+        return jsonify(status="ok", queued=channel.accept(events))
 
     return bp
 
