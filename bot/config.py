@@ -9,6 +9,9 @@ import os
 from dataclasses import dataclass
 
 
+MAX_DIGEST_NOTE = 1000  # characters of the "nothing this week" note (a LINE text takes 5,000)
+
+
 class ConfigError(ValueError):
     pass
 
@@ -27,6 +30,10 @@ class Config:
     unanswered_days: int = 90  # how long declined questions are kept for staff
     unanswered_per_hour: int = 20  # rows one asker may add to that log in an hour
     proxy_hops: int = 0  # proxies in front of the web process whose X-Forwarded-For is trusted
+    slack_report_channel: str | None = None  # the staff channel for reports (the digest's summary)
+    slack_api_base_url: str | None = None  # Slack's Web API base URL (a local fake in tests)
+    digest_time: str = "MON 09:00"  # when the clock process sends the weekly digest (the parents' zone)
+    digest_empty_note: str | None = None  # sent for a week without events; None: no message then
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Config":
@@ -44,6 +51,10 @@ class Config:
             unanswered_days=_positive_int(env, "KOSODATE_UNANSWERED_DAYS", 90),
             unanswered_per_hour=_positive_int(env, "KOSODATE_UNANSWERED_PER_HOUR", 20),
             proxy_hops=_positive_int(env, "KOSODATE_PROXY_HOPS", 0, minimum=0),
+            slack_report_channel=env.get("SLACK_REPORT_CHANNEL") or None,
+            slack_api_base_url=(env.get("SLACK_API_BASE_URL") or "").strip() or None,
+            digest_time=(env.get("KOSODATE_DIGEST_TIME") or "MON 09:00").strip(),
+            digest_empty_note=(env.get("KOSODATE_DIGEST_EMPTY_NOTE") or "").strip() or None,
         )
         config.validate()
         return config
@@ -74,6 +85,20 @@ class Config:
             raise ConfigError(f"LINE_API_BASE_URL={self.line_api_base_url!r} must start with http:// or https://")
         if bool(self.slack_signing_secret) != bool(self.slack_bot_token):
             raise ConfigError("SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN must be set together")
+        if self.slack_api_base_url and not self.slack_api_base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"SLACK_API_BASE_URL={self.slack_api_base_url!r} must start with http:// or https://")
+        self._validate_digest()
+
+    def _validate_digest(self) -> None:
+        from knowledge.digest import parse_time
+
+        try:
+            parse_time(self.digest_time)
+        except ValueError as e:
+            raise ConfigError(f"KOSODATE_DIGEST_TIME={e}") from None
+        if self.digest_empty_note and len(self.digest_empty_note) > MAX_DIGEST_NOTE:
+            raise ConfigError(f"KOSODATE_DIGEST_EMPTY_NOTE is {len(self.digest_empty_note)} characters: "
+                              f"keep it within {MAX_DIGEST_NOTE}")
 
 
 def _positive_int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
