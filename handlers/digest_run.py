@@ -83,7 +83,7 @@ def run(db: sqlite_utils.Database, api: MessagingApi | None, week: date, *, note
         summary.notes.append(f"別の配信処理が実行中のため、この処理では送信しませんでした（{e}）。")
         return summary
     try:
-        _run_locked(db, api, summary, run_id, note, allow_partial, notify)
+        _run_locked(db, api, summary, run_id, note, allow_partial)
     finally:
         digest_mod.release_lock(db, run_id)
     logger.info("digest summary: %s", summary.text())
@@ -92,7 +92,7 @@ def run(db: sqlite_utils.Database, api: MessagingApi | None, week: date, *, note
     return summary
 
 
-def _run_locked(db, api, summary: Summary, run_id: str, note, allow_partial: bool, notify) -> None:
+def _run_locked(db, api, summary: Summary, run_id: str, note, allow_partial: bool) -> None:
     week = summary.week
     pending = _pending(db, week)
     plan = digest_mod.plan(db, week, note=note, exclude=digest_mod.handled(db, week))
@@ -118,11 +118,9 @@ def _run_locked(db, api, summary: Summary, run_id: str, note, allow_partial: boo
         logger.error("digest for %s: %d messages due, %d left this month (short by %d)%s", week, summary.due,
                      quota.left, summary.shortfall, "; sending in priority order" if allow_partial else "; nothing sent")
         summary.code = SHORT
-        if not allow_partial:
-            summary.notes.append(text + "送信していません。")
+        if not allow_partial:  # the summary (log, staff channel) carries the shortfall
+            summary.notes.append(text + "送信していません。上限を増やすか、--allow-partial で優先順に送ってください。")
             summary.quota_left = quota.left
-            if notify:
-                notify(text + "送信していません。上限を増やすか、--allow-partial で優先順に送ってください。")
             return
         groups, summary.left = digest_mod.limit(groups, quota.left - waiting)
         summary.notes.append(text + f"優先順に送り、{summary.left:,}人は未送信です。")

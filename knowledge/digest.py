@@ -298,12 +298,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+_own_runs: set[str] = set()  # run ids holding the lock in this process (a run per thread)
+
+
 def _stale(row, now: datetime) -> bool:
-    """A lock is stale when its holder is gone: the same host's process no longer exists (or
-    is us under a previous run id), or nothing was heard from it for ``LOCK_STALE_S``."""
-    holder_host, holder_pid, heard = row[2], row[3], datetime.fromisoformat(row[5])
-    if holder_host == _host() and (holder_pid == os.getpid() or not _pid_alive(holder_pid)):
-        return True
+    """A lock is stale when its holder is gone: on this host, its process no longer exists, or
+    it names this process but none of its live runs (a restarted container reuses pids);
+    elsewhere, nothing was heard from it for ``LOCK_STALE_S``."""
+    holder_run, holder_host, holder_pid, heard = row[1], row[2], row[3], datetime.fromisoformat(row[5])
+    if holder_host == _host():
+        if holder_pid == os.getpid():
+            return holder_run not in _own_runs
+        if not _pid_alive(holder_pid):
+            return True
     return (now - heard).total_seconds() > LOCK_STALE_S
 
 
@@ -323,6 +330,7 @@ def take_lock(db: sqlite_utils.Database, week: date) -> str:
         stamp = now.isoformat(timespec="seconds")
         db.execute("INSERT OR REPLACE INTO digest_lock(name, run_id, host, pid, week, started_at, heartbeat_at) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?)", [LOCK_NAME, run_id, _host(), os.getpid(), week.isoformat(), stamp, stamp])
+    _own_runs.add(run_id)
     return run_id
 
 
@@ -333,6 +341,7 @@ def heartbeat(db: sqlite_utils.Database, run_id: str) -> None:
 
 
 def release_lock(db: sqlite_utils.Database, run_id: str) -> None:
+    _own_runs.discard(run_id)
     with writing(db):
         db.execute("DELETE FROM digest_lock WHERE name = ? AND run_id = ?", [LOCK_NAME, run_id])
 
