@@ -21,7 +21,9 @@ The order of a run, and why:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -40,6 +42,8 @@ ERROR = 1  # the run could not start (no token, the quota could not be read)
 LOCKED = 3  # another run holds the lock: this one sent nothing
 SHORT = 4  # the quota does not cover what is due (nothing sent, or the rest left with --allow-partial)
 FAILED = 5  # some batches failed after their retries (a rerun retries them with their keys)
+IN_FLIGHT = 4  # calls at once: one batch backing off does not hold up the others
+HEARTBEAT_S = 30.0  # how often a run tells the lock it is alive (see digest.LOCK_STALE_S)
 
 
 @dataclass
@@ -124,11 +128,11 @@ def _run_locked(db, api, summary: Summary, run_id: str, note, allow_partial: boo
             return
         groups, summary.left = digest_mod.limit(groups, quota.left - waiting)
         summary.notes.append(text + f"優先順に送り、{summary.left:,}人は未送信です。")
-    for batch in pending:
-        _send_stored(db, api, summary, batch)
-        digest_mod.heartbeat(db, run_id)
-    for group in groups:
-        _send_group(db, api, summary, group, run_id)
+    with _Sender(db, api, summary, run_id) as sender:
+        for batch in pending:
+            _send_stored(db, sender, batch)
+        for group in groups:
+            _send_group(db, sender, summary.week, group)
     if summary.failed and summary.code == OK:
         summary.code = FAILED
     summary.quota_left = _quota_left(api)
@@ -143,27 +147,63 @@ def _pending(db, week: date) -> list[Batch]:
     return out
 
 
-def _send_group(db, api, summary: Summary, group: Group, run_id: str) -> None:
+def _send_group(db, sender: "_Sender", week: date, group: Group) -> None:
     payload = line_digest.payload(line_digest.messages(group.digest))
     content_id = group.digest.key
-    digest_mod.store_content(db, summary.week, content_id, payload)
+    digest_mod.store_content(db, week, content_id, payload)
     for chunk in digest_mod.batches([s.user_id for s in group.recipients], line_push.MAX_MULTICAST):
-        batch = digest_mod.open_batch(db, summary.week, content_id, chunk)  # the key, before the call
-        _deliver(db, api, summary, batch, payload)
-        digest_mod.heartbeat(db, run_id)
+        sender.submit(digest_mod.open_batch(db, week, content_id, chunk), payload)  # the key, before the call
 
 
-def _send_stored(db, api, summary: Summary, batch: Batch) -> None:
+def _send_stored(db, sender: "_Sender", batch: Batch) -> None:
     if not batch.user_ids:  # everyone of it unfollowed or stopped the digest since
         digest_mod.record(db, batch, digest_mod.SENT, attempts=0, detail="no recipients left")
         return
     logger.info("digest batch %s: resuming with its stored key %s (%d recipients)",
                 batch.batch_id, batch.retry_key, len(batch.user_ids))
-    _deliver(db, api, summary, batch, digest_mod.content(db, batch.week, batch.content_id))
+    sender.submit(batch, digest_mod.content(db, batch.week, batch.content_id))
 
 
-def _deliver(db, api, summary: Summary, batch: Batch, payload: str) -> None:
-    outcome = line_push.send(api, list(batch.user_ids), line_digest.from_payload(payload), batch.retry_key)
+class _Sender:
+    """Up to ``IN_FLIGHT`` calls at once on worker threads; the ledger is written on the run's
+    own thread (its connection), each batch's key before its call is submitted and its outcome
+    as the call completes. Leaving the block waits for every call and records it."""
+
+    def __init__(self, db, api, summary: Summary, run_id: str):
+        self.db, self.api, self.summary, self.run_id = db, api, summary, run_id
+        self.pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="digest-send")
+        self.flying: dict[Future, Batch] = {}
+        self.beat = time.monotonic()
+
+    def __enter__(self) -> "_Sender":
+        return self
+
+    def __exit__(self, kind, error, tb) -> None:
+        try:
+            if kind is None:
+                while self.flying:
+                    self._collect()
+        finally:
+            self.pool.shutdown(wait=True)
+
+    def submit(self, batch: Batch, payload: str) -> None:
+        while len(self.flying) >= IN_FLIGHT:
+            self._collect()
+        messages = line_digest.from_payload(payload)
+        future = self.pool.submit(line_push.send, self.api, list(batch.user_ids), messages, batch.retry_key)
+        self.flying[future] = batch
+
+    def _collect(self) -> None:
+        done, _ = wait(list(self.flying), return_when=FIRST_COMPLETED)
+        for future in done:
+            batch = self.flying.pop(future)
+            _record(self.db, self.summary, batch, future.result())  # a crash of the call ends the run
+        if time.monotonic() - self.beat > HEARTBEAT_S:
+            digest_mod.heartbeat(self.db, self.run_id)
+            self.beat = time.monotonic()
+
+
+def _record(db, summary: Summary, batch: Batch, outcome: line_push.Outcome) -> None:
     state = digest_mod.SENT if outcome.sent else digest_mod.FAILED
     digest_mod.record(db, batch, state, status=outcome.status, attempts=outcome.attempts,
                       request_id=outcome.request_id, detail=outcome.detail)

@@ -26,6 +26,7 @@ Every write goes through ``knowledge.db.writing`` (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -125,7 +126,7 @@ class Digest:
     def empty(self) -> bool:
         return not self.events
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         """Identity of the content: parents with equal keys get the same message."""
         raw = json.dumps([self.week.isoformat(), self.area, self.fitted, self.by_ward, self.note,
@@ -196,21 +197,44 @@ def digest_for(db: sqlite_utils.Database, area: str, week: date, ages: Ages = Ag
     return Digest(week, area, tuple(events), ages.says_anything, by_ward, None if events else note)
 
 
+class _Weeks:
+    """Each ward's week listed once, then fitted to each age asked (``listings.fits_record``,
+    the same test as ``events_between``'s): 100,000 parents cost a query per ward, not per age."""
+
+    def __init__(self, db: sqlite_utils.Database, week: date, note: str | None):
+        self.db, self.week, self.note = db, week, note
+        self.listed: dict[str, tuple[list[listings.Listed], bool]] = {}
+        self.rows: dict[str, dict] = {}
+        self.digests: dict[tuple, Digest] = {}
+
+    def digest(self, area: str, ages: Ages) -> Digest:
+        found = self.digests.get((area, ages))
+        if found is None:
+            if area not in self.listed:
+                covered, by_ward = listing_areas(self.db, area)
+                events = listings.events_between(self.db, covered, self.week, week_end(self.week))
+                self.rows |= listings.audience_rows(self.db, [e.activity_id for e in events])
+                self.listed[area] = (events, by_ward)
+            events, by_ward = self.listed[area]
+            kept = tuple(e for e in events if listings.fits_record(self.rows[e.activity_id], ages))
+            found = Digest(self.week, area, kept, ages.says_anything, by_ward, None if kept else self.note)
+            self.digests[(area, ages)] = found
+        return found
+
+
 def plan(db: sqlite_utils.Database, week: date, *, note: str | None = None,
          exclude: Iterable[str] = ()) -> Plan:
     """Who gets what for ``week``, grouped by identical content; ``exclude``: users already
     handled (the ledger's). A digest is computed once per (ward, ages), not per parent."""
     subs, off, no_area = subscribers(db, week)
     skip = set(exclude)
-    cache: dict[tuple, Digest] = {}
+    weeks = _Weeks(db, week, note)
     groups: dict[str, Group] = {}
     empty = 0
     for sub in sorted(subs, key=lambda s: s.priority):
         if sub.user_id in skip:
             continue
-        digest = cache.get((sub.area, sub.ages))
-        if digest is None:
-            digest = cache[(sub.area, sub.ages)] = digest_for(db, sub.area, week, sub.ages, note)
+        digest = weeks.digest(sub.area, sub.ages)
         if digest.empty and not digest.note:
             empty += 1
             continue
