@@ -227,7 +227,10 @@ def scenario(name: str, base: pathlib.Path, work: pathlib.Path, faults: bool, ki
             time.sleep(0.005)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        codes.append("killed")
+        db = open_db(path)
+        unfinished = db.execute("SELECT count(*) FROM digest_batches WHERE state != 'sent'").fetchone()[0]
+        db.close()
+        codes.append(f"killed ({unfinished} batches unfinished)")
         print(f"  {name}: killed after {fake.answered} answered calls; "
               f"{sum(fake.delivered.values()):,} delivered so far", file=sys.stderr)
     while runs < 4:  # a rerun sends what is missing; a batch given up is retried by the next run
@@ -253,7 +256,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--subscribers", type=int, default=100_000)
     ap.add_argument("--wards", type=int, default=20)
-    ap.add_argument("--burst", type=int, default=80, help="message calls a second above which the fake answers 429")
+    ap.add_argument("--burst", type=int, default=20, help="message calls a second above which the fake answers 429")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", help="keep the bases in this directory")
     args = ap.parse_args()

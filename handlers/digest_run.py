@@ -13,8 +13,9 @@ The order of a run, and why:
    parents, youngest children first, then parents without a child set; earliest followers
    first), leaving the rest for a later run.
 4. Send: each group's messages are rendered and stored once; each batch of ≤ 500 gets its key
-   stored before its call; its outcome is recorded after. A failed batch does not stop the
-   others.
+   stored before its call; its outcome is recorded after. ``IN_FLIGHT`` calls run at once on
+   worker threads (a batch backing off holds up no other); the ledger is written only on the
+   run's own thread, which owns the connection. A failed batch does not stop the others.
 5. Report: a summary to the log and to the staff's Slack channel.
 """
 

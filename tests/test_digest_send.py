@@ -325,3 +325,37 @@ def test_without_a_token_nothing_is_sent(west, fake_line):
                                 env={"KOSODATE_DB": db_path(west), "LINE_CHANNEL_SECRET": "",
                                      "LINE_CHANNEL_ACCESS_TOKEN": ""})
     assert result.exit_code == digest_run.ERROR and "LINE_CHANNEL_ACCESS_TOKEN" in result.output
+
+
+def test_the_clock_job_sends_the_coming_week(west, fake_line):
+    from bot import digest_clock
+
+    users = many(west, 2)
+    assert digest_clock.job(Config.from_env(env(west, fake_line)), db_path(west)) == digest_run.OK
+    assert deliveries(fake_line) == {u: 1 for u in users}
+    assert digest.counts(west, WEEK) == {"sent": 2}  # the coming Monday of Thursday 2026-12-03
+
+
+def test_the_procfiles_clock_process_starts_and_says_when_it_sends(demo_db_path, tmp_path):
+    import os
+    import pathlib
+    import shlex
+    import shutil
+    import time
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    line = next(l for l in (root / "Procfile").read_text().splitlines() if l.startswith("clock:"))
+    command = shlex.split(line.split(":", 1)[1])
+    command[0] = str(pathlib.Path(sys.executable).with_name(command[0]))
+    path = tmp_path / "kb.db"
+    shutil.copy(demo_db_path, path)
+    environ = os.environ | {"KOSODATE_DB": str(path), "KOSODATE_DIGEST_TIME": "WED 07:30", "KOSODATE_LOG_LEVEL": "INFO"}
+    proc = subprocess.Popen(command, env=environ, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, seen = time.monotonic() + 30, ""
+        while time.monotonic() < deadline and "next run" not in seen:
+            seen += proc.stderr.readline()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert "digest clock started: WED 07:30 in Asia/Tokyo" in seen and "07:30:00+09:00" in seen
