@@ -114,8 +114,10 @@ def minimum_calls(path: pathlib.Path) -> tuple[int, int, int]:
 class FakeLine:
     """Deliveries per user, retry keys, scripted faults. One lock: the counts are exact."""
 
-    def __init__(self, fail_share: float = 0.0, burst: int | None = None, seed: int = 1):
+    def __init__(self, fail_share: float = 0.0, burst: int | None = None, seed: int = 1, latency: float = 0.0):
         self.lock = threading.Lock()
+        self.latency = latency  # seconds between deciding and answering: a kill can fall in between
+        self.by_key: dict[str, list[int]] = {}  # key -> statuses answered
         self.delivered: Counter = Counter()
         self.keys: dict[str, str] = {}  # accepted key -> request id
         self.calls = Counter()  # status -> count, message calls only
@@ -129,7 +131,9 @@ class FakeLine:
             status, headers, payload = self._decide(key, body)
             self.calls[status] += 1
             self.answered += 1
-            return status, headers, payload
+            self.by_key.setdefault(key, []).append(status)
+        time.sleep(self.latency)
+        return status, headers, payload
 
     def _decide(self, key, body):
         if key in self.keys:
@@ -211,10 +215,10 @@ def expected_users(path: pathlib.Path) -> set[str]:
 
 
 def scenario(name: str, base: pathlib.Path, work: pathlib.Path, faults: bool, kill_after: int | None,
-             burst: int, seed: int) -> dict:
+             burst: int, seed: int, latency: float) -> dict:
     path = work / f"{name}.db"
     shutil.copy(base, path)
-    fake = FakeLine(0.05 if faults else 0.0, burst if faults else None, seed)
+    fake = FakeLine(0.05 if faults else 0.0, burst if faults else None, seed, latency)
     server = serve(fake)
     url = f"http://127.0.0.1:{server.server_address[1]}"
     due = expected_users(path)
@@ -228,9 +232,11 @@ def scenario(name: str, base: pathlib.Path, work: pathlib.Path, faults: bool, ki
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         db = open_db(path)
-        unfinished = db.execute("SELECT count(*) FROM digest_batches WHERE state != 'sent'").fetchone()[0]
+        unfinished = [r[0] for r in db.execute("SELECT retry_key FROM digest_batches WHERE state != 'sent'")]
         db.close()
-        codes.append(f"killed ({unfinished} batches unfinished)")
+        before = {k: len(fake.by_key.get(k, [])) for k in unfinished}
+        codes.append(f"killed ({len(unfinished)} batches unfinished, {sum(1 for k in unfinished if 200 in fake.by_key.get(k, []))} "
+                     f"of them accepted)")
         print(f"  {name}: killed after {fake.answered} answered calls; "
               f"{sum(fake.delivered.values()):,} delivered so far", file=sys.stderr)
     while runs < 4:  # a rerun sends what is missing; a batch given up is retried by the next run
@@ -242,6 +248,9 @@ def scenario(name: str, base: pathlib.Path, work: pathlib.Path, faults: bool, ki
             break
     wall = time.perf_counter() - started
     server.shutdown()
+    if kill_after is not None:
+        resent = Counter(s for k, n in before.items() for s in fake.by_key.get(k, [])[n:])
+        codes[-1] = f"{codes[-1]} (their resends: {', '.join(f'{s}×{n}' for s, n in sorted(resent.items()))})"
     if codes[-1] not in (0,):
         print(f"  {name}: last run exit {codes[-1]}\n{out}\n{err[-3000:]}", file=sys.stderr)
     dup = sum(1 for u, n in fake.delivered.items() if n > 1)
@@ -258,6 +267,7 @@ def main() -> int:
     ap.add_argument("--wards", type=int, default=20)
     ap.add_argument("--burst", type=int, default=20, help="message calls a second above which the fake answers 429")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--latency", type=float, default=0.02, help="seconds the fake takes to answer a message call")
     ap.add_argument("--keep", help="keep the bases in this directory")
     args = ap.parse_args()
     work = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="digest-bench-"))
@@ -271,9 +281,9 @@ def main() -> int:
     print(f"built {args.subscribers:,} subscribers over {args.wards} wards in {time.perf_counter() - t0:.1f} s: "
           f"{groups} groups, {recipients:,} recipients, minimum {minimum} calls", file=sys.stderr)
     results = [
-        scenario("clean", base, work, False, None, args.burst, args.seed),
-        scenario("faults", base, work, True, None, args.burst, args.seed),
-        scenario("killed", base, work, True, minimum // 2, args.burst, args.seed),
+        scenario("clean", base, work, False, None, args.burst, args.seed, args.latency),
+        scenario("faults", base, work, True, None, args.burst, args.seed, args.latency),
+        scenario("killed", base, work, True, minimum // 2, args.burst, args.seed, args.latency),
     ]
     print(f"\n{args.subscribers:,} subscribers, {args.wards} wards, {groups} groups, {recipients:,} due, "
           f"minimum {minimum} calls (sum of ceil(n/500))\n")
