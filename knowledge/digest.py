@@ -62,6 +62,8 @@ TIME_RE = re.compile(r"^\s*([A-Za-z]{3})\s+(\d{1,2}):(\d{2})\s*$")
 SENDING = "sending"  # the key is stored; the call's result is not (yet)
 SENT = "sent"
 FAILED = "failed"  # gave up for this run; the next run retries with the same key
+DROPPED = "dropped"  # left out of an unfinished batch's resend (配信停止 since); never planned again that week
+UNFINISHED = (SENDING, FAILED)
 
 
 # --- the schedule --------------------------------------------------------------------------
@@ -415,7 +417,8 @@ def unfinished(db: sqlite_utils.Database, week: date) -> list[Batch]:
     for batch_id, content_id, key, state, attempts in rows:
         users = tuple(r[0] for r in db.execute(
             "SELECT d.user_id FROM digest_deliveries d JOIN parents p ON p.user_id = d.user_id "
-            "WHERE d.batch_id = ? AND d.state != ? AND p.digest_off = 0 ORDER BY d.user_id", [batch_id, SENT]))
+            "WHERE d.batch_id = ? AND d.state IN (?, ?) AND p.digest_off = 0 ORDER BY d.user_id",
+            [batch_id, *UNFINISHED]))
         out.append(Batch(batch_id, week, content_id, key, users, state, attempts))
     return out
 
@@ -428,15 +431,18 @@ def record(db: sqlite_utils.Database, batch: Batch, state: str, *, status: int |
         db.execute("UPDATE digest_batches SET state = ?, http_status = ?, attempts = attempts + ?, request_id = ?, "
                    "detail = ?, updated_at = ? WHERE batch_id = ?",
                    [state, status, attempts, request_id, detail, now, batch.batch_id])
-        db.execute("UPDATE digest_deliveries SET state = ?, updated_at = ? WHERE batch_id = ? AND state != ?",
-                   [state, now, batch.batch_id, SENT])
+        db.execute("UPDATE digest_deliveries SET state = ?, updated_at = ? WHERE batch_id = ? AND state IN (?, ?)",
+                   [state, now, batch.batch_id, *UNFINISHED])
 
 
 def drop_unsubscribed(db: sqlite_utils.Database, batch: Batch) -> None:
-    """Users of an unfinished batch who turned the digest off since: no longer waiting."""
+    """Users of an unfinished batch who turned the digest off since: left out of its resend,
+    and kept in the ledger (``DROPPED``) so that turning it on again that week plans nothing:
+    the first call may have reached them."""
     with writing(db):
-        db.execute("DELETE FROM digest_deliveries WHERE batch_id = ? AND state != ? AND user_id IN "
-                   "(SELECT user_id FROM parents WHERE digest_off = 1)", [batch.batch_id, SENT])
+        db.execute("UPDATE digest_deliveries SET state = ?, updated_at = ? WHERE batch_id = ? AND state IN (?, ?) "
+                   "AND user_id IN (SELECT user_id FROM parents WHERE digest_off = 1)",
+                   [DROPPED, now_iso(), batch.batch_id, *UNFINISHED])
 
 
 def counts(db: sqlite_utils.Database, week: date) -> dict[str, int]:

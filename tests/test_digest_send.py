@@ -231,6 +231,10 @@ def test_a_parent_who_stops_the_digest_before_a_resume_is_left_out(west, fake_li
     parents.update(west, users[0], digest_off=True)
     assert send(west, fake_line).exit_code == 0
     assert deliveries(fake_line) == {users[1]: 1, users[2]: 1}
+    parents.update(west, users[0], digest_off=False)  # back on the same week: the first call may have reached them
+    assert send(west, fake_line).exit_code == 0
+    assert deliveries(fake_line) == {users[1]: 1, users[2]: 1}
+    assert digest.counts(west, WEEK) == {"sent": 2, "dropped": 1}
 
 
 def test_cancelled_events_are_not_sent(west, fake_line):
@@ -359,3 +363,24 @@ def test_the_procfiles_clock_process_starts_and_says_when_it_sends(demo_db_path,
         proc.terminate()
         proc.wait(10)
     assert "digest clock started: WED 07:30 in Asia/Tokyo" in seen and "07:30:00+09:00" in seen
+
+
+def test_the_monthly_limit_is_not_retried(west, fake_line, waits):
+    many(west, 2)
+    fake_line.fail(MULTICAST, 429, times=1, body={"message": "You have reached your monthly limit."})
+    assert send(west, fake_line).exit_code == digest_run.FAILED
+    assert waits == [] and len(message_calls(fake_line)) == 1 and digest.counts(west, WEEK) == {"failed": 2}
+
+
+def test_a_timed_out_call_is_retried_with_its_key_and_delivered_once(west, fake_line, waits, monkeypatch):
+    """LINE got the first call but answered too late: the retry with the same key is refused
+    with 409 while (or after) the first is executed, and the batch counts as sent."""
+    users = many(west, 2)
+    monkeypatch.setattr(line_push, "REQUEST_TIMEOUT_S", 0.3)
+    fake_line.delay(MULTICAST, 1.0, times=1)
+    assert send(west, fake_line).exit_code == 0
+    fake_line.wait_for(MULTICAST, count=2)
+    assert [c.status for c in message_calls(fake_line)] == [200, 409] or \
+        sorted(c.status for c in message_calls(fake_line)) == [200, 409]
+    assert len({c.retry_key for c in message_calls(fake_line)}) == 1 and len(waits) == 1
+    assert deliveries(fake_line) == {u: 1 for u in users} and digest.counts(west, WEEK) == {"sent": 2}
