@@ -379,6 +379,6 @@ def test_a_timed_out_call_is_retried_with_its_key_and_delivered_once(west, fake_
     fake_line.delay(MULTICAST, 1.0, times=1)
     assert send(west, fake_line).exit_code == 0
     fake_line.wait_for(MULTICAST, count=2)
-    assert [c.status for c in message_calls(fake_line)] == [200, 409]
+    assert sorted(c.status for c in message_calls(fake_line)) == [200, 409]  # either may win the key
     assert len({c.retry_key for c in message_calls(fake_line)}) == 1 and len(waits) == 1
     assert deliveries(fake_line) == {u: 1 for u in users} and digest.counts(west, WEEK) == {"sent": 2}
