@@ -17,7 +17,6 @@ import click
 from bot.cli import _open_existing, _parse_day, db_option
 from bot.config import Config
 from knowledge import areas as areas_mod
-from knowledge import clock
 from knowledge import digest as digest_mod
 from knowledge.audience import Ages
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from linebot.v3.messaging import FlexCarousel, FlexMessage, Message, TextMessage
+from linebot.v3.messaging import FlexCarousel, FlexMessage, Message
 
 from handlers import line_render as render
 from knowledge import clock

@@ -195,7 +195,8 @@ def test_the_clock_fires_at_the_configured_time_in_tokyo():
 def test_the_plan_fits_ages_as_events_between_does(wards):
     """The planner lists a ward's week once and fits it per age; each result is what
     ``events_between`` gives for that age."""
-    months = [f"{2026 - m // 12 - (1 if m % 12 >= 12 else 0)}-{12 - m % 12:02d}" for m in range(0, 160, 5)]
+    december = 2026 * 12 + 11  # months since year 0 of 2026-12
+    months = [f"{(december - m) // 12}-{(december - m) % 12 + 1:02d}" for m in range(0, 160, 5)]
     users = {add_parent(wards, i, month=m): m for i, m in enumerate(months)}
     users[add_parent(wards, 500, month="2027-04", due=True)] = "due"
     users[add_parent(wards, 501, area="堺市美原区")] = None
