@@ -373,5 +373,9 @@ def serve(host, port, db_path):
     app.run(host=host, port=port, threaded=True)
 
 
+from bot.cli_digest import digest as _digest  # noqa: E402 (registered after the group is defined)
+
+cli.add_command(_digest)
+
 if __name__ == "__main__":
     cli()

@@ -10,6 +10,9 @@ import re
 from dataclasses import dataclass
 
 
+MAX_DIGEST_NOTE = 1000  # characters of the "nothing this week" note (a LINE text takes 5,000)
+
+
 class ConfigError(ValueError):
     pass
 
@@ -32,6 +35,8 @@ class Config:
     slack_staff_channels: tuple[tuple[str, str], ...] = ()  # (channel id, ward) pairs: staff channels
     slack_report_channel: str | None = None  # where each staff write is announced
     slack_api_base_url: str | None = None  # the Web API's base URL (a local fake in tests)
+    digest_time: str = "MON 09:00"  # when the clock process sends the weekly digest (the parents' zone)
+    digest_empty_note: str | None = None  # sent for a week without events; None: no message then
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Config":
@@ -53,6 +58,8 @@ class Config:
             slack_staff_channels=_pairs("SLACK_STAFF_CHANNELS", env.get("SLACK_STAFF_CHANNELS")),
             slack_report_channel=(env.get("SLACK_REPORT_CHANNEL") or "").strip() or None,
             slack_api_base_url=(env.get("SLACK_API_BASE_URL") or "").strip() or None,
+            digest_time=(env.get("KOSODATE_DIGEST_TIME") or "MON 09:00").strip(),
+            digest_empty_note=(env.get("KOSODATE_DIGEST_EMPTY_NOTE") or "").strip() or None,
         )
         config.validate()
         return config
@@ -89,6 +96,20 @@ class Config:
         for user in self.slack_staff_users:
             if not _SLACK_ID.match(user):
                 raise ConfigError(f"SLACK_STAFF_USERS: {user!r} is not a Slack user id (e.g. U0123ABCD)")
+        if self.slack_api_base_url and not self.slack_api_base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"SLACK_API_BASE_URL={self.slack_api_base_url!r} must start with http:// or https://")
+        self._validate_digest()
+
+    def _validate_digest(self) -> None:
+        from knowledge.digest import parse_time
+
+        try:
+            parse_time(self.digest_time)
+        except ValueError as e:
+            raise ConfigError(f"KOSODATE_DIGEST_TIME={e}") from None
+        if self.digest_empty_note and len(self.digest_empty_note) > MAX_DIGEST_NOTE:
+            raise ConfigError(f"KOSODATE_DIGEST_EMPTY_NOTE is {len(self.digest_empty_note)} characters: "
+                              f"keep it within {MAX_DIGEST_NOTE}")
 
 
 _SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,}$")  # C0123, G8PSS9T3V, U2CERLKJA, W111

@@ -532,3 +532,48 @@ def m008_staff(db: sqlite_utils.Database) -> None:
     db["unanswered"].add_column("resolved_faq", str)
     db["activities"].add_column("capacity", str)
     db["activities"].add_column("how_to_apply", str)
+
+
+@migrations()
+def m009_digest(db: sqlite_utils.Database) -> None:
+    """The weekly digest's ledger (``knowledge.digest``): exactly one delivery per user a week.
+
+    ``digest_contents``: each distinct digest of a week as the channel rendered it, so a retried
+    call sends the same payload. ``digest_batches``: one call each, with the retry key stored
+    before the call is made, its state (sending / sent / failed) and LINE's answer.
+    ``digest_deliveries``: per (week, user) the state and the batch and key that carried it.
+    ``digest_lock``: the one run allowed at a time, and who holds it.
+    """
+    db["digest_contents"].create(
+        {"week": str, "content_id": str, "payload": str, "created_at": str},
+        pk=("week", "content_id"),
+    )
+    db["digest_batches"].create(
+        {
+            "batch_id": str,
+            "week": str,  # YYYY-MM-DD: the week's first day
+            "content_id": str,
+            "retry_key": str,  # a UUID, sent as X-Line-Retry-Key on every attempt of this batch
+            "recipients": int,
+            "state": str,  # sending / sent / failed
+            "attempts": int,
+            "http_status": int,  # the last answer's status (409: an earlier attempt was accepted)
+            "request_id": str,  # LINE's X-Line-Request-Id (or the accepted one for a 409)
+            "detail": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="batch_id",
+    )
+    db["digest_batches"].create_index(["retry_key"], unique=True, if_not_exists=True)
+    db["digest_batches"].create_index(["week", "state"], if_not_exists=True)
+    db["digest_deliveries"].create(
+        {"week": str, "user_id": str, "batch_id": str, "retry_key": str, "state": str, "updated_at": str},
+        pk=("week", "user_id"),
+    )
+    db["digest_deliveries"].create_index(["batch_id"], if_not_exists=True)
+    db["digest_deliveries"].create_index(["user_id"], if_not_exists=True)
+    db["digest_lock"].create(
+        {"name": str, "run_id": str, "host": str, "pid": int, "week": str, "started_at": str, "heartbeat_at": str},
+        pk="name",
+    )

@@ -173,6 +173,22 @@ def _fits(row, asked: Ages, groups: Iterable[str] = ()) -> bool:
     return audience_mod.fits(record, asked)
 
 
+def fits_record(row, asked: Ages) -> bool:
+    """``events_between``'s audience test for one activity row (``audience_rows``), for a caller
+    that lists a window once and fits it to many ages (the weekly digest)."""
+    return _fits(row, asked)
+
+
+def audience_rows(db: sqlite_utils.Database, ids: Iterable[str]) -> dict[str, dict]:
+    """The columns ``fits_record`` reads, by activity id."""
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    return {r["id"]: r for r in db.query(
+        f"SELECT id, age_min_months, age_max_months, for_pregnancy, audience FROM activities "
+        f"WHERE id IN ({','.join('?' * len(ids))})", ids)}
+
+
 def _keep(out: dict, row, day: date, start_time, end_time, asked: Ages, days: set[int],
           groups: Iterable[str] = ()) -> None:
     if days and day.weekday() not in days:

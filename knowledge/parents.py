@@ -75,6 +75,7 @@ def forget(db: sqlite_utils.Database, user_id: str) -> bool:
     """A parent blocked or removed the account: delete what was kept of them."""
     with writing(db):
         deleted = db.execute("DELETE FROM parents WHERE user_id = ?", [user_id]).rowcount
+        db.execute("DELETE FROM digest_deliveries WHERE user_id = ?", [user_id])  # the digest's ledger
         _count(db, "unfollows")
     logger.info("parent unfollowed: profile %s", "deleted" if deleted else "was not kept")
     return bool(deleted)

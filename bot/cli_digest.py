@@ -1,0 +1,133 @@
+"""``kosodate-bot digest``: preview, send and schedule the weekly digest.
+
+Exit codes of ``digest send`` (also what the clock process logs): 0 everything due was sent or
+had been sent; 1 the run could not start (no token, the quota unreadable); 3 another run holds
+the lock (this one sent nothing); 4 the quota does not cover what is due (nothing sent; with
+``--allow-partial``, the rest left for a later run); 5 some batches failed after their retries
+(run again: they are retried with their stored keys).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from bot.cli import _open_existing, _parse_day, db_option
+from bot.config import Config
+from knowledge import areas as areas_mod
+from knowledge import digest as digest_mod
+from knowledge.audience import Ages
+
+logger = logging.getLogger(__name__)
+
+
+@click.group()
+def digest():
+    """The weekly digest of events sent to parents on LINE."""
+
+
+def _week(value: str | None):
+    day = _parse_day(value)
+    return day or digest_mod.coming_monday()
+
+
+@digest.command("preview")
+@click.option("--area", required=True, help="The parent's ward (or city).")
+@click.option("--age-months", type=click.IntRange(0, 18 * 12), help="The child's age in months.")
+@click.option("--expecting", is_flag=True, help="An expecting parent (pregnancy events).")
+@click.option("--week", help="The week's first day, YYYY-MM-DD (default: the coming Monday).")
+@click.option("--json-only", is_flag=True, help="Print only the Flex JSON.")
+@db_option
+def preview(area, age_months, expecting, week, json_only, db_path):
+    """Print what such a parent would get: the text, then the LINE messages as JSON."""
+    from handlers import line_digest
+
+    db = _open_existing(db_path)
+    try:
+        area = areas_mod.resolve(db, area)
+    except areas_mod.AreaError as e:
+        raise click.BadParameter(str(e), param_hint="--area")
+    if expecting and age_months is not None:
+        raise click.UsageError("give --age-months or --expecting, not both")
+    ages = Ages(None, None, True) if expecting else Ages(age_months, age_months) if age_months is not None else Ages()
+    config = Config.from_env()
+    found = digest_mod.digest_for(db, area, _week(week), ages, config.digest_empty_note)
+    text, flex = line_digest.preview(found)
+    if not json_only:
+        click.echo(text if not found.empty or found.note else f"{digest_mod.headline(found)}\n（イベントがないため、この週は送りません）")
+        click.echo("")
+    click.echo(flex if not found.empty or found.note else "[]")
+
+
+@digest.command("send")
+@click.option("--week", help="The week's first day, YYYY-MM-DD (default: the coming Monday in the parents' zone).")
+@click.option("--dry-run", is_flag=True, help="Print the plan (groups, recipients, messages); send nothing.")
+@click.option("--allow-partial", is_flag=True,
+              help="When the month's quota is short, send in priority order (see the README) instead of nothing.")
+@db_option
+def send(week, dry_run, allow_partial, db_path):
+    """Send the week's digest to every subscribed parent, once (a rerun sends only what is missing)."""
+    config = Config.from_env()
+    week_day = _week(week)
+    db = _open_existing(db_path)
+    if dry_run:
+        _print_plan(db, week_day, config.digest_empty_note)
+        return
+    code = send_week(db, config, week_day, allow_partial=allow_partial, echo=click.echo)
+    sys.exit(code)
+
+
+def send_week(db, config: Config, week, *, allow_partial: bool = False, echo=None) -> int:
+    """One run (the CLI's and the clock's); the exit code."""
+    from handlers import digest_run, slack_notify
+    from handlers.line_client import messaging_api
+
+    if not config.line_channel_access_token:
+        message = "LINE_CHANNEL_ACCESS_TOKEN is not set: the digest cannot be sent"
+        logger.error(message)
+        if echo:
+            echo(message, err=True)
+        return digest_run.ERROR
+    notify = slack_notify.poster(config.slack_bot_token, config.slack_report_channel, config.slack_api_base_url)
+    with messaging_api(config.line_channel_access_token, config.line_api_base_url) as api:
+        summary = digest_run.run(db, api, week, note=config.digest_empty_note, allow_partial=allow_partial,
+                                 notify=notify)
+    if echo:
+        echo(summary.text())
+        echo(f"week {week}: due {summary.due}, sent {summary.sent} in {summary.calls} call(s), "
+             f"failed {summary.failed}, exit {summary.code}", err=True)
+    return summary.code
+
+
+def _print_plan(db, week, note) -> None:
+    from handlers import digest_run
+
+    plan, pending = digest_run.dry_plan(db, week, note)
+    click.echo(f"week {digest_mod.period(week)} (dry run: nothing sent)")
+    for batch in pending:
+        click.echo(f"  unfinished batch {batch.batch_id}: {len(batch.user_ids)} recipient(s), key {batch.retry_key}")
+    calls = 0
+    for group in plan.groups:
+        n = len(group.recipients)
+        calls += -(-n // 500)
+        click.echo(f"  {group.digest.area}: {len(group.digest.events)} event(s)"
+                   f"{' (fitted)' if group.digest.fitted else ''}: {n} recipient(s)")
+    due = plan.recipients + sum(len(b.user_ids) for b in pending)
+    click.echo(f"groups {len(plan.groups)}, recipients {due}, messages {due}, calls {calls + len(pending)}; "
+               f"already sent {digest_mod.counts(db, week).get(digest_mod.SENT, 0)}, no events {plan.skipped_empty}, "
+               f"opted out {plan.opted_out}, no ward {plan.no_area}")
+
+
+@digest.command("clock")
+@db_option
+def clock_cmd(db_path):
+    """Run forever, sending the digest at KOSODATE_DIGEST_TIME each week (the Procfile's clock:)."""
+    from bot import digest_clock
+
+    config = Config.from_env()
+    _open_existing(db_path).close()
+    digest_clock.run_forever(config, db_path)
+
+
