@@ -10,6 +10,7 @@ the lock (this one sent nothing); 4 the quota does not cover what is due (nothin
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -31,6 +32,21 @@ def digest():
 def _week(value: str | None):
     day = _parse_day(value)
     return day or digest_mod.coming_monday()
+
+
+def _send_week_option(value: str | None):
+    """``--week`` of ``send``: a week's first day only (the ledger is keyed by it: another day
+    would make an overlapping week and send its days again); given but empty is an error too."""
+    if value is None:
+        return digest_mod.coming_monday()
+    if not value.strip():
+        raise click.BadParameter("give the week's first day, YYYY-MM-DD (or leave --week out)", param_hint="--week")
+    day = _parse_day(value)
+    try:
+        digest_mod.check_week(day)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--week")
+    return day
 
 
 @digest.command("preview")
@@ -70,7 +86,13 @@ def preview(area, age_months, expecting, week, json_only, db_path):
 def send(week, dry_run, allow_partial, db_path):
     """Send the week's digest to every subscribed parent, once (a rerun sends only what is missing)."""
     config = Config.from_env()
-    week_day = _week(week)
+    if not os.environ.get("KOSODATE_LOG_LEVEL"):
+        # The CLI's default is WARNING (it speaks through its output), but a send from cron
+        # must leave its batches and summary in the log: INFO unless the deployer says otherwise.
+        from bot import logs
+
+        logs.configure(config.log_level)
+    week_day = _send_week_option(week)
     db = _open_existing(db_path)
     if dry_run:
         _print_plan(db, week_day, config.digest_empty_note)
@@ -102,7 +124,7 @@ def send_week(db, config: Config, week, *, allow_partial: bool = False, echo=Non
 
 
 def _print_plan(db, week, note) -> None:
-    from handlers import digest_run
+    from handlers import digest_run, line_digest
 
     plan, pending = digest_run.dry_plan(db, week, note)
     click.echo(f"week {digest_mod.period(week)} (dry run: nothing sent)")
@@ -114,10 +136,17 @@ def _print_plan(db, week, note) -> None:
         calls += -(-n // 500)
         click.echo(f"  {group.digest.area}: {len(group.digest.events)} event(s)"
                    f"{' (fitted)' if group.digest.fitted else ''}: {n} recipient(s)")
+        click.echo(_indented(f"altText: {line_digest.alt_text(group.digest)}" if not group.digest.empty
+                             else "text message (no events: the configured note)"))
+        click.echo(_indented(digest_mod.text(group.digest)))
     due = plan.recipients + sum(len(b.user_ids) for b in pending)
     click.echo(f"groups {len(plan.groups)}, recipients {due}, messages {due}, calls {calls + len(pending)}; "
                f"already sent {digest_mod.counts(db, week).get(digest_mod.SENT, 0)}, no events {plan.skipped_empty}, "
                f"opted out {plan.opted_out}, no ward {plan.no_area}")
+
+
+def _indented(text: str, prefix: str = "      ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
 
 
 @digest.command("clock")

@@ -6,12 +6,17 @@ The order of a run, and why:
    (``LOCKED``) and sends nothing.
 2. Find what is due: first the batches an earlier run stored a key for but did not finish
    (``unfinished``: a crash, a kill, a batch given up), then the plan for every subscriber the
-   ledger does not hold yet.
-3. Read the month's quota and consumption. If what is due exceeds what is left, send nothing
-   and report the shortfall (``SHORT``); with ``allow_partial``, send the unfinished batches
-   and then as many parents as the quota allows in ``Subscriber.priority`` order (expecting
-   parents, youngest children first, then parents without a child set; earliest followers
-   first), leaving the rest for a later run.
+   ledger does not hold yet. An unfinished batch whose key is older than LINE keeps keys
+   (``digest.KEY_TTL_S``) is not resent: it is marked uncertain and reported to staff, since
+   LINE may have delivered it and would take the old key as new.
+3. Read the month's quota and consumption. If the new recipients exceed what is left, send
+   nothing and report the shortfall (``SHORT``). Unfinished batches do not make a run refuse:
+   LINE may have accepted them already (their consumption is then counted, and the resend is a
+   free 409); if not, LINE refuses a call over the limit whole, so nothing is sent beyond it.
+   With ``allow_partial``, the unfinished batches that fit in what is left are resent, then as
+   many parents as the rest allows in ``Subscriber.priority`` order (expecting parents,
+   youngest children first, then parents without a child set; earliest followers first),
+   leaving the rest for a later run: never more than what is left.
 4. Send: each group's messages are rendered and stored once; each batch of ≤ 500 gets its key
    stored before its call; its outcome is recorded after. ``IN_FLIGHT`` calls run at once on
    worker threads (a batch backing off holds up no other); the ledger is written only on the
@@ -29,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlite_utils
+import urllib3
 from linebot.v3.messaging import MessagingApi
 from linebot.v3.messaging.exceptions import ApiException
 
@@ -45,6 +51,8 @@ SHORT = 4  # the quota does not cover what is due (nothing sent, or the rest lef
 FAILED = 5  # some batches failed after their retries (a rerun retries them with their keys)
 IN_FLIGHT = 4  # calls at once: one batch backing off does not hold up the others
 HEARTBEAT_S = 30.0  # how often a run tells the lock it is alive (see digest.LOCK_STALE_S)
+RERUN_COMMAND = "kosodate-bot digest send --week {week}"  # what staff run to resume a week
+QUOTA_ERRORS = (ApiException, urllib3.exceptions.HTTPError, OSError)  # an answer, a time-out, no connection
 
 
 @dataclass
@@ -56,6 +64,8 @@ class Summary:
     skipped_empty: int = 0  # no events that week (and no note configured)
     opted_out: int = 0
     failed: int = 0  # recipients of batches given up
+    uncertain: int = 0  # recipients of batches whose key expired unfinished: not resent, told to staff
+    unknown_area: int = 0  # parents whose ward the base no longer knows: told to staff
     left: int = 0  # recipients not sent for lack of quota (--allow-partial)
     messages_used: int = 0  # counted against the quota by this run's accepted calls
     quota_left: int | None = None  # after the run; None: no monthly limit
@@ -70,6 +80,8 @@ class Summary:
         left = "上限なし" if self.quota_left is None else f"{self.quota_left:,}通"
         lines = [f"週1回のお知らせ（{digest_mod.period(self.week)}）：送信 {self.sent:,}人／送信済み {self.already:,}人／"
                  f"対象なし {self.skipped_empty:,}人／配信停止 {self.opted_out:,}人／失敗 {self.failed:,}人"
+                 + (f"／地区不明 {self.unknown_area:,}人" if self.unknown_area else "")
+                 + (f"／送信不明 {self.uncertain:,}人" if self.uncertain else "")
                  + (f"／上限のため未送信 {self.left:,}人" if self.left else "")
                  + f"。使用 {self.messages_used:,}通、今月の残り {left}。"]
         return "\n".join(lines + self.notes)
@@ -83,26 +95,41 @@ def run(db: sqlite_utils.Database, api: MessagingApi | None, week: date, *, note
     try:
         run_id = digest_mod.take_lock(db, week)
     except digest_mod.LockHeld as e:
+        # Staff are told: a lock left by a clock killed on another host holds runs off until
+        # it goes stale (digest.LOCK_STALE_S), and the week would otherwise go out silently late.
         logger.warning("digest for %s not sent by this run: %s", week, e)
         summary.code = LOCKED
-        summary.notes.append(f"別の配信処理が実行中のため、この処理では送信しませんでした（{e}）。")
+        text = (f"週1回のお知らせ（{digest_mod.period(week)}）：別の配信処理が実行中のため、この処理では"
+                f"送信しませんでした（{e}）。数分後に「{RERUN_COMMAND.format(week=week.isoformat())}」で"
+                f"再実行できます（送信済みの人には送りません）。")
+        if notify:
+            notify(text)
         return summary
     try:
         _run_locked(db, api, summary, run_id, note, allow_partial)
     finally:
         digest_mod.release_lock(db, run_id)
+    if summary.code in (FAILED, SHORT) and (summary.failed or summary.left):
+        summary.notes.append(f"残りを送るには「{RERUN_COMMAND.format(week=week.isoformat())}」を実行してください"
+                             "（送信済みの人には送りません）。")
     logger.info("digest summary: %s", summary.text())
-    if notify and summary.code != LOCKED:
+    if notify:
         notify(summary.text())
     return summary
 
 
 def _run_locked(db, api, summary: Summary, run_id: str, note, allow_partial: bool) -> None:
     week = summary.week
+    digest_mod.purge_forgotten(db)
+    _expire(db, summary)
     pending = _pending(db, week)
     plan = digest_mod.plan(db, week, note=note, exclude=digest_mod.handled(db, week))
     summary.already = digest_mod.counts(db, week).get(digest_mod.SENT, 0)
     summary.skipped_empty, summary.opted_out, summary.groups = plan.skipped_empty, plan.opted_out, len(plan.groups)
+    summary.unknown_area = plan.unknown_area
+    if plan.unknown_area:
+        summary.notes.append(f"登録された区が見つからない保護者が {plan.unknown_area:,}人います（区の名前の変更・削除）。"
+                             "この人たちには送っていません。")
     waiting = sum(len(b.user_ids) for b in pending)
     summary.due = waiting + plan.recipients
     if not summary.due:
@@ -110,25 +137,18 @@ def _run_locked(db, api, summary: Summary, run_id: str, note, allow_partial: boo
         return
     try:
         quota = line_push.quota(api)
-    except ApiException as e:
+    except QUOTA_ERRORS as e:
         logger.exception("could not read the message quota: nothing sent")
         summary.code = ERROR
-        summary.notes.append(f"LINEの送信上限を確認できなかったため、送信しませんでした（{e.status}）。")
+        why = e.status if isinstance(e, ApiException) else type(e).__name__
+        summary.notes.append(f"LINEの送信上限を確認できなかったため、送信しませんでした（{why}）。"
+                             f"「{RERUN_COMMAND.format(week=week.isoformat())}」で再実行できます。")
         return
     groups = plan.groups
     if quota.left is not None and summary.due > quota.left:
-        summary.shortfall = summary.due - quota.left
-        text = (f"週1回のお知らせ（{digest_mod.period(week)}）：送信予定 {summary.due:,}通に対し、今月の残りは "
-                f"{quota.left:,}通です（{summary.shortfall:,}通不足）。")
-        logger.error("digest for %s: %d messages due, %d left this month (short by %d)%s", week, summary.due,
-                     quota.left, summary.shortfall, "; sending in priority order" if allow_partial else "; nothing sent")
-        summary.code = SHORT
-        if not allow_partial:  # the summary (log, staff channel) carries the shortfall
-            summary.notes.append(text + "送信していません。上限を増やすか、--allow-partial で優先順に送ってください。")
-            summary.quota_left = quota.left
+        groups, pending = _short(summary, quota.left, groups, pending, waiting, allow_partial)
+        if groups is None:
             return
-        groups, summary.left = digest_mod.limit(groups, quota.left - waiting)
-        summary.notes.append(text + f"優先順に送り、{summary.left:,}人は未送信です。")
     with _Sender(db, api, summary, run_id) as sender:
         for batch in pending:
             _send_stored(db, sender, batch)
@@ -137,6 +157,57 @@ def _run_locked(db, api, summary: Summary, run_id: str, note, allow_partial: boo
     if summary.failed and summary.code == OK:
         summary.code = FAILED
     summary.quota_left = _quota_left(api)
+
+
+def _short(summary: Summary, left: int, groups: list[Group], pending: list[Batch], waiting: int,
+           allow_partial: bool) -> tuple[list[Group] | None, list[Batch]]:
+    """What to send when what is due exceeds the month's rest; (None, []) to send nothing."""
+    week, new = summary.week, summary.due - waiting
+    summary.shortfall = summary.due - left
+    text = (f"週1回のお知らせ（{digest_mod.period(week)}）：送信予定 {summary.due:,}通に対し、今月の残りは "
+            f"{left:,}通です（{summary.shortfall:,}通不足）。")
+    if not allow_partial:
+        if new <= left:
+            # Only the unfinished batches go beyond: LINE may have counted them already (a
+            # resend is then a free 409); if it did not, it refuses them whole (monthly limit).
+            logger.warning("digest for %s: %d new and %d unfinished recipient(s), %d left this month: "
+                           "resending the unfinished batches (free if LINE accepted them before)",
+                           week, new, waiting, left)
+            return groups, pending
+        logger.error("digest for %s: %d messages due, %d left this month (short by %d); nothing sent",
+                     week, summary.due, left, summary.shortfall)
+        summary.code = SHORT
+        summary.notes.append(text + "送信していません。上限を増やすか、--allow-partial で優先順に送ってください。")
+        summary.quota_left = left
+        return None, []
+    logger.error("digest for %s: %d messages due, %d left this month (short by %d); sending in priority order",
+                 week, summary.due, left, summary.shortfall)
+    summary.code = SHORT
+    budget, kept = left, []
+    for batch in pending:  # capped too: a resend that LINE did not accept before costs its size
+        if len(batch.user_ids) <= budget:
+            kept.append(batch)
+            budget -= len(batch.user_ids)
+        else:
+            summary.left += len(batch.user_ids)
+    groups, rest = digest_mod.limit(groups, budget)
+    summary.left += rest
+    summary.notes.append(text + f"優先順に送り、{summary.left:,}人は未送信です。")
+    return groups, kept
+
+
+def _expire(db, summary: Summary) -> None:
+    """Unfinished batches whose retry key LINE no longer honours: not resent; staff are told."""
+    batches, users = digest_mod.expire_keys(db, summary.week)
+    uncertain = digest_mod.counts(db, summary.week).get(digest_mod.UNCERTAIN, 0)
+    summary.uncertain = uncertain
+    if batches:
+        logger.error("digest for %s: %d unfinished batch(es) (%d recipient(s)) have a retry key older than %d h; "
+                      "not resent (LINE may have delivered them)", summary.week, batches, users,
+                      digest_mod.KEY_TTL_S // 3600)
+    if uncertain:
+        summary.notes.append(f"送信が完了したか確認できないまま再送キーの有効期限（24時間）を過ぎた送信があり、"
+                             f"{uncertain:,}人には届いたかどうか分かりません。二重送信を避けるため再送していません。")
 
 
 def _pending(db, week: date) -> list[Batch]:
@@ -227,7 +298,7 @@ def _quota_left(api) -> int | None:
         return None
     try:
         return line_push.quota(api).left
-    except ApiException:
+    except QUOTA_ERRORS:
         logger.warning("could not read the quota after the run", exc_info=True)
         return None
 

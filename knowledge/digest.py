@@ -18,8 +18,16 @@ the call's result is committed after. A run that stops in between (a crash, a ki
 leaves the batch ``sending``; the next run sends it again with the same key and the same
 payload, and the channel's idempotency (LINE's ``X-Line-Retry-Key``: a reused accepted key
 answers 409) makes that a no-op if the first call got through. Users already ``sent`` are never
-planned again. ``digest_lock`` keeps to one run at a time: two runs at once (two clocks started
+planned again. A LINE retry key is honoured for 24 hours only: an unfinished batch whose key
+is older than ``KEY_TTL_S`` is not sent again (LINE would take the old key as new and deliver
+twice) but marked ``UNCERTAIN`` and reported to staff. ``digest_lock`` keeps to one run at a time: two runs at once (two clocks started
 by mistake, cron and a person) would otherwise both find the same users unsent.
+
+A parent who unfollows leaves nothing identifying, yet must not get the week's digest again
+after following back the same week: their ledger rows keep only a keyed hash of their user id
+(``forgotten_id``: HMAC-SHA256 under a random secret kept in ``meta``, so the hash cannot be
+recomputed from a user id elsewhere), which planning checks, and which is purged once the week
+is over (``FORGOTTEN_KEEP_DAYS``).
 
 Every write goes through ``knowledge.db.writing`` (BEGIN IMMEDIATE).
 """
@@ -28,10 +36,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
 import logging
 import os
 import re
+import secrets
 import socket
 import uuid
 from collections.abc import Iterable, Iterator
@@ -63,7 +73,18 @@ SENDING = "sending"  # the key is stored; the call's result is not (yet)
 SENT = "sent"
 FAILED = "failed"  # gave up for this run; the next run retries with the same key
 DROPPED = "dropped"  # left out of an unfinished batch's resend (配信停止 since); never planned again that week
+UNCERTAIN = "uncertain"  # its key expired before the batch was known done: never resent (LINE might deliver twice)
 UNFINISHED = (SENDING, FAILED)
+
+# LINE keeps a retry key for 24 hours after its first request (docs: retrying API requests);
+# an hour less leaves room for clock skew and a run that started just before the limit.
+KEY_TTL_S = 23 * 3600
+START_WEEKDAY = 0  # every week the digest covers starts on a Monday (the clock sends the coming Monday's)
+
+# the pseudonymised ledger rows of parents who unfollowed (see the module docstring)
+FORGOTTEN_PREFIX = "forgotten:"
+SECRET_META_KEY = "digest_forget_secret"
+FORGOTTEN_KEEP_DAYS = 2 * WEEK_DAYS  # after the week's last day, a week more for late reruns
 
 
 # --- the schedule --------------------------------------------------------------------------
@@ -84,6 +105,14 @@ def coming_monday(today: date | None = None) -> date:
     """The default week's first day: today when it is a Monday, else the next Monday."""
     today = today or clock.today()
     return today + timedelta(days=(7 - today.weekday()) % 7)
+
+
+def check_week(day: date) -> None:
+    """Refuse a week not starting on ``START_WEEKDAY``: the ledger is keyed by the week's first
+    day, so a week started on another day would overlap a sent week and send its days again."""
+    if day.weekday() != START_WEEKDAY:
+        raise ValueError(f"{day.isoformat()} is a {DAY_NAMES[day.weekday()]}: a digest week starts on a "
+                         f"{DAY_NAMES[START_WEEKDAY]} (e.g. {coming_monday(day).isoformat()})")
 
 
 def week_end(week: date) -> date:
@@ -151,6 +180,7 @@ class Plan:
     skipped_empty: int = 0  # subscribers whose week holds nothing (and no note is configured)
     opted_out: int = 0  # parents with 配信停止
     no_area: int = 0  # parents who never chose a ward
+    unknown_area: int = 0  # parents whose ward is no longer known (renamed or removed): told to staff
 
     @property
     def recipients(self) -> int:
@@ -170,17 +200,25 @@ def ages_for(child_month: str | None, child_due: bool, week: date) -> Ages:
     return Ages(months, months)
 
 
-def subscribers(db: sqlite_utils.Database, week: date) -> tuple[list[Subscriber], int, int]:
-    """The parents who get the digest, and how many were left out for 配信停止 or no ward."""
-    subs, off, no_area = [], 0, 0
+def subscribers(db: sqlite_utils.Database, week: date) -> tuple[list[Subscriber], int, int, int]:
+    """The parents who get the digest, and how many were left out for 配信停止, no ward, or a
+    ward the base no longer knows (a renamed or removed ward would otherwise look like a week
+    without events, and nobody would fix it)."""
+    known = {r[0] for r in db.execute("SELECT name FROM areas")}
+    subs, off, no_area, unknown = [], 0, 0, 0
     for row in db.execute("SELECT user_id, area, child_month, child_due, digest_off, followed_at FROM parents"):
         if row[4]:
             off += 1
         elif not row[1]:
             no_area += 1
+        elif row[1] not in known:
+            unknown += 1
         else:
             subs.append(Subscriber(row[0], row[1], ages_for(row[2], bool(row[3]), week), row[5]))
-    return subs, off, no_area
+    if unknown:
+        logger.warning("digest for %s: %d parent(s) have a ward the base does not know (renamed or removed)",
+                       week, unknown)
+    return subs, off, no_area, unknown
 
 
 def listing_areas(db: sqlite_utils.Database, area: str) -> tuple[list[str], bool]:
@@ -193,15 +231,15 @@ def listing_areas(db: sqlite_utils.Database, area: str) -> tuple[list[str], bool
 
 def digest_for(db: sqlite_utils.Database, area: str, week: date, ages: Ages = Ages(),
                note: str | None = None) -> Digest:
-    """One parent's digest: the week's events of ``area`` that fit ``ages``."""
-    covered, by_ward = listing_areas(db, area)
-    events = listings.events_between(db, covered, week, week_end(week), ages=ages)
-    return Digest(week, area, tuple(events), ages.says_anything, by_ward, None if events else note)
+    """One parent's digest: the week's events of ``area`` that fit ``ages`` (the same fit as a
+    run's, so a preview shows what is sent)."""
+    return _Weeks(db, week, note).digest(area, ages)
 
 
 class _Weeks:
-    """Each ward's week listed once, then fitted to each age asked (``listings.fits_record``,
-    the same test as ``events_between``'s): 100,000 parents cost a query per ward, not per age."""
+    """Each ward's week listed once, then fitted to each age asked (``listings.fits_record``:
+    ``events_between``'s test, but keeping the events of a group (fathers, twins…) that state no
+    ages, which suit a parent of any child): 100,000 parents cost a query per ward, not per age."""
 
     def __init__(self, db: sqlite_utils.Database, week: date, note: str | None):
         self.db, self.week, self.note = db, week, note
@@ -228,20 +266,21 @@ def plan(db: sqlite_utils.Database, week: date, *, note: str | None = None,
          exclude: Iterable[str] = ()) -> Plan:
     """Who gets what for ``week``, grouped by identical content; ``exclude``: users already
     handled (the ledger's). A digest is computed once per (ward, ages), not per parent."""
-    subs, off, no_area = subscribers(db, week)
+    subs, off, no_area, unknown = subscribers(db, week)
     skip = set(exclude)
+    secret = _secret(db) if any(u.startswith(FORGOTTEN_PREFIX) for u in skip) else None
     weeks = _Weeks(db, week, note)
     groups: dict[str, Group] = {}
     empty = 0
     for sub in sorted(subs, key=lambda s: s.priority):
-        if sub.user_id in skip:
+        if sub.user_id in skip or (secret and forgotten_id(secret, sub.user_id) in skip):
             continue
         digest = weeks.digest(sub.area, sub.ages)
         if digest.empty and not digest.note:
             empty += 1
             continue
         groups.setdefault(digest.key, Group(digest)).recipients.append(sub)
-    return Plan(week, list(groups.values()), empty, off, no_area)
+    return Plan(week, list(groups.values()), empty, off, no_area, unknown)
 
 
 def limit(groups: list[Group], allowed: int) -> tuple[list[Group], int]:
@@ -443,6 +482,64 @@ def drop_unsubscribed(db: sqlite_utils.Database, batch: Batch) -> None:
         db.execute("UPDATE digest_deliveries SET state = ?, updated_at = ? WHERE batch_id = ? AND state IN (?, ?) "
                    "AND user_id IN (SELECT user_id FROM parents WHERE digest_off = 1)",
                    [DROPPED, now_iso(), batch.batch_id, *UNFINISHED])
+
+
+def key_expired(batch_created_at: str, now: datetime | None = None) -> bool:
+    """Whether a batch's retry key may no longer be honoured by LINE (see ``KEY_TTL_S``)."""
+    now = now or datetime.now(timezone.utc)
+    return (now - datetime.fromisoformat(batch_created_at)).total_seconds() > KEY_TTL_S
+
+
+def expire_keys(db: sqlite_utils.Database, week: date, now: datetime | None = None) -> tuple[int, int]:
+    """Mark the week's unfinished batches whose key expired ``UNCERTAIN`` (with their users):
+    LINE may have delivered them, and a resend would be a new request. (batches, users)."""
+    rows = db.execute("SELECT batch_id, created_at FROM digest_batches WHERE week = ? AND state IN (?, ?)",
+                      [week.isoformat(), *UNFINISHED]).fetchall()
+    old = [r[0] for r in rows if key_expired(r[1], now)]
+    if not old:
+        return 0, 0
+    users = 0
+    stamp = now_iso()
+    with writing(db):
+        for batch_id in old:
+            db.execute("UPDATE digest_batches SET state = ?, detail = ?, updated_at = ? WHERE batch_id = ?",
+                       [UNCERTAIN, "retry key expired before the batch was known sent", stamp, batch_id])
+            users += db.execute("UPDATE digest_deliveries SET state = ?, updated_at = ? WHERE batch_id = ? "
+                                "AND state IN (?, ?)", [UNCERTAIN, stamp, batch_id, *UNFINISHED]).rowcount
+    return len(old), users
+
+
+def _secret(db: sqlite_utils.Database, create: bool = False) -> bytes | None:
+    """The base's key for ``forgotten_id``; made on first use (inside the caller's transaction)."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [SECRET_META_KEY]).fetchone()
+    if row is None and create:
+        db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
+                   [SECRET_META_KEY, secrets.token_hex(32)])
+        row = db.execute("SELECT value FROM meta WHERE key = ?", [SECRET_META_KEY]).fetchone()
+    return bytes.fromhex(row[0]) if row else None
+
+
+def forgotten_id(secret: bytes, user_id: str) -> str:
+    """What the ledger keeps of an unfollowed parent: a keyed hash, matched only on refollow."""
+    return FORGOTTEN_PREFIX + hmac.new(secret, user_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def forget_user(db: sqlite_utils.Database, user_id: str) -> None:
+    """Replace a parent's user id in the ledger by ``forgotten_id`` (called by
+    ``parents.forget`` inside its transaction), and purge such rows of weeks long over."""
+    rows = db.execute("SELECT 1 FROM digest_deliveries WHERE user_id = ? LIMIT 1", [user_id]).fetchone()
+    if rows:
+        db.execute("UPDATE OR REPLACE digest_deliveries SET user_id = ? WHERE user_id = ?",
+                   [forgotten_id(_secret(db, create=True), user_id), user_id])
+    purge_forgotten(db)
+
+
+def purge_forgotten(db: sqlite_utils.Database, today: date | None = None) -> int:
+    """Delete the pseudonymised rows of weeks over for ``FORGOTTEN_KEEP_DAYS``: no run sends
+    those weeks any more, so nothing needs them."""
+    cutoff = (today or clock.today()) - timedelta(days=FORGOTTEN_KEEP_DAYS)
+    return db.execute("DELETE FROM digest_deliveries WHERE user_id LIKE ? AND week < ?",
+                      [FORGOTTEN_PREFIX + "%", cutoff.isoformat()]).rowcount
 
 
 def counts(db: sqlite_utils.Database, week: date) -> dict[str, int]:

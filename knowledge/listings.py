@@ -174,9 +174,11 @@ def _fits(row, asked: Ages, groups: Iterable[str] = ()) -> bool:
 
 
 def fits_record(row, asked: Ages) -> bool:
-    """``events_between``'s audience test for one activity row (``audience_rows``), for a caller
-    that lists a window once and fits it to many ages (the weekly digest)."""
-    return _fits(row, asked)
+    """The weekly digest's audience test for one activity row (``audience_rows``), for a caller
+    that lists a window once and fits it to many ages. ``events_between``'s test, except that a
+    record stating no ages but naming a group (fathers, twins…) is kept: it is age-neutral, and
+    a digest has no question that could name the group."""
+    return _fits(row, asked, GROUP_TAGS)
 
 
 def audience_rows(db: sqlite_utils.Database, ids: Iterable[str]) -> dict[str, dict]:

@@ -72,10 +72,14 @@ def follow(db: sqlite_utils.Database, user_id: str, step: str | None = None) -> 
 
 
 def forget(db: sqlite_utils.Database, user_id: str) -> bool:
-    """A parent blocked or removed the account: delete what was kept of them."""
+    """A parent blocked or removed the account: delete what was kept of them. The digest's
+    ledger keeps only a keyed hash in place of their id until the week is over, so following
+    back the same week does not bring that week's digest a second time."""
+    from knowledge import digest  # the ledger's owner (imported here: digest reads parents' table)
+
     with writing(db):
         deleted = db.execute("DELETE FROM parents WHERE user_id = ?", [user_id]).rowcount
-        db.execute("DELETE FROM digest_deliveries WHERE user_id = ?", [user_id])  # the digest's ledger
+        digest.forget_user(db, user_id)
         _count(db, "unfollows")
     logger.info("parent unfollowed: profile %s", "deleted" if deleted else "was not kept")
     return bool(deleted)
