@@ -128,8 +128,11 @@ def _print_plan(db, week, note) -> None:
 
     plan, pending = digest_run.dry_plan(db, week, note)
     click.echo(f"week {digest_mod.period(week)} (dry run: nothing sent)")
+    expired = [b for b in pending if b.created_at and digest_mod.key_expired(b.created_at)]
     for batch in pending:
-        click.echo(f"  unfinished batch {batch.batch_id}: {len(batch.user_ids)} recipient(s), key {batch.retry_key}")
+        click.echo(f"  unfinished batch {batch.batch_id}: {len(batch.user_ids)} recipient(s), key {batch.retry_key}"
+                   + (" (key expired: to be marked uncertain, not resent)" if batch in expired else ""))
+    pending = [b for b in pending if b not in expired]
     calls = 0
     for group in plan.groups:
         n = len(group.recipients)

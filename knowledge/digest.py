@@ -347,6 +347,7 @@ class Batch:
     user_ids: tuple[str, ...]
     state: str = SENDING
     attempts: int = 0
+    created_at: str | None = None  # when its key was stored (``key_expired``)
 
 
 def _host() -> str:
@@ -451,14 +452,15 @@ def unfinished(db: sqlite_utils.Database, week: date) -> list[Batch]:
     """Batches of the week whose key is stored and whose delivery is not known to be done,
     with their users still subscribed (an unfollowed user's rows are gone with them)."""
     out = []
-    rows = db.execute("SELECT batch_id, content_id, retry_key, state, attempts FROM digest_batches "
-                      "WHERE week = ? AND state != ? ORDER BY created_at, batch_id", [week.isoformat(), SENT]).fetchall()
-    for batch_id, content_id, key, state, attempts in rows:
+    rows = db.execute("SELECT batch_id, content_id, retry_key, state, attempts, created_at FROM digest_batches "
+                      "WHERE week = ? AND state IN (?, ?) ORDER BY created_at, batch_id",
+                      [week.isoformat(), *UNFINISHED]).fetchall()
+    for batch_id, content_id, key, state, attempts, created in rows:
         users = tuple(r[0] for r in db.execute(
             "SELECT d.user_id FROM digest_deliveries d JOIN parents p ON p.user_id = d.user_id "
             "WHERE d.batch_id = ? AND d.state IN (?, ?) AND p.digest_off = 0 ORDER BY d.user_id",
             [batch_id, *UNFINISHED]))
-        out.append(Batch(batch_id, week, content_id, key, users, state, attempts))
+        out.append(Batch(batch_id, week, content_id, key, users, state, attempts, created))
     return out
 
 
@@ -538,8 +540,9 @@ def purge_forgotten(db: sqlite_utils.Database, today: date | None = None) -> int
     """Delete the pseudonymised rows of weeks over for ``FORGOTTEN_KEEP_DAYS``: no run sends
     those weeks any more, so nothing needs them."""
     cutoff = (today or clock.today()) - timedelta(days=FORGOTTEN_KEEP_DAYS)
-    return db.execute("DELETE FROM digest_deliveries WHERE user_id LIKE ? AND week < ?",
-                      [FORGOTTEN_PREFIX + "%", cutoff.isoformat()]).rowcount
+    with writing(db):  # a savepoint inside ``parents.forget``'s transaction
+        return db.execute("DELETE FROM digest_deliveries WHERE user_id LIKE ? AND week < ?",
+                          [FORGOTTEN_PREFIX + "%", cutoff.isoformat()]).rowcount
 
 
 def counts(db: sqlite_utils.Database, week: date) -> dict[str, int]:

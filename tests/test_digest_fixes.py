@@ -77,8 +77,8 @@ def test_a_forgotten_parent_leaves_only_a_keyed_hash_purged_after_the_week(west,
     kept = [r[0] for r in west.execute("SELECT user_id FROM digest_deliveries ORDER BY user_id")]
     assert users[0] not in kept and any(u.startswith(digest.FORGOTTEN_PREFIX) for u in kept)
     assert all(users[0] not in str(v) for r in west.execute("SELECT * FROM digest_deliveries") for v in r)
-    with digest.writing(west):
-        digest.purge_forgotten(west, WEEK + timedelta(days=digest.FORGOTTEN_KEEP_DAYS + 1))
+    assert digest.purge_forgotten(west, WEEK + timedelta(days=digest.FORGOTTEN_KEEP_DAYS)) == 0
+    assert digest.purge_forgotten(west, WEEK + timedelta(days=digest.FORGOTTEN_KEEP_DAYS + 1)) == 1
     assert [r[0] for r in west.execute("SELECT user_id FROM digest_deliveries")] == [users[1]]
 
 
@@ -91,6 +91,8 @@ def test_a_batch_whose_key_expired_is_not_resent_and_staff_are_told(west, fake_l
     send(west, fake_line)
     monkeypatch.setattr(line_push, "send", real)
     _age_keys(west, fake_line)
+    dry = send(west, fake_line, "--dry-run")
+    assert "key expired: to be marked uncertain, not resent" in dry.output and "recipients 0" in dry.output
     result = send(west, fake_line, **slack_env(slack))
     assert result.exit_code == 0, result.output
     assert deliveries(fake_line) == {u: 1 for u in users}
@@ -100,6 +102,7 @@ def test_a_batch_whose_key_expired_is_not_resent_and_staff_are_told(west, fake_l
     assert "送信不明 3人" in text and "3人には届いたかどうか分かりません" in text
     again = send(west, fake_line)  # still not resent by a later run
     assert again.exit_code == 0 and deliveries(fake_line) == {u: 1 for u in users}
+    assert west.execute("SELECT state FROM digest_batches").fetchall() == [(digest.UNCERTAIN,)]
 
 
 def test_a_failed_batch_within_the_key_s_life_is_still_retried(west, fake_line, waits):
