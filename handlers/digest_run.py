@@ -100,8 +100,10 @@ def run(db: sqlite_utils.Database, api: MessagingApi | None, week: date, *, note
         logger.warning("digest for %s not sent by this run: %s", week, e)
         summary.code = LOCKED
         text = (f"週1回のお知らせ（{digest_mod.period(week)}）：別の配信処理が実行中のため、この処理では"
-                f"送信しませんでした（{e}）。数分後に「{RERUN_COMMAND.format(week=week.isoformat())}」で"
-                f"再実行できます（送信済みの人には送りません）。")
+                f"送信しませんでした（{e}）。その処理が止まっている場合、ロックは{digest_mod.LOCK_STALE_S // 60}分で"
+                f"解除されます。その後「{RERUN_COMMAND.format(week=week.isoformat())}」で再実行できます"
+                f"（送信済みの人には送りません）。")
+        summary.notes.append(text)
         if notify:
             notify(text)
         return summary
@@ -163,17 +165,17 @@ def _short(summary: Summary, left: int, groups: list[Group], pending: list[Batch
            allow_partial: bool) -> tuple[list[Group] | None, list[Batch]]:
     """What to send when what is due exceeds the month's rest; (None, []) to send nothing."""
     week, new = summary.week, summary.due - waiting
+    if not allow_partial and new <= left:
+        # Only the unfinished batches go beyond: LINE may have counted them already (a resend
+        # is then a free 409); if it did not, it refuses them whole (monthly limit).
+        logger.warning("digest for %s: %d new and %d unfinished recipient(s), %d left this month: "
+                       "resending the unfinished batches (free if LINE accepted them before)",
+                       week, new, waiting, left)
+        return groups, pending
     summary.shortfall = summary.due - left
     text = (f"週1回のお知らせ（{digest_mod.period(week)}）：送信予定 {summary.due:,}通に対し、今月の残りは "
             f"{left:,}通です（{summary.shortfall:,}通不足）。")
     if not allow_partial:
-        if new <= left:
-            # Only the unfinished batches go beyond: LINE may have counted them already (a
-            # resend is then a free 409); if it did not, it refuses them whole (monthly limit).
-            logger.warning("digest for %s: %d new and %d unfinished recipient(s), %d left this month: "
-                           "resending the unfinished batches (free if LINE accepted them before)",
-                           week, new, waiting, left)
-            return groups, pending
         logger.error("digest for %s: %d messages due, %d left this month (short by %d); nothing sent",
                      week, summary.due, left, summary.shortfall)
         summary.code = SHORT
