@@ -39,7 +39,7 @@ def add_party(slack, fake, **extra) -> dict:
 
 def test_an_added_event_is_written_audited_listed_and_answered(slack, fake, base, base_path):
     told = add_party(slack, fake)
-    assert told["user"] == STAFF_USER and "クリスマス会" in told["text"] and "追加しました" in told["text"]
+    assert told["response_type"] == "ephemeral" and "クリスマス会" in told["text"] and "追加しました" in told["text"]
     [row] = staff_events(base)
     assert (row["area"], row["kind"], row["age_min_months"], row["age_max_months"]) == ("堺市西区", "event", 12, 47)
     assert (row["capacity"], row["how_to_apply"], row["fee"]) == ("15組", "電話で西区役所へ", "無料")
