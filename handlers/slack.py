@@ -410,11 +410,10 @@ class StaffBot:
             return
         inp = modals.event_input(values)
         activity_id = meta.get("activity_id")
-        with self.db() as db:
-            dated = bool(activity_id) and events.has_dates(db, activity_id)
         checked = []
-        if _invalid(ack, view, lambda: checked.append(events.check(inp, has_dates=dated))):
-            return
+        with self.db() as db:
+            if _invalid(ack, view, lambda: checked.append(events.check_edit(db, activity_id, inp))):
+                return
         ack()
         with self.db() as db:
             if activity_id:

@@ -122,7 +122,7 @@ def progress_message(sheet: Sheet, period: str, saved: dict) -> dict:
     blocks += schedule
     entries = [saved] + [p for p in reversed(part.progress) if p.get("id") != saved.get("id")]
     shown, left = packed(words.PROGRESS_ENTRIES.format(period=period), [_progress_line(p) for p in entries],
-                         MAX_BLOCKS - len(blocks))
+                         MAX_BLOCKS - len(blocks) - 1)  # room for the note of what was left out
     blocks += shown
     if left:
         blocks.append(context(escape(words.PROGRESS_MORE.format(n=left))))
@@ -156,7 +156,7 @@ def sheet_message(sheet: Sheet) -> dict:
     left_out = 0
     for at, (header, lines) in enumerate(parts):
         later = len(parts) - at - 1
-        shown, left = packed(header, lines, MAX_BLOCKS - len(blocks) - later)
+        shown, left = packed(header, lines, MAX_BLOCKS - len(blocks) - later - 1)  # room for the closing note
         blocks += shown
         left_out += left
     if left_out:

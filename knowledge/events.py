@@ -62,11 +62,12 @@ class EventInput:
     description: str = ""
 
 
-def check(inp: EventInput, *, has_dates: bool = False) -> tuple[date | None, str | None]:
+def check(inp: EventInput, *, has_dates: bool = False, kept_ages: str | None = None) -> tuple[date | None, str | None]:
     """The event's day and RRULE; raise ``audit.Invalid`` naming every bad field.
 
     ``has_dates``: the event being edited already has dates, so the modal may leave both the
-    day and the recurrence empty (its dates are kept).
+    day and the recurrence empty (its dates are kept). ``kept_ages``: its audience text as
+    stored; left as it is, it is not read again (an imported text the reader does not know).
     """
     errors: dict[str, str] = {}
     if not inp.title.strip():
@@ -75,7 +76,8 @@ def check(inp: EventInput, *, has_dates: bool = False) -> tuple[date | None, str
         errors["title"] = "too_long"
     day = _day(inp.day, errors)
     rule = _rule(inp.recurrence, day, errors)
-    _check_ages(inp.ages, errors)
+    if kept_ages is None or inp.ages.strip() != kept_ages.strip():
+        _check_ages(inp.ages, errors)
     if day is None and rule is None and not has_dates and "day" not in errors and "recurrence" not in errors:
         errors["day"] = "when"
     for name in ("start_time", "end_time"):
@@ -192,7 +194,7 @@ def edit(db: sqlite_utils.Database, activity_id: str, inp: EventInput, *, actor:
             raise audit.Invalid({"event": "unknown"})
         before_dates = occurrences(db, activity_id)
         has_dates = bool(before.get("recurrence")) or bool(before_dates)
-        day, rule = check(inp, has_dates=has_dates)
+        day, rule = check(inp, has_dates=has_dates, kept_ages=before.get("ages") or "")
         row = _row(db, inp, before["area"], day, rule)
         if day is None and rule is None:  # dates kept as they were
             for key in ("recurrence", "recurrence_start", "recurrence_until", "frequency"):
@@ -260,6 +262,14 @@ def _get(db: sqlite_utils.Database, activity_id: str) -> dict | None:
 
 def _dated(db: sqlite_utils.Database, activity_id: str) -> bool:
     return bool(db.execute("SELECT 1 FROM occurrences WHERE activity_id = ? LIMIT 1", [activity_id]).fetchone())
+
+
+def check_edit(db: sqlite_utils.Database, activity_id: str | None, inp: EventInput) -> tuple[date | None, str | None]:
+    """``check`` for a new event (no id) or an edit of ``activity_id`` as it stands."""
+    row = _get(db, activity_id) if activity_id else None
+    if row is None:
+        return check(inp)
+    return check(inp, has_dates=has_dates(db, activity_id), kept_ages=row.get("ages") or "")
 
 
 def has_dates(db: sqlite_utils.Database, activity_id: str) -> bool:
