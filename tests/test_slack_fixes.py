@@ -335,3 +335,45 @@ def test_the_cancel_modal_closes_with_a_plain_word(slack, fake):
     slack.command("event cancel 放課後の学びの場")
     view = fake.wait_for("/views.open")[0]["view"]
     assert view["close"]["text"] == "閉じる" and view["submit"]["text"] == "中止にする"
+
+
+def _build_now(cache, path) -> None:
+    db = open_db(path)
+    try:
+        cache.get(db, wait=True)
+    finally:
+        db.close()
+
+
+def test_a_question_during_a_rebuild_is_answered_from_the_old_index(base_path, monkeypatch):
+    """Why staff are told only once the index is built: ``IndexCache`` does not make a parent's
+    question wait for a build under way when it has an older index to answer from."""
+    import knowledge.index as index_mod
+    from knowledge.db import bump_version, writing
+
+    cache = index_mod.IndexCache()
+    reader, writer = open_db(base_path), open_db(base_path)
+    building, release = threading.Event(), threading.Event()
+    real_build = index_mod.build_for
+
+    def held_build(db, version):
+        building.set()
+        release.wait()
+        return real_build(db, version)
+
+    try:
+        old = cache.get(reader)
+        with writing(writer):
+            bump_version(writer)
+        monkeypatch.setattr(index_mod, "build_for", held_build)
+        builder = threading.Thread(target=lambda: _build_now(cache, base_path))  # as after_write does
+        builder.start()
+        assert building.wait(30)
+        assert cache.get(reader) is old  # the build is under way: the question did not wait for it
+        release.set()
+        builder.join()
+        assert cache.wait_idle(30) and cache.get(reader).version == old.version + 1
+    finally:
+        release.set()
+        reader.close()
+        writer.close()
