@@ -326,7 +326,8 @@ class StaffBot:
             return
         value = json.loads(action.get("value") or "{}")
         ward = value.get("area") or self.access.ward(channel)
-        lead = int(value["lead"]) if str(value.get("lead", "")).isdigit() else None
+        lead = value.get("lead") if "lead" in value else next(iter(value.get("ids") or []), None)  # or an older button
+        lead = int(lead) if str(lead).isdigit() else None
         with self.db() as db:
             ids = faqs.group_ids(db, ward, lead) if lead is not None else []
             texts = [r[0] for r in db.execute(

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from knowledge import ask, clock, listings, open_db
-from slack_fake import ASAHI_CHANNEL, PUBLIC_CHANNEL, REPORT_CHANNEL, STAFF_USER
+from slack_fake import ASAHI_CHANNEL, PUBLIC_CHANNEL, REPORT_CHANNEL
 from slack_fake import base, base_path, fake, slack  # noqa: F401  (fixtures)
 
 WEEKLY = "event-8d9fa7bb4047"  # 放課後の学びの場, 西区, every Wednesday (demo)

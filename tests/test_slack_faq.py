@@ -7,7 +7,7 @@ import json
 import pytest
 
 from knowledge import faqs, open_db
-from slack_fake import ASAHI_CHANNEL, MIHARA_CHANNEL, OUTSIDER, PUBLIC_CHANNEL, STAFF_USER
+from slack_fake import MIHARA_CHANNEL, OUTSIDER, PUBLIC_CHANNEL, STAFF_USER
 from slack_fake import base, base_path, fake, slack  # noqa: F401  (fixtures)
 
 GARBAGE = ["粗大ごみの出し方を知りたい", "粗大ごみの出し方は？", "粗大ごみの出し方を教えて"]
