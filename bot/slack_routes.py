@@ -1,7 +1,8 @@
 """``POST /slack/events``: Slack's slash commands, buttons and modals, through Bolt.
 
 The Bolt ``App`` is made here from ``Config`` when the blueprint is made (never at import),
-with ``process_before_response=False`` so listeners run in Bolt's thread pool after the ack,
+with ``process_before_response=False`` so listeners run in a thread pool of its own
+(``LISTENER_THREADS``; a write's index rebuild runs elsewhere, see ``handlers.slack``) after the ack,
 and its ``WebClient`` pointed at ``SLACK_API_BASE_URL`` when set (a local fake in tests). With a
 token, Bolt checks it with ``auth.test`` on construction; if Slack cannot be reached then, the
 app is made again at the next request instead of failing the whole web process. Without Slack
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from flask import Blueprint, jsonify, request
 from slack_bolt import App
@@ -30,6 +32,7 @@ from knowledge.db import BaseMissing
 
 logger = logging.getLogger(__name__)
 PATH = "/slack/events"
+LISTENER_THREADS = 16  # Bolt's own pool (its default has 5): listeners that must ack within 3 s run here
 
 
 def slack_configured(config: Config) -> bool:
@@ -65,7 +68,8 @@ def build_bolt_app(config: Config) -> App:
     base_url = config.slack_api_base_url
     client = WebClient(token=config.slack_bot_token, base_url=base_url.rstrip("/") + "/") if base_url else None
     app = App(signing_secret=config.slack_signing_secret, token=None if client else config.slack_bot_token, client=client,
-              process_before_response=False, logger=logging.getLogger("handlers.slack.bolt"))
+              process_before_response=False, logger=logging.getLogger("handlers.slack.bolt"),
+              listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"))
     StaffBot(settings).register(app)
     if not (access.users or access.channels):
         logger.warning("Slack is configured but SLACK_STAFF_USERS and SLACK_STAFF_CHANNELS are empty: everyone is refused")

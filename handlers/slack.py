@@ -4,9 +4,15 @@ Every listener acknowledges first (Slack waits three seconds at most; a modal's 
 expires as fast, so ``views_open`` comes right after ``ack``), then does the work in Bolt's
 thread pool and replies with ``respond`` (ephemeral) or the Web API. Each call opens its own
 connection to the base and closes it (sqlite3 connections belong to one thread). Every write
-is a ``knowledge`` function: one transaction with its audit row. After a write the search
-index of the new version is built before the reply, so the next parent's question in this
-process is answered from it (``fresh_index``: ``knowledge.index.index_for(db, wait=True)``).
+is a ``knowledge`` function: one transaction with its audit row. After a write, the search
+index of the new version is built in a thread of its own (``after_write``), never in a Bolt
+listener thread, so acks never wait on a rebuild; staff are told the write is done once the
+index is built, so from then on this process's parents get the new answer. (A parent's question
+asked while the build runs gets the old index: ``IndexCache`` does not make it wait.)
+
+Confirmations of modal writes go to the ``response_url`` of the command or button that opened
+the modal (carried in ``private_metadata``), which works in channels the bot has not joined;
+then an ephemeral message, then a direct message.
 
 Who may do what, and requests done once: ``handlers.slack_access``.
 """
@@ -17,11 +23,13 @@ import contextlib
 import functools
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import sqlite_utils
 from slack_bolt import App, BoltResponse
+from slack_sdk.webhook import WebhookClient
 
 from handlers import slack_modals as modals
 from handlers import slack_render as blocks
@@ -30,6 +38,7 @@ from handlers.slack_access import Access, first_delivery, who
 from knowledge import ask, audit, clock, events, faqs, open_db
 from knowledge import progress as progress_mod
 from knowledge import sheet as sheet_mod
+from knowledge.db import BaseMissing
 from knowledge.index import index_for
 from knowledge.text import nfkc
 
@@ -38,6 +47,7 @@ logger = logging.getLogger(__name__)
 COMMAND = words.COMMAND
 EXPORT_WORD = "export"
 EVENT_MODES = ("add", "edit", "cancel")
+AFTER_WRITE_WORKERS = 4  # threads that rebuild the index and confirm staff writes (builds run one at a time)
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class Call:
     trigger_id: str
     respond: object
     client: object
+    response_url: str = ""
 
     @property
     def actor(self) -> str:
@@ -71,7 +82,7 @@ class Call:
         self.reply({"text": text, "blocks": [blocks.section(blocks.escape(text))]})
 
     def meta(self, **extra) -> dict:
-        return {"channel": self.channel, "ward": self.ward} | extra
+        return {"channel": self.channel, "ward": self.ward, "response_url": self.response_url} | extra
 
 
 def split_words(text: str | None) -> list[str]:
@@ -91,6 +102,9 @@ def guarded(func):
     def wrapper(self, **kwargs):
         try:
             return func(self, **kwargs)
+        except BaseMissing:
+            logger.exception("Slack listener %s: no base", func.__name__)
+            self._tell_failure(kwargs, words.NO_BASE)
         except Exception:
             logger.exception("Slack listener %s failed", func.__name__)
             self._tell_failure(kwargs)
@@ -104,6 +118,7 @@ class StaffBot:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.access = settings.access
+        self.after = ThreadPoolExecutor(max_workers=AFTER_WRITE_WORKERS, thread_name_prefix="slack-after-write")
         self.subcommands = {
             "help": None, "ask": self.do_ask, "progress": self.do_progress, "sheet": self.do_sheet,
             "audit": self.do_audit, "unanswered": self.do_unanswered, "event": self.do_event,
@@ -135,8 +150,13 @@ class StaffBot:
         request is not recorded: the listener refuses it and nothing is written."""
         if not self.access.allowed(*who(body)):
             return next()
-        with self.db() as db:
-            first = first_delivery(db, body, request.raw_body)
+        try:
+            with self.db() as db:
+                first = first_delivery(db, body, request.raw_body)
+        except BaseMissing:
+            logger.error("Slack request refused: there is no base at %s yet (run kb import)", self.settings.db_path)
+            return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": words.NO_BASE}),
+                                headers={"content-type": "application/json"})
         if not first:
             retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
             logger.info("Slack request delivered again (retry %s): acknowledged, not done twice", retry)
@@ -164,7 +184,7 @@ class StaffBot:
         ack()
         rest = (command.get("text") or "").strip()[len(parts[0]):].strip()
         call = Call(user, command.get("user_name") or user, channel, self.access.ward(channel), rest,
-                    command.get("trigger_id") or "", respond, client)
+                    command.get("trigger_id") or "", respond, client, command.get("response_url") or "")
         self.subcommands[sub](call)
         logger.info("/kosodate %s done for %s in %s (ward %s)", sub, user, channel, call.ward or "-")
 
@@ -183,25 +203,35 @@ class StaffBot:
             if found.program and period and text:
                 self._save_progress(db, call, found.program["id"], period, text)
                 return
-            programs = found.candidates or progress_mod.programs_in(db, call.ward)
-            if found.program and found.program["id"] not in {p["id"] for p in programs}:
+            programs = found.candidates if found.candidates and not found.guess else \
+                found.candidates + progress_mod.programs_in(db, call.ward)
+            if found.program:
                 programs = [found.program] + programs
+            programs = list({p["id"]: p for p in programs}.values())
         if not programs:
             call.say(words.PROGRESS_NO_PROGRAMS)
             return
-        note = (words.PROGRESS_AMBIGUOUS if found.candidates else words.PROGRESS_NOT_FOUND).format(name=name) \
-            if name and not found.program else None
-        view = modals.progress_view(programs, call.meta(), program_id=found.program["id"] if found.program else None,
-                                    period=period, text=text, note=note)
-        self._open(call.client, call.trigger_id, view, call)
+        chosen = found.program or found.guess
+        view = modals.progress_view(programs, call.meta(), program_id=chosen["id"] if chosen else None,
+                                    period=period, text=text, note=_progress_note(name, found))
+        self._open(call.client, call.trigger_id, view, call.say)
 
     def _save_progress(self, db, call: Call, program_id: str, period: str, text: str) -> None:
+        try:
+            progress_mod.validate(program_id, period, text, db)
+        except audit.Invalid as e:
+            call.say(words.invalid_text(e.errors, words.PROGRESS_LABELS))
+            return
         row = progress_mod.add(db, program_id, period, text, actor=call.actor, actor_name=call.user_name)
-        fresh_index(db)
-        sheet = sheet_mod.load(db, program_id)
-        call.reply(blocks.progress_message(sheet, period, row["text"]))
-        self._report(call.client, words.REPORT_PROGRESS.format(user=call.user, program=sheet.program["title"],
-                                                               period=period, text=row["text"]))
+
+        def done(db) -> None:
+            sheet = sheet_mod.load(db, program_id)
+            call.reply(blocks.progress_message(sheet, period, row))
+            self._report(call.client, words.REPORT_PROGRESS.format(
+                user=call.user, program=blocks.escape(sheet.program["title"]), period=period,
+                text=blocks.escape(row["text"])))
+
+        self.after_write(done)
 
     def do_sheet(self, call: Call) -> None:
         parts = split_words(call.text)
@@ -217,10 +247,11 @@ class StaffBot:
             return
         with self.db() as db:
             found = progress_mod.find_program(db, name, call.ward)
-            if found.program is None:
+            program = found.program or found.guess  # reading a likely program is harmless
+            if program is None:
                 self._say_candidates(call, name, found.candidates)
                 return
-            sheet = sheet_mod.load(db, found.program["id"])
+            sheet = sheet_mod.load(db, program["id"])
         if export:
             self._export(call, sheet, fmt)
         else:
@@ -244,7 +275,7 @@ class StaffBot:
 
     def do_audit(self, call: Call) -> None:
         with self.db() as db:
-            rows = audit.recent(db, call.ward)
+            rows = [r | {"label": _audit_label(db, r)} for r in audit.recent(db, call.ward)]
         call.reply(blocks.audit_message(rows, call.ward))
 
     def do_unanswered(self, call: Call) -> None:
@@ -263,7 +294,7 @@ class StaffBot:
         with self.db() as db:
             if mode == "add":
                 view = modals.event_view(call.meta(), events.bases_in(db, call.ward), events.EventInput(title=name))
-                self._open(call.client, call.trigger_id, view, call)
+                self._open(call.client, call.trigger_id, view, call.say)
                 return
             if not name:
                 call.say(words.EVENT_EMPTY_NAME)
@@ -271,7 +302,7 @@ class StaffBot:
             found = events.find(db, call.ward, name)
             if len(found) == 1:
                 view = self._event_mode_view(db, mode, found[0]["id"], call.meta(activity_id=found[0]["id"]))
-                self._open(call.client, call.trigger_id, view, call)
+                self._open(call.client, call.trigger_id, view, call.say)
                 return
         if not found:
             call.say(words.EVENT_NOT_FOUND.format(name=name, ward=call.ward))
@@ -282,29 +313,33 @@ class StaffBot:
         if mode == "cancel":
             return modals.cancel_view(events.get(db, activity_id)["title"], meta)
         ward = meta.get("ward")
-        return modals.event_view(meta, events.bases_in(db, ward), events.as_input(db, activity_id))
+        return modals.event_view(meta, events.bases_in(db, ward), events.as_input(db, activity_id),
+                                 dates=events.date_count(db, activity_id))
 
     # --- buttons ----------------------------------------------------------------------------
 
     @guarded
-    def on_answer_button(self, ack, body, action, client):
+    def on_answer_button(self, ack, body, action, client, respond):
         ack()
         user, channel = who(body)
         if not self._allowed_or_told(client, user, channel):
             return
         value = json.loads(action.get("value") or "{}")
-        ids = [int(i) for i in value.get("ids", [])]
+        ward = value.get("area") or self.access.ward(channel)
+        lead = value.get("lead") if "lead" in value else next(iter(value.get("ids") or []), None)  # or an older button
+        lead = int(lead) if str(lead).isdigit() else None
         with self.db() as db:
+            ids = faqs.group_ids(db, ward, lead) if lead is not None else []
             texts = [r[0] for r in db.execute(
                 f"SELECT text FROM unanswered WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id DESC", ids).fetchall()] \
                 if ids else []
-        meta = {"channel": channel, "ward": value.get("area") or self.access.ward(channel), "ids": ids}
+        meta = {"channel": channel, "ward": ward, "lead": lead, "response_url": body.get("response_url") or ""}
         question = texts[0] if texts else ""
         view = modals.faq_view(question, "、".join(dict.fromkeys(texts[1:])), meta)
-        self._open(client, body.get("trigger_id"), view)
+        self._open(client, body.get("trigger_id"), view, self._teller(client, channel, user, respond))
 
     @guarded
-    def on_event_button(self, ack, body, action, client):
+    def on_event_button(self, ack, body, action, client, respond):
         ack()
         user, channel = who(body)
         if not self._allowed_or_told(client, user, channel):
@@ -315,9 +350,10 @@ class StaffBot:
             if events.get(db, activity_id) is None:
                 self._ephemeral(client, channel, user, words.EVENT_NOT_FOUND.format(name=activity_id, ward=""))
                 return
-            meta = {"channel": channel, "ward": self.access.ward(channel), "activity_id": activity_id}
+            meta = {"channel": channel, "ward": self.access.ward(channel), "activity_id": activity_id,
+                    "response_url": body.get("response_url") or ""}
             view = self._event_mode_view(db, mode, activity_id, meta)
-        self._open(client, body.get("trigger_id"), view)
+        self._open(client, body.get("trigger_id"), view, self._teller(client, channel, user, respond))
 
     # --- modal submissions ------------------------------------------------------------------
 
@@ -334,12 +370,16 @@ class StaffBot:
         with self.db() as db:
             row = progress_mod.add(db, values["program"], values["period"], values["text"], actor=f"slack:{user}",
                                    actor_name=_user_name(body))
-            fresh_index(db)
+
+        def done(db) -> None:
             sheet = sheet_mod.load(db, row["program_id"])
-        message = blocks.progress_message(sheet, row["period"], row["text"])
-        self._ephemeral(client, meta.get("channel"), user, message["text"], message["blocks"])
-        self._report(client, words.REPORT_PROGRESS.format(user=user, program=sheet.program["title"],
-                                                          period=row["period"], text=row["text"]))
+            message = blocks.progress_message(sheet, row["period"], row)
+            self._confirm(client, meta, user, message["text"], message["blocks"])
+            self._report(client, words.REPORT_PROGRESS.format(
+                user=user, program=blocks.escape(sheet.program["title"]), period=row["period"],
+                text=blocks.escape(row["text"])))
+
+        self.after_write(done)
 
     @guarded
     def on_faq_submit(self, ack, body, view, client):
@@ -350,13 +390,19 @@ class StaffBot:
             return
         ack()
         ward = meta.get("ward")
+        lead = meta.get("lead")
         with self.db() as db:
             row = faqs.add(db, area=ward, question=values["question"], answer=values["answer"],
-                           words=values.get("words"), unanswered_ids=meta.get("ids") or [], actor=f"slack:{user}")
-            fresh_index(db)
-        text = words.FAQ_SAVED.format(question=row["question"], ward=ward or words.ALL_WARDS)
-        self._ephemeral(client, meta.get("channel"), user, text)
-        self._report(client, words.REPORT_FAQ.format(user=user, ward=ward or words.ALL_WARDS, question=row["question"]))
+                           words=values.get("words"), group_of=int(lead) if lead is not None else None,
+                           actor=f"slack:{user}")
+
+        def done(_db) -> None:
+            text = words.FAQ_SAVED.format(question=row["question"], ward=ward or words.ALL_WARDS)
+            self._confirm(client, meta, user, text)
+            self._report(client, words.REPORT_FAQ.format(user=user, ward=blocks.escape(ward or words.ALL_WARDS),
+                                                         question=blocks.escape(row["question"])))
+
+        self.after_write(done)
 
     @guarded
     def on_event_submit(self, ack, body, view, client):
@@ -365,18 +411,18 @@ class StaffBot:
             return
         inp = modals.event_input(values)
         activity_id = meta.get("activity_id")
+        checked = []
         with self.db() as db:
-            dated = bool(activity_id) and events.has_dates(db, activity_id)
-        if _invalid(ack, view, lambda: events.check(inp, has_dates=dated)):
-            return
+            if _invalid(ack, view, lambda: checked.append(events.check_edit(db, activity_id, inp))):
+                return
         ack()
         with self.db() as db:
             if activity_id:
                 row, mode = events.edit(db, activity_id, inp, actor=f"slack:{user}"), "edit"
             else:
                 row, mode = events.add(db, meta.get("ward"), inp, actor=f"slack:{user}"), "add"
-            fresh_index(db)
-        self._event_done(client, meta, user, row, mode)
+        day = checked[0][0] if checked else None
+        self.after_write(lambda _db: self._event_done(client, meta, user, row, mode, past=events.is_past(day)))
 
     @guarded
     def on_cancel_submit(self, ack, body, view, client):
@@ -386,12 +432,49 @@ class StaffBot:
         ack()
         with self.db() as db:
             row = events.cancel(db, meta.get("activity_id") or "", actor=f"slack:{user}")
-            fresh_index(db)
-        self._event_done(client, meta, user, row, "cancel")
+        self.after_write(lambda _db: self._event_done(client, meta, user, row, "cancel"))
 
-    def _event_done(self, client, meta: dict, user: str, row: dict, mode: str) -> None:
-        self._ephemeral(client, meta.get("channel"), user, words.EVENT_SAVED[mode].format(title=row["title"]))
-        self._report(client, words.REPORT_EVENT[mode].format(user=user, ward=row["area"], title=row["title"]))
+    def _event_done(self, client, meta: dict, user: str, row: dict, mode: str, past: bool = False) -> None:
+        text = words.EVENT_SAVED[mode].format(title=row["title"]) + (words.EVENT_PAST if past else "")
+        self._confirm(client, meta, user, text)
+        self._report(client, words.REPORT_EVENT[mode].format(user=user, ward=blocks.escape(row["area"]),
+                                                             title=blocks.escape(row["title"])))
+
+    # --- after a write ----------------------------------------------------------------------
+
+    def after_write(self, done: Callable[[sqlite_utils.Database], None]) -> None:
+        """Build the index of the version just written, then run ``done`` (tell staff), in a
+        thread of the bot's own: the listener's thread is free at once."""
+        self.after.submit(self._after_write, done)
+
+    def _after_write(self, done: Callable[[sqlite_utils.Database], None]) -> None:
+        try:
+            with self.db() as db:
+                fresh_index(db)
+                done(db)
+        except Exception:
+            logger.exception("after a staff write (which stands): the confirmation failed")
+
+    def _confirm(self, client, meta: dict, user: str, text: str, block_list: list | None = None) -> None:
+        """Tell staff a modal's write is done: at the response URL of the command or button that
+        opened it, else ephemerally in its channel, else in a direct message."""
+        block_list = block_list or [blocks.section(blocks.escape(text))]
+        url = meta.get("response_url")
+        if url:
+            try:
+                sent = WebhookClient(url).send(text=text, blocks=block_list, response_type="ephemeral",
+                                               replace_original=False)
+                if sent.status_code == 200:
+                    return
+                logger.warning("response_url answered %s; telling %s another way", sent.status_code, user)
+            except Exception:
+                logger.exception("could not answer at the response_url; telling %s another way", user)
+        try:
+            self._ephemeral(client, meta.get("channel"), user, text, block_list, raise_errors=True)
+            return
+        except Exception:
+            logger.warning("could not tell %s in channel %s; sending a direct message", user, meta.get("channel"))
+        client.chat_postMessage(channel=user, text=text, blocks=block_list)
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -414,17 +497,32 @@ class StaffBot:
         self._ephemeral(client, channel, user, words.REFUSED)
         return False
 
-    def _open(self, client, trigger_id: str, view: dict, call: Call | None = None) -> None:
+    def _open(self, client, trigger_id: str, view: dict, tell: Callable[[str], None]) -> None:
+        """Open a modal; when Slack refuses it, staff are told (``tell``), never left waiting."""
         try:
             client.views_open(trigger_id=trigger_id, view=view)
         except Exception:
             logger.exception("views.open failed (callback %s)", view.get("callback_id"))
-            if call is not None:
-                call.say(words.MODAL_FAILED)
+            try:
+                tell(words.MODAL_FAILED)
+            except Exception:
+                logger.exception("could not tell the staff member that the modal did not open")
 
-    def _ephemeral(self, client, channel: str | None, user: str, text: str, block_list: list | None = None) -> None:
+    def _teller(self, client, channel: str, user: str, respond) -> Callable[[str], None]:
+        """How to tell the user who clicked a button: at its response URL, else ephemerally."""
+        def tell(text: str) -> None:
+            if respond is not None and getattr(respond, "response_url", None):
+                respond(response_type="ephemeral", replace_original=False, text=text)
+            else:
+                self._ephemeral(client, channel, user, text)
+        return tell
+
+    def _ephemeral(self, client, channel: str | None, user: str, text: str, block_list: list | None = None,
+                   raise_errors: bool = False) -> None:
         if not channel:
             logger.warning("no channel to tell %s: %s", user, text)
+            if raise_errors:
+                raise LookupError("no channel")
             return
         client.chat_postEphemeral(channel=channel, user=user, text=text,
                                   blocks=block_list or [blocks.section(blocks.escape(text))])
@@ -438,18 +536,18 @@ class StaffBot:
         except Exception:
             logger.exception("could not post to the report channel %s", self.settings.report_channel)
 
-    def _tell_failure(self, kwargs: dict) -> None:
+    def _tell_failure(self, kwargs: dict, text: str = words.FAILED) -> None:
         with contextlib.suppress(Exception):
             kwargs["ack"]()
         try:
             if kwargs.get("respond") is not None and (kwargs.get("command") or {}).get("response_url"):
-                kwargs["respond"](response_type="ephemeral", replace_original=False, text=words.FAILED)
+                kwargs["respond"](response_type="ephemeral", replace_original=False, text=text)
                 return
             body = kwargs.get("body") or {}
             user, channel = who(body)
             channel = channel or modals.meta(body.get("view") or {}).get("channel")
             if kwargs.get("client") is not None and user and channel:
-                self._ephemeral(kwargs["client"], channel, user, words.FAILED)
+                self._ephemeral(kwargs["client"], channel, user, text)
         except Exception:
             logger.exception("could not tell the staff member that their request failed")
 
@@ -461,6 +559,24 @@ def fresh_index(db: sqlite_utils.Database) -> None:
         index_for(db, wait=True)
     except Exception:
         logger.exception("could not rebuild the index after a staff write; it is rebuilt at the next question")
+
+
+def _audit_label(db, row: dict) -> str | None:
+    """What an audit row changed, as staff name it: the event's or program's title, the question."""
+    record = row.get("after") or row.get("before") or {}
+    if record.get("program_id"):
+        found = db.execute("SELECT title FROM programs WHERE id = ?", [record["program_id"]]).fetchone()
+        return found[0] if found else None
+    return record.get("title") or record.get("question")
+
+
+def _progress_note(name: str, found: progress_mod.Lookup) -> str | None:
+    """What the progress modal says above its menus about the name typed, if anything."""
+    if not name or found.program:
+        return None
+    if found.guess:
+        return words.PROGRESS_GUESS.format(name=name, title=found.guess["title"])
+    return (words.PROGRESS_AMBIGUOUS if found.candidates else words.PROGRESS_NOT_FOUND).format(name=name)
 
 
 def _progress_args(parts: list[str]) -> tuple[str, str | None, str]:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 
 from handlers import slack_words as words
+from knowledge import events as events_mod
+from knowledge import faqs as faqs_mod
+from knowledge import progress as progress_mod
 from knowledge.events import EventInput
 from knowledge.progress import PERIODS
 
@@ -22,6 +25,9 @@ VALUE = "value"  # the action_id of every input
 OPTION_TEXT_MAX = 75  # Slack: an option's text
 OPTIONS_MAX = 100  # Slack: options of one static select
 TITLE_MAX = 24  # Slack: a modal's title
+INPUT_MAX = 3000  # Slack: a plain-text input's initial value and max_length
+METADATA_MAX = 3000  # Slack: a view's private_metadata
+WORDS_SEP = "、"
 
 
 def _text(text: str, limit: int = 2000) -> dict:
@@ -40,26 +46,48 @@ def _input(block_id: str, label: str, element: dict, optional: bool = False, hin
     return block
 
 
-def _plain(initial: str = "", multiline: bool = False, max_length: int | None = None) -> dict:
-    element = {"type": "plain_text_input", "multiline": multiline}
+def _plain(initial: str = "", multiline: bool = False, max_length: int = INPUT_MAX) -> dict:
+    """A text input limited to what the bot accepts; a prefill longer than that is cut."""
+    limit = min(max_length, INPUT_MAX)
+    element = {"type": "plain_text_input", "multiline": multiline, "max_length": limit}
     if initial:
-        element["initial_value"] = initial
-    if max_length:
-        element["max_length"] = max_length
+        element["initial_value"] = initial[:limit]
     return element
 
 
 def _select(options: list[dict], initial: dict | None = None) -> dict:
+    """A select of at most Slack's 100 options; the initial one is always among them."""
+    if initial is not None and initial not in options[:OPTIONS_MAX]:
+        options = [initial] + [o for o in options if o != initial]
     element = {"type": "static_select", "options": options[:OPTIONS_MAX]}
     if initial is not None:
         element["initial_option"] = initial
     return element
 
 
+def _metadata(meta: dict) -> str:
+    """``meta`` as JSON within Slack's limit: the response URL goes first when it must."""
+    text = json.dumps(meta, ensure_ascii=False)
+    if len(text) > METADATA_MAX:
+        text = json.dumps({k: v for k, v in meta.items() if k != "response_url"}, ensure_ascii=False)
+    return text
+
+
+def _words_prefill(parent_words: str) -> str:
+    """The words parents used, whole words only, within the FAQ's limit."""
+    kept = ""
+    for word in parent_words.split(WORDS_SEP):
+        longer = f"{kept}{WORDS_SEP}{word}" if kept else word
+        if len(longer) > faqs_mod.MAX_WORDS:
+            break
+        kept = longer
+    return kept
+
+
 def _view(callback_id: str, title: str, blocks: list[dict], meta: dict, submit: str = words.SUBMIT) -> dict:
     return {"type": "modal", "callback_id": callback_id, "title": _text(title, TITLE_MAX),
             "submit": _text(submit, TITLE_MAX), "close": _text(words.CLOSE, TITLE_MAX), "blocks": blocks,
-            "private_metadata": json.dumps(meta, ensure_ascii=False)}
+            "private_metadata": _metadata(meta)}
 
 
 def progress_view(programs: list[dict], meta: dict, *, program_id: str | None = None, period: str | None = None,
@@ -72,41 +100,46 @@ def progress_view(programs: list[dict], meta: dict, *, program_id: str | None = 
         _input("program", words.PROGRESS_PROGRAM, _select(options, initial)),
         _input("period", words.PROGRESS_PERIOD,
                _select([_option(p, p) for p in PERIODS], _option(period, period) if period in PERIODS else None)),
-        _input("text", words.PROGRESS_TEXT, _plain(text, multiline=True)),
+        _input("text", words.PROGRESS_TEXT, _plain(text, multiline=True, max_length=progress_mod.MAX_TEXT)),
     ]
     return _view(PROGRESS, words.PROGRESS_MODAL_TITLE, blocks, meta)
 
 
 def faq_view(question: str, parent_words: str, meta: dict) -> dict:
     blocks = [
-        _input("question", words.FAQ_QUESTION, _plain(question)),
-        _input("answer", words.FAQ_ANSWER, _plain(multiline=True)),
-        _input("words", words.FAQ_WORDS, _plain(parent_words, multiline=True), optional=True, hint=words.FAQ_WORDS_HINT),
+        _input("question", words.FAQ_QUESTION, _plain(question, max_length=faqs_mod.MAX_QUESTION)),
+        _input("answer", words.FAQ_ANSWER, _plain(multiline=True, max_length=faqs_mod.MAX_ANSWER)),
+        _input("words", words.FAQ_WORDS, _plain(_words_prefill(parent_words), multiline=True,
+                                                max_length=faqs_mod.MAX_WORDS),
+               optional=True, hint=words.FAQ_WORDS_HINT),
     ]
     return _view(FAQ, words.FAQ_MODAL_TITLE, blocks, meta)
 
 
-def event_view(meta: dict, bases: list[dict], inp: EventInput | None = None) -> dict:
-    """Add (empty) or edit (``inp`` prefilled) an event; every field but the name is optional."""
+def event_view(meta: dict, bases: list[dict], inp: EventInput | None = None, dates: int = 0) -> dict:
+    """Add (empty) or edit (``inp`` prefilled) an event; every field but the name is optional.
+    ``dates``: how many dates the event has; above one, the modal says a day replaces them all."""
     inp = inp or EventInput()
     f = words.EVENT_FIELDS
     day = {"type": "datepicker"} | ({"initial_date": inp.day} if inp.day else {})
     start = {"type": "timepicker"} | ({"initial_time": inp.start_time} if inp.start_time else {})
     end = {"type": "timepicker"} | ({"initial_time": inp.end_time} if inp.end_time else {})
-    blocks = [
-        _input("title", f["title"], _plain(inp.title)),
+    blocks = [{"type": "section", "text": _text(words.EVENT_DATES_NOTE.format(n=dates))}] if dates > 1 else []
+    blocks += [
+        _input("title", f["title"], _plain(inp.title, max_length=events_mod.MAX_TITLE)),
         _input("day", f["day"], day, optional=True, hint=words.EVENT_WHEN_HINT),
         _input("start_time", f["start_time"], start, optional=True),
         _input("end_time", f["end_time"], end, optional=True),
-        _input("recurrence", f["recurrence"], _plain(inp.recurrence), optional=True),
+        _input("recurrence", f["recurrence"], _plain(inp.recurrence, max_length=events_mod.MAX_TITLE), optional=True),
     ]
     if bases:
         options = [_option(b["name"], b["id"]) for b in bases]
         initial = next((o for o in options if o["value"] == inp.base_id), None)
         blocks.append(_input("base", f["base"], _select(options, initial), optional=True))
     for name in ("place", "ages", "capacity", "fee", "how_to_apply"):
-        blocks.append(_input(name, f[name], _plain(getattr(inp, name)), optional=True))
-    blocks.append(_input("description", f["description"], _plain(inp.description, multiline=True), optional=True))
+        blocks.append(_input(name, f[name], _plain(getattr(inp, name), max_length=events_mod.MAX_TEXT), optional=True))
+    blocks.append(_input("description", f["description"],
+                         _plain(inp.description, multiline=True, max_length=events_mod.MAX_TEXT), optional=True))
     title = words.EVENT_MODAL_EDIT if meta.get("activity_id") else words.EVENT_MODAL_ADD
     return _view(EVENT, title, blocks, meta)
 

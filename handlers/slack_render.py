@@ -9,14 +9,17 @@ cut into sections and long lists are counted, not dropped silently.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from handlers import slack_words as words
-from knowledge import render
+from knowledge import clock, render
 from knowledge.sheet import Sheet, months_text, title_line
 
 SECTION_MAX = 2900  # characters of one section's text (Slack: 3,000)
 MAX_BLOCKS = 48  # of one message (Slack: 50), room left for a closing note
 AUDIT_VALUE_MAX = 300  # characters of a before/after shown in the audit reply
+SCHEDULE_BLOCKS = 6  # sections the schedule of one period may take in a progress reply
+AUDIT_TIME = "%Y-%m-%d %H:%M"
 
 
 def escape(text: str | None) -> str:
@@ -43,6 +46,23 @@ def sections(text: str) -> list[dict]:
     if chunk.strip():
         blocks.append(section(chunk.rstrip("\n")))
     return blocks
+
+
+def packed(header: str, lines: list[str], budget: int) -> tuple[list[dict], int]:
+    """``header`` then ``lines`` as sections of at most ``SECTION_MAX`` characters, no more than
+    ``budget`` (at least one) of them; returns the sections and how many lines did not fit."""
+    blocks, chunk = [], header
+    for at, line in enumerate(lines):
+        line = line[:SECTION_MAX - 1]
+        if chunk and len(chunk) + 1 + len(line) > SECTION_MAX:
+            blocks.append(section(chunk))
+            if len(blocks) >= max(budget, 1):
+                return blocks, len(lines) - at
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk or not blocks:
+        blocks.append(section(chunk))
+    return blocks, 0
 
 
 def message(blocks: list[dict], text: str) -> dict:
@@ -90,16 +110,23 @@ def _listing_blocks(answer) -> list[dict]:
     return blocks
 
 
-def progress_message(sheet: Sheet, period: str, saved_text: str) -> dict:
-    """The reply to a progress entry: the program's schedule and progress for that period."""
+def progress_message(sheet: Sheet, period: str, saved: dict) -> dict:
+    """The reply to a progress entry: the program's schedule and progress for that period, the
+    entry just saved first, then the others newest first; what does not fit is counted."""
     part = sheet.period(period)
     title = title_line(sheet)
-    blocks = [section(escape(words.PROGRESS_SAVED.format(program=title, period=period))),
-              section(words.PROGRESS_SCHEDULE.format(period=period) + "\n"
-                      + ("\n".join(_item_line(i) for i in part.items) or escape(words.PROGRESS_NO_SCHEDULE))),
-              section(words.PROGRESS_ENTRIES.format(period=period) + "\n"
-                      + "\n".join(_progress_line(p) for p in part.progress))]
-    return message(blocks, words.PROGRESS_SAVED.format(program=title, period=period) + " " + saved_text)
+    blocks = [section(escape(words.PROGRESS_SAVED.format(program=title, period=period)))]
+    schedule, _cut = packed(words.PROGRESS_SCHEDULE.format(period=period),
+                            [_item_line(i) for i in part.items] or [escape(words.PROGRESS_NO_SCHEDULE)],
+                            SCHEDULE_BLOCKS)
+    blocks += schedule
+    entries = [saved] + [p for p in reversed(part.progress) if p.get("id") != saved.get("id")]
+    shown, left = packed(words.PROGRESS_ENTRIES.format(period=period), [_progress_line(p) for p in entries],
+                         MAX_BLOCKS - len(blocks) - 1)  # room for the note of what was left out
+    blocks += shown
+    if left:
+        blocks.append(context(escape(words.PROGRESS_MORE.format(n=left))))
+    return message(blocks, words.PROGRESS_SAVED.format(program=title, period=period) + " " + saved["text"])
 
 
 def _item_line(item: dict) -> str:
@@ -116,13 +143,24 @@ def _progress_line(entry: dict) -> str:
 
 
 def sheet_message(sheet: Sheet) -> dict:
+    """The sheet by period: schedule, then progress newest first; within Slack's 50 blocks,
+    each part keeps at least one section and what does not fit is counted."""
     title = title_line(sheet)
     blocks = [section(f"*{escape(words.SHEET_TITLE.format(title=title))}*")]
+    parts = []
     for part in sheet.periods:
-        blocks.append(section(f"*{escape(part.name)}*　{words.SHEET_SCHEDULE}\n"
-                              + ("\n".join(_item_line(i) for i in part.items) or escape(words.SHEET_NONE))))
-        blocks.append(section(f"*{escape(part.name)}*　{words.SHEET_PROGRESS}\n"
-                              + ("\n".join(_progress_line(p) for p in part.progress) or escape(words.SHEET_NO_PROGRESS))))
+        parts.append((f"*{escape(part.name)}*　{words.SHEET_SCHEDULE}",
+                      [_item_line(i) for i in part.items] or [escape(words.SHEET_NONE)]))
+        parts.append((f"*{escape(part.name)}*　{words.SHEET_PROGRESS}{words.SHEET_NEWEST_FIRST}",
+                      [_progress_line(p) for p in reversed(part.progress)] or [escape(words.SHEET_NO_PROGRESS)]))
+    left_out = 0
+    for at, (header, lines) in enumerate(parts):
+        later = len(parts) - at - 1
+        shown, left = packed(header, lines, MAX_BLOCKS - len(blocks) - later - 1)  # room for the closing note
+        blocks += shown
+        left_out += left
+    if left_out:
+        blocks.append(context(escape(words.SHEET_MORE.format(n=left_out, program=sheet.program["title"]))))
     return message(blocks, words.SHEET_TITLE.format(title=title))
 
 
@@ -139,7 +177,7 @@ def unanswered_message(groups, ward: str | None) -> dict:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_MAX]},
                        "accessory": {"type": "button", "action_id": "kb_unanswered_answer",
                                      "text": {"type": "plain_text", "text": words.UNANSWERED_BUTTON},
-                                     "value": json.dumps({"ids": g.ids[:100], "area": g.area or ward})}})
+                                     "value": json.dumps({"lead": g.lead, "area": g.area or ward})}})
     return message(blocks, header)
 
 
@@ -161,18 +199,43 @@ def audit_message(rows: list[dict], ward: str | None) -> dict:
     blocks = [section(escape(header))]
     for r in rows:
         user = (r["actor"] or "").removeprefix("slack:")
-        line = words.AUDIT_LINE.format(at=escape(r["at"]), user=escape(user),
+        line = words.AUDIT_LINE.format(at=escape(japan_time(r["at"])), user=escape(user),
                                        action=escape(words.ACTIONS.get(r["action"], r["action"])),
-                                       target=escape(r["target"]))
+                                       target=escape(r.get("label") or r["target"]))
         change = words.AUDIT_CHANGE.format(before=_short(r["before"]), after=_short(r["after"]))
         blocks.append(section(line))
         blocks.append(context(escape(change)))
     return message(blocks, header)
 
 
+def japan_time(iso: str | None) -> str:
+    """A stored UTC ISO time as the parents' (and staff's) local time: 2026-01-01 09:00."""
+    try:
+        return datetime.fromisoformat(iso or "").astimezone(clock.now().tzinfo).strftime(AUDIT_TIME)
+    except ValueError:
+        return iso or ""
+
+
 def _short(value: dict | None) -> str:
+    """A record before or after a change, by its fields' Japanese names (ids and internals left out)."""
     if value is None:
         return "—"
-    shown = {k: v for k, v in value.items() if v not in (None, "", "[]")}
-    text = json.dumps(shown, ensure_ascii=False)
+    shown = {}
+    for key, label in words.AUDIT_FIELDS.items():
+        v = value.get(key)
+        if v in (None, "", "[]", []) or label in shown:
+            continue
+        shown[label] = _value(key, v)
+    text = "、".join(f"{label}：{v}" for label, v in shown.items()) or "—"
     return text if len(text) <= AUDIT_VALUE_MAX else text[: AUDIT_VALUE_MAX - 1] + "…"
+
+
+def _value(key: str, v) -> str:
+    if key == "status":
+        return words.AUDIT_STATUS.get(v, str(v))
+    if key == "occurrences":
+        dates = [o.get("date") for o in v if isinstance(o, dict)]
+        return words.AUDIT_DATES.format(first=dates[0], n=len(dates) - 1) if len(dates) > 1 else (dates or ["—"])[0]
+    if key == "unanswered_ids":
+        return words.AUDIT_QUESTIONS.format(n=len(v))
+    return str(v)

@@ -7,13 +7,16 @@ words them per field, ``ERRORS`` is the fallback per code.
 
 from __future__ import annotations
 
+from knowledge.progress import MAX_TEXT as PROGRESS_MAX_TEXT
+
 COMMAND = "/kosodate"
 
 REFUSED = "このコマンドは子育て支援の担当職員だけが使えます。担当の方は管理者に登録を依頼してください。"
 NO_WARD = "このチャンネルには担当の区が設定されていません。区のスタッフ用チャンネルでお使いください。"
-FAILED = "処理中にエラーが起きました。少し時間をおいてもう一度お試しください。（記録は残っています）"
+FAILED = "処理中にエラーが起きました。入力内容は保存されていません。少し時間をおいてもう一度お試しください。"
+NO_BASE = "ボットのデータがまだ用意されていないため、いまは使えません。管理者にデータの取り込みを依頼してください。"
 MODAL_FAILED = "入力画面を開けませんでした。もう一度コマンドを実行してください。"
-UNKNOWN_SUBCOMMAND = "「{sub}」というサブコマンドはありません。使い方は次のとおりです。"
+UNKNOWN_SUBCOMMAND = "「{sub}」という使い方はありません。できることは次のとおりです。"
 ASK_EMPTY = "質問を入れてください。例：`/kosodate ask 赤ちゃんサロンはいつ？`"
 ANSWER_HEADER = "保護者が「{question}」と聞くと、次のように答えます（{ward}）："
 ANSWER_NOT_ANSWERED = "（回答できない質問として扱われます）"
@@ -44,6 +47,9 @@ PROGRESS_PERIOD = "期"
 PROGRESS_TEXT = "進捗の内容"
 PROGRESS_AMBIGUOUS = "「{name}」に当てはまる事業が複数あります。選んでください。"
 PROGRESS_NOT_FOUND = "「{name}」という事業は見つかりませんでした。一覧から選んでください。"
+PROGRESS_GUESS = "「{name}」は「{title}」のことでしょうか。選んでおきましたので、確かめてから登録してください。"
+PROGRESS_LABELS = {"program": "事業", "period": "期", "text": "進捗の内容"}
+PROGRESS_MORE = "ほかに{n}件の進捗があります（新しい順に表示しています）。すべては `/kosodate sheet` で見られます。"
 PROGRESS_NO_PROGRAMS = "登録されている事業がありません。先に重要取組シートを取り込んでください。"
 PROGRESS_SAVED = "「{program}」の{period}の進捗を登録しました。"
 PROGRESS_SCHEDULE = "*{period}のスケジュール*"
@@ -60,6 +66,8 @@ SHEET_SCHEDULE = "スケジュール"
 SHEET_PROGRESS = "進捗の状況"
 SHEET_NONE = "（なし）"
 SHEET_NO_PROGRESS = "（まだ報告はありません）"
+SHEET_MORE = "ほかに{n}件あります（表示しきれません）。すべては `/kosodate sheet {program} export` のファイルで見られます。"
+SHEET_NEWEST_FIRST = "（新しい順）"
 SHEET_EXPORTED = "「{title}」のシートをファイルでこのチャンネルに共有しました。"
 SHEET_EXPORT_COMMENT = "重要取組シート：{title}（{when}時点）"
 STATUS = {"done": "実施済", "planned": "予定"}
@@ -103,6 +111,9 @@ EVENT_NOT_FOUND = "「{name}」という催しは{ward}に見つかりません�
 EVENT_EDIT_BUTTON = "修正する"
 EVENT_CANCEL_BUTTON = "中止にする"
 EVENT_CANCEL_CONFIRM = "「{title}」を中止にします。保護者向けの一覧から外れ、名前で聞かれると「中止になりました」と答えます。よろしいですか？"
+EVENT_PAST = "\n※ 開催日が過ぎた日付になっています。まちがいでなければそのままで構いません。"
+EVENT_DATES_NOTE = ("この催しには開催日が{n}日あります。開催日を空けたままにすると、今の{n}日がそのまま残ります"
+                    "（時刻を変えると、すべての日の時刻が変わります）。開催日を選ぶと、{n}日すべてがその1日に置き換わります。")
 EVENT_SAVED = {"add": "催し「{title}」を追加しました。", "edit": "催し「{title}」を修正しました。",
                "cancel": "催し「{title}」を中止にしました。"}
 REPORT_EVENT = {"add": "<@{user}> さんが{ward}の催し「{title}」を追加しました。",
@@ -111,12 +122,22 @@ REPORT_EVENT = {"add": "<@{user}> さんが{ward}の催し「{title}」を追加
 
 # modal buttons
 SUBMIT = "登録する"
-CLOSE = "キャンセル"
+CLOSE = "閉じる"
 
 # audit
 AUDIT_NONE = "変更の記録はまだありません。"
 AUDIT_HEADER = "最近の変更（{ward}）："
 AUDIT_LINE = "{at}　<@{user}>　{action}　{target}"
+AUDIT_FIELDS = {
+    "title": "名前", "question": "質問", "answer": "回答", "service_name": "保護者の言葉", "text": "内容",
+    "period": "期", "status": "状態", "place": "場所", "ages": "対象",
+    "fee": "料金", "capacity": "定員", "how_to_apply": "申込方法", "description": "説明", "start_time": "開始",
+    "end_time": "終了", "frequency": "くり返し", "occurrences": "開催日", "day": "開催日", "posted_by": "登録者",
+    "unanswered_ids": "答えた質問",
+}
+AUDIT_STATUS = {"cancelled": "中止"}
+AUDIT_DATES = "{first}ほか{n}日"
+AUDIT_QUESTIONS = "{n}件"
 AUDIT_CHANGE = "変更前：{before}\n変更後：{after}"
 ACTIONS = {"progress.add": "進捗の登録", "faq.add": "FAQの追加", "event.add": "催しの追加",
            "event.edit": "催しの修正", "event.cancel": "催しの中止"}
@@ -134,9 +155,19 @@ ERRORS = {
     "period": "前期・中期・後期から選んでください。",
     "unknown": "見つかりません。選び直してください。",
     "refused": "この操作は担当職員だけができます。",
+    "no_dates": "このくり返しでは、これから1年のあいだに開催日がありません。書き方を確かめてください。",
+    "ages": "対象が読み取れません。「1歳から3歳の親子」「妊娠中の方」「どなたでも」のように書いてください。",
+    "ages_reversed": "対象の年齢が逆になっています。「1歳から3歳」のように小さい方から書いてください。",
 }
-FIELD_ERRORS = {("program", "empty"): "事業を選んでください。", ("period", "period"): "期を選んでください。"}
+FIELD_ERRORS = {("program", "empty"): "事業を選んでください。", ("period", "period"): "期を選んでください。",
+                ("text", "too_long"): f"進捗の内容は{PROGRESS_MAX_TEXT:,}文字までです。短くしてください。"}
 
 
 def field_error(field: str, code: str) -> str:
     return FIELD_ERRORS.get((field, code)) or ERRORS.get(code) or ERRORS["empty"]
+
+
+def invalid_text(errors: dict[str, str], labels: dict[str, str]) -> str:
+    """Field errors as one message for a slash command's reply (nothing was saved)."""
+    lines = [f"・{labels.get(f, f)}：{field_error(f, code)}" for f, code in errors.items()]
+    return "保存できませんでした。次の点を直してください。\n" + "\n".join(lines)

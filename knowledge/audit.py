@@ -16,6 +16,7 @@ import logging
 
 import sqlite_utils
 
+from knowledge import areas as areas_mod
 from knowledge.db import now_iso
 
 logger = logging.getLogger(__name__)
@@ -43,8 +44,12 @@ def record(db: sqlite_utils.Database, *, actor: str, action: str, target: str, a
 
 
 def recent(db: sqlite_utils.Database, area: str | None = None, limit: int = RECENT_LIMIT) -> list[dict]:
-    """The latest audit rows, newest first, of ``area`` (every area when None)."""
-    where, params = ("WHERE area = ?", [area]) if area else ("", [])
+    """The latest audit rows, newest first, of ``area`` and its city (a ward's staff write to
+    the city's programs too); every area when None."""
+    where, params = "", []
+    if area:
+        shown = [area] + [c for c in [areas_mod.city_of(db, area)] if c and c != area]
+        where, params = f"WHERE area IN ({','.join('?' * len(shown))})", shown
     rows = db.query(f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?", [*params, limit])
     return [r | {"before": _load(r["before"]), "after": _load(r["after"])} for r in rows]
 

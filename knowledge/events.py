@@ -18,16 +18,16 @@ import logging
 import re
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import sqlite_utils
 from rapidfuzz import fuzz, process
 
 from knowledge import audit, clock
-from knowledge.audience import age_columns
+from knowledge.audience import age_columns, ages_in
 from knowledge.db import bump_version, writing
 from knowledge.importers.opendata_events import audience_tags
-from knowledge.recurrence import parse_recurrence
+from knowledge.recurrence import expand, parse_recurrence
 from knowledge.text import fold
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ MAX_TEXT = 1000
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 FUZZY_CUTOFF = 60
 MAX_CHOICES = 25
+RULE_HORIZON = timedelta(days=366)  # a rule must give a date within a year of its start
+RAW_RULE = re.compile(r"(?i)(?:RRULE:|FREQ\s*=)")  # only Japanese phrases are accepted, never RRULE text
 
 
 @dataclass
@@ -60,11 +62,12 @@ class EventInput:
     description: str = ""
 
 
-def check(inp: EventInput, *, has_dates: bool = False) -> tuple[date | None, str | None]:
+def check(inp: EventInput, *, has_dates: bool = False, kept_ages: str | None = None) -> tuple[date | None, str | None]:
     """The event's day and RRULE; raise ``audit.Invalid`` naming every bad field.
 
     ``has_dates``: the event being edited already has dates, so the modal may leave both the
-    day and the recurrence empty (its dates are kept).
+    day and the recurrence empty (its dates are kept). ``kept_ages``: its audience text as
+    stored; left as it is, it is not read again (an imported text the reader does not know).
     """
     errors: dict[str, str] = {}
     if not inp.title.strip():
@@ -72,11 +75,9 @@ def check(inp: EventInput, *, has_dates: bool = False) -> tuple[date | None, str
     elif len(inp.title) > MAX_TITLE:
         errors["title"] = "too_long"
     day = _day(inp.day, errors)
-    rule = None
-    if inp.recurrence.strip():
-        rule = parse_recurrence(inp.recurrence)
-        if rule is None:
-            errors["recurrence"] = "recurrence"
+    rule = _rule(inp.recurrence, day, errors)
+    if kept_ages is None or inp.ages.strip() != kept_ages.strip():
+        _check_ages(inp.ages, errors)
     if day is None and rule is None and not has_dates and "day" not in errors and "recurrence" not in errors:
         errors["day"] = "when"
     for name in ("start_time", "end_time"):
@@ -92,6 +93,39 @@ def check(inp: EventInput, *, has_dates: bool = False) -> tuple[date | None, str
     if errors:
         raise audit.Invalid(errors)
     return day, rule
+
+
+def _rule(text: str, day: date | None, errors: dict) -> str | None:
+    """The RRULE of a Japanese phrase (毎週水曜日); raw RRULE text is refused (a FREQ=SECONDLY rule
+    would cost every listing minutes), and so is a rule with no date in the year from its start."""
+    if not text.strip():
+        return None
+    rule = None if RAW_RULE.search(text) else parse_recurrence(text)
+    if rule is None:
+        errors["recurrence"] = "recurrence"
+        return None
+    start = day or clock.today()
+    if not expand(rule, start, None, start, start + RULE_HORIZON):
+        errors["recurrence"] = "no_dates"
+        return None
+    return rule
+
+
+def _check_ages(text: str, errors: dict) -> None:
+    """Who an event is for must be read as parents' questions read it: a range the right way
+    round, or words the audience reader understands (1歳から3歳, 妊娠中の方, どなたでも)."""
+    if not text.strip() or len(text) > MAX_TEXT:
+        return
+    ages = ages_in(text)
+    if ages.low is not None and ages.high is not None and ages.low > ages.high:
+        errors["ages"] = "ages_reversed"
+    elif not ages.says_anything:
+        errors["ages"] = "ages"
+
+
+def is_past(day: date | None) -> bool:
+    """Whether a day lies before today (accepted, but staff are warned)."""
+    return day is not None and day < clock.today()
 
 
 def _day(text: str, errors: dict) -> date | None:
@@ -151,17 +185,21 @@ def add(db: sqlite_utils.Database, area: str, inp: EventInput, *, actor: str) ->
 
 
 def edit(db: sqlite_utils.Database, activity_id: str, inp: EventInput, *, actor: str) -> dict:
-    """Change an event; a new day or rule replaces its dates, none keeps them."""
+    """Change an event; a new day or rule replaces all its dates, none keeps them (and a new
+    time is then set on each kept date, which listings read). Its dates are in the audit's
+    before and after."""
     with writing(db):
         before = _get(db, activity_id)
         if before is None:
             raise audit.Invalid({"event": "unknown"})
-        has_dates = bool(before.get("recurrence")) or _dated(db, activity_id)
-        day, rule = check(inp, has_dates=has_dates)
+        before_dates = occurrences(db, activity_id)
+        has_dates = bool(before.get("recurrence")) or bool(before_dates)
+        day, rule = check(inp, has_dates=has_dates, kept_ages=before.get("ages") or "")
         row = _row(db, inp, before["area"], day, rule)
         if day is None and rule is None:  # dates kept as they were
             for key in ("recurrence", "recurrence_start", "recurrence_until", "frequency"):
                 row[key] = before.get(key)
+            _retime(db, activity_id, before, row)
         else:
             db.execute("DELETE FROM occurrences WHERE activity_id = ?", [activity_id])
             if rule is None:
@@ -169,10 +207,29 @@ def edit(db: sqlite_utils.Database, activity_id: str, inp: EventInput, *, actor:
         db["activities"].update(activity_id, row)
         after = _get(db, activity_id)
         audit.record(db, actor=actor, action="event.edit", target=f"activities:{activity_id}", area=before["area"],
-                     before=before, after=after | {"day": inp.day or None})
+                     before=before | {"occurrences": before_dates},
+                     after=after | {"occurrences": occurrences(db, activity_id)})
         bump_version(db)
     logger.info("event %s edited by %s", activity_id, actor)
     return after
+
+
+def _retime(db: sqlite_utils.Database, activity_id: str, before: dict, row: dict) -> None:
+    """Kept dates take a changed start or end time (listings read each date's own times)."""
+    for key in ("start_time", "end_time"):
+        if row[key] != before.get(key):
+            db.execute(f"UPDATE occurrences SET {key} = ? WHERE activity_id = ?", [row[key], activity_id])
+
+
+def occurrences(db: sqlite_utils.Database, activity_id: str) -> list[dict]:
+    """An event's dates with their times, in order."""
+    return list(db.query("SELECT date, start_time, end_time FROM occurrences WHERE activity_id = ? "
+                         "ORDER BY date, start_time", [activity_id]))
+
+
+def date_count(db: sqlite_utils.Database, activity_id: str) -> int:
+    """How many dates an event has (a day entered in the edit modal replaces them all)."""
+    return db.execute("SELECT count(*) FROM occurrences WHERE activity_id = ?", [activity_id]).fetchone()[0]
 
 
 def cancel(db: sqlite_utils.Database, activity_id: str, *, actor: str) -> dict:
@@ -205,6 +262,14 @@ def _get(db: sqlite_utils.Database, activity_id: str) -> dict | None:
 
 def _dated(db: sqlite_utils.Database, activity_id: str) -> bool:
     return bool(db.execute("SELECT 1 FROM occurrences WHERE activity_id = ? LIMIT 1", [activity_id]).fetchone())
+
+
+def check_edit(db: sqlite_utils.Database, activity_id: str | None, inp: EventInput) -> tuple[date | None, str | None]:
+    """``check`` for a new event (no id) or an edit of ``activity_id`` as it stands."""
+    row = _get(db, activity_id) if activity_id else None
+    if row is None:
+        return check(inp)
+    return check(inp, has_dates=has_dates(db, activity_id), kept_ages=row.get("ages") or "")
 
 
 def has_dates(db: sqlite_utils.Database, activity_id: str) -> bool:

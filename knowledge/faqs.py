@@ -2,7 +2,10 @@
 
 ``open_groups`` reads the declined questions still open (no FAQ written for them yet), groups
 them by likeness with rapidfuzz (so 「夜間に子どもを預けたい」 and 「夜に子供を預けたい」 are one
-gap to fill, counted twice) and returns the largest groups first. ``add`` writes the FAQ for a
+gap to fill, counted twice) within each area (a question of another ward is another gap: an
+FAQ is written for one ward) and returns the largest groups first. A group is named by its
+``lead`` (its most recent question's id); ``group_ids`` finds its questions again at submit, so
+no list of ids travels through Slack. ``add`` writes the FAQ for a
 ward, marks the group's questions as answered by it, adds its audit row and bumps the version,
 all in one transaction. The words parents used are kept with the FAQ (``service_name``, which
 the index reads with the answer), so their phrasing finds it.
@@ -44,9 +47,13 @@ class Group:
     def count(self) -> int:
         return len(self.ids)
 
+    @property
+    def lead(self) -> int:
+        return self.ids[0]
 
-def open_groups(db: sqlite_utils.Database, area: str | None, limit: int = 10) -> list[Group]:
-    """Open declined questions of ``area`` (every area when None), grouped, largest first."""
+
+def open_groups(db: sqlite_utils.Database, area: str | None, limit: int | None = 10) -> list[Group]:
+    """Open declined questions of ``area`` (every area when None), grouped per area, largest first."""
     where, params = "resolved_faq IS NULL", []
     if area:
         where += " AND area = ?"
@@ -56,7 +63,7 @@ def open_groups(db: sqlite_utils.Database, area: str | None, limit: int = 10) ->
     groups: list[tuple[str, Group]] = []  # (folded first text, group)
     for row in rows:
         folded = fold(row["text"] or "")
-        home = next((g for key, g in groups if fuzz.ratio(folded, key) >= LIKENESS), None)
+        home = next((g for key, g in groups if g.area == row["area"] and fuzz.ratio(folded, key) >= LIKENESS), None)
         if home is None:
             home = Group(row["text"], area=row["area"])
             groups.append((folded, home))
@@ -64,7 +71,15 @@ def open_groups(db: sqlite_utils.Database, area: str | None, limit: int = 10) ->
         if row["text"] not in home.texts:
             home.texts.append(row["text"])
     ordered = sorted((g for _k, g in groups), key=lambda g: -g.count)
-    return ordered[:limit]
+    return ordered if limit is None else ordered[:limit]
+
+
+def group_ids(db: sqlite_utils.Database, area: str | None, lead: int) -> list[int]:
+    """The open questions of the group ``lead`` belongs to (in ``area``), as grouped now."""
+    for group in open_groups(db, area, limit=None):
+        if lead in group.ids:
+            return list(group.ids)
+    return []
 
 
 def validate(question: str | None, answer: str | None, words: str | None) -> None:
@@ -81,9 +96,9 @@ def validate(question: str | None, answer: str | None, words: str | None) -> Non
 
 
 def add(db: sqlite_utils.Database, *, area: str | None, question: str, answer: str, words: str | None = None,
-        unanswered_ids: list[int] = (), actor: str) -> dict:
-    """Write an FAQ for ``area`` (None: every area) and close the declined questions it answers,
-    in one transaction."""
+        unanswered_ids: list[int] = (), group_of: int | None = None, actor: str) -> dict:
+    """Write an FAQ for ``area`` (None: every area) and close the declined questions it answers
+    (``unanswered_ids``, and the group of ``group_of`` as it stands), in one transaction."""
     validate(question, answer, words)
     faq_id = f"staff-{uuid.uuid4().hex[:12]}"
     row = {
@@ -91,8 +106,10 @@ def add(db: sqlite_utils.Database, *, area: str | None, question: str, answer: s
         "area": area, "category": None, "category2": None, "service_name": (words or "").strip() or None,
         "department": None, "source": STAFF_SOURCE,
     }
-    ids = [int(i) for i in unanswered_ids]
     with writing(db):
+        ids = [int(i) for i in unanswered_ids]
+        if group_of is not None:
+            ids += [i for i in group_ids(db, area, int(group_of)) if i not in ids]
         db["faqs"].insert(row)
         if ids:
             db.execute(f"UPDATE unanswered SET resolved_faq = ? WHERE id IN ({','.join('?' * len(ids))})",

@@ -1,10 +1,10 @@
 """Progress (進捗) entries staff add to a program, and finding the program they mean.
 
 Staff type a program's name as they say it: in full (西区こどもの居場所等支援事業), shortened
-(居場所), or misspelt. ``find_program`` looks within the staff's ward first (and its city's
-programs), then everywhere: an exact title wins, then a unique title holding the name, then
-rapidfuzz's best match when it stands clear of the runner-up; anything else is ambiguous and
-the caller asks (a select menu), never guesses.
+(居場所), or misspelt. ``find_program`` takes a program for certain only on an exact title or
+a unique title holding the name within the staff's ward and its city (everywhere when staff
+work outside a ward channel). Anything else, a fuzzy match or a program of another ward, is
+only a ``guess``: the caller asks (a select menu with the guess preselected), never writes.
 
 ``add`` writes one entry in one transaction with its audit row and a version bump, so the
 search index notices and a parent asking about the program sees the new progress.
@@ -37,8 +37,9 @@ MAX_CANDIDATES = 25
 class Lookup:
     """The program a name found, or the candidates to choose from when it is ambiguous."""
 
-    program: dict | None = None
+    program: dict | None = None  # certain: an exact or contained match in the staff's area
     candidates: list[dict] = field(default_factory=list)
+    guess: dict | None = None  # likely but not certain (fuzzy, or outside the area): to confirm
 
 
 def programs_in(db: sqlite_utils.Database, area: str | None) -> list[dict]:
@@ -52,16 +53,20 @@ def programs_in(db: sqlite_utils.Database, area: str | None) -> list[dict]:
 
 
 def find_program(db: sqlite_utils.Database, name: str, area: str | None = None) -> Lookup:
-    """The program ``name`` means, looked for in ``area`` first, then in every area."""
+    """The program ``name`` means: certain only on an exact or contained match among the
+    programs of ``area`` and its city; otherwise candidates and a guess to confirm."""
     wanted = fold(name or "")
     if not wanted:
         return Lookup()
-    scopes = [programs_in(db, area)] + ([programs_in(db, None)] if area else [])
-    for rows in scopes:
-        found = _match(rows, wanted, name)
-        if found.program or found.candidates:
-            return found
-    return Lookup()
+    own = programs_in(db, area)
+    found = _match(own, wanted, name)
+    if found.program or found.candidates:
+        return found
+    if area:  # another ward's or city's program: proposed, never taken
+        elsewhere = _match(programs_in(db, None), wanted, name)
+        if elsewhere.program or elsewhere.candidates:
+            return Lookup(None, elsewhere.candidates or [elsewhere.program], guess=elsewhere.program)
+    return _fuzzy(own, wanted) if own else Lookup()
 
 
 def _match(rows: list[dict], wanted: str, raw: str) -> Lookup:
@@ -72,20 +77,19 @@ def _match(rows: list[dict], wanted: str, raw: str) -> Lookup:
     holding = exact or [r for r in rows if wanted in fold(r["title"])]
     if len(holding) == 1:
         return Lookup(holding[0])
-    if len(holding) > 1:
-        return Lookup(None, holding[:MAX_CANDIDATES])
-    return _fuzzy(rows, wanted)
+    return Lookup(None, holding[:MAX_CANDIDATES])
 
 
 def _fuzzy(rows: list[dict], wanted: str) -> Lookup:
+    """Titles like the name: candidates only, the best preselected when it stands clear."""
     titles = {i: fold(r["title"]) for i, r in enumerate(rows)}
     found = process.extract(wanted, titles, scorer=fuzz.partial_ratio, score_cutoff=FUZZY_CUTOFF,
                             limit=MAX_CANDIDATES)
     if not found:
         return Lookup()
-    if len(found) == 1 or found[0][1] - found[1][1] >= FUZZY_MARGIN:
-        return Lookup(rows[found[0][2]])
-    return Lookup(None, [rows[key] for _title, _score, key in found])
+    candidates = [rows[key] for _title, _score, key in found]
+    clear = len(found) == 1 or found[0][1] - found[1][1] >= FUZZY_MARGIN
+    return Lookup(None, candidates, guess=candidates[0] if clear else None)
 
 
 def validate(program_id: str | None, period: str | None, text: str | None,

@@ -119,7 +119,7 @@ def test_help_lists_every_subcommand_with_an_example(slack, text):
 def test_an_unknown_subcommand_gets_help(slack, base, text):
     reply = slack.command(text).get_json()
     shown = " ".join(b["text"]["text"] for b in reply["blocks"])
-    assert "サブコマンドはありません" in shown and "/kosodate progress" in shown
+    assert "という使い方はありません" in shown and "/kosodate progress" in shown
     assert written(base) == NOTHING
 
 
@@ -192,10 +192,10 @@ def test_a_modal_submission_delivered_twice_is_written_once(slack, fake, base):
                "view": view | {"id": "V1", "state": {"values": state}}}
     body = urllib.parse.urlencode({"payload": json.dumps(payload, ensure_ascii=False)})
     assert slack.post(body).status_code == 200
-    fake.wait_for("/chat.postEphemeral")
+    fake.wait_for("/respond")
     assert slack.post(body, headers={"X-Slack-Retry-Num": "1"}).status_code == 200
     assert written(base)["progress"] == 1 and written(base)["audit"] == 1
-    assert len(fake.received("/chat.postEphemeral")) == 1
+    assert len(fake.received("/respond")) == 1
 
 
 def test_a_failure_after_the_ack_is_logged_and_told_in_japanese(slack, fake, base, monkeypatch, caplog):

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from knowledge import ask, clock, listings, open_db
-from slack_fake import ASAHI_CHANNEL, PUBLIC_CHANNEL, REPORT_CHANNEL, STAFF_USER
+from slack_fake import ASAHI_CHANNEL, PUBLIC_CHANNEL, REPORT_CHANNEL
 from slack_fake import base, base_path, fake, slack  # noqa: F401  (fixtures)
 
 WEEKLY = "event-8d9fa7bb4047"  # 放課後の学びの場, 西区, every Wednesday (demo)
@@ -34,12 +34,12 @@ def add_party(slack, fake, **extra) -> dict:
               "how_to_apply": "電話で西区役所へ", "description": "歌と手あそびのクリスマス会です。"} | extra
     response = slack.submit(view, values)
     assert response.status_code == 200 and not response.get_data(), response.get_data()
-    return fake.wait_for("/chat.postEphemeral")[0]
+    return fake.wait_for("/respond")[0]
 
 
 def test_an_added_event_is_written_audited_listed_and_answered(slack, fake, base, base_path):
     told = add_party(slack, fake)
-    assert told["user"] == STAFF_USER and "クリスマス会" in told["text"] and "追加しました" in told["text"]
+    assert told["response_type"] == "ephemeral" and "クリスマス会" in told["text"] and "追加しました" in told["text"]
     [row] = staff_events(base)
     assert (row["area"], row["kind"], row["age_min_months"], row["age_max_months"]) == ("堺市西区", "event", 12, 47)
     assert (row["capacity"], row["how_to_apply"], row["fee"]) == ("15組", "電話で西区役所へ", "無料")
@@ -92,7 +92,7 @@ def test_cancelled_event_leaves_listings_and_says_chuushi_by_name(slack, fake, b
     view = event_view(slack, fake, "event cancel クリスマス会", count=2)
     assert view["callback_id"] == "kb_event_cancel" and "クリスマス会" in view["blocks"][0]["text"]["text"]
     assert slack.submit(view, {}).status_code == 200
-    told = fake.wait_for("/chat.postEphemeral", count=2)[1]
+    told = fake.wait_for("/respond", count=2)[1]
     assert "中止にしました" in told["text"]
     [row] = staff_events(base)
     assert row["status"] == "cancelled"
@@ -113,7 +113,7 @@ def test_an_imported_weekly_event_can_be_cancelled_too(slack, fake, base):
     view = event_view(slack, fake, "event cancel 放課後の学びの場")
     assert json.loads(view["private_metadata"])["activity_id"] == WEEKLY
     slack.submit(view, {})
-    fake.wait_for("/chat.postEphemeral")
+    fake.wait_for("/respond")
     week = listings.events_between(base, "堺市西区", clock.today(), clock.today() + timedelta(days=13))
     assert WEEKLY not in [e.activity_id for e in week]
 
@@ -129,7 +129,7 @@ def test_edit_opens_the_event_filled_in_and_keeps_before_and_after(slack, fake, 
     values = {"title": "クリスマス会（午後）", "day": day(11), "start_time": "14:00", "end_time": "15:00",
               "capacity": "20組", "description": "歌と手あそびのクリスマス会です。"}
     assert slack.submit(view, values).status_code == 200
-    assert "修正しました" in fake.wait_for("/chat.postEphemeral", count=2)[1]["text"]
+    assert "修正しました" in fake.wait_for("/respond", count=2)[1]["text"]
     [row] = staff_events(base)
     assert (row["title"], row["capacity"], row["start_time"]) == ("クリスマス会（午後）", "20組", "14:00")
     assert [r["date"] for r in base.query("SELECT date FROM occurrences WHERE activity_id = ?", [row["id"]])] == [day(11)]
@@ -141,9 +141,9 @@ def test_an_ambiguous_name_offers_buttons_that_open_the_modal(slack, fake, base)
     add_party(slack, fake)
     add_party_again = event_view(slack, fake, count=2)
     slack.submit(add_party_again, {"title": "クリスマス会ミニ", "day": day(12)})
-    fake.wait_for("/chat.postEphemeral", count=2)
+    fake.wait_for("/respond", count=2)
     slack.command("event cancel クリスマス")
-    reply = fake.wait_for("/respond")[0]
+    reply = fake.wait_for("/respond", count=3)[2]
     buttons = [b["accessory"] for b in reply["blocks"] if "accessory" in b]
     assert len(buttons) == 2 and {b["action_id"] for b in buttons} == {"kb_event_cancel"}
     slack.click(buttons[1])
@@ -173,6 +173,6 @@ def test_a_ward_with_bases_offers_them(slack, fake, base):
     names = [o["text"]["text"] for o in blocks["base"]["element"]["options"]]
     assert "旭区地域子育て支援拠点" in names and not any("鶴見" in n for n in names)
     slack.submit(view, {"title": "ふれあい遊び", "day": day(5), "base": "base-f493b019798e"})
-    fake.wait_for("/chat.postEphemeral")
+    fake.wait_for("/respond")
     [row] = staff_events(base)
     assert (row["area"], row["base_id"], row["place"]) == ("横浜市旭区", "base-f493b019798e", "旭区地域子育て支援拠点")

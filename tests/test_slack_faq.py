@@ -7,7 +7,7 @@ import json
 import pytest
 
 from knowledge import faqs, open_db
-from slack_fake import ASAHI_CHANNEL, OUTSIDER, PUBLIC_CHANNEL, STAFF_USER
+from slack_fake import MIHARA_CHANNEL, OUTSIDER, PUBLIC_CHANNEL, STAFF_USER
 from slack_fake import base, base_path, fake, slack  # noqa: F401  (fixtures)
 
 GARBAGE = ["粗大ごみの出し方を知りたい", "粗大ごみの出し方は？", "粗大ごみの出し方を教えて"]
@@ -53,8 +53,8 @@ def test_an_faq_written_from_unanswered_answers_the_next_parent_at_once(slack, f
 
     response = slack.submit(view, {"question": "粗大ごみの出し方を知りたい", "answer": ANSWER, "words": "そだいごみ、大きいごみ"})
     assert response.status_code == 200 and not response.get_data()
-    told = fake.wait_for("/chat.postEphemeral")[0]
-    assert told["user"] == STAFF_USER and "FAQ「粗大ごみの出し方を知りたい」" in told["text"]
+    told = fake.wait_for("/respond", count=2)[1]  # at the response URL of the button's message
+    assert told["response_type"] == "ephemeral" and "FAQ「粗大ごみの出し方を知りたい」" in told["text"]
     [row] = base.query("SELECT * FROM faqs WHERE source = 'staff'")
     assert (row["area"], row["answer"], row["service_name"]) == ("堺市西区", ANSWER, "そだいごみ、大きいごみ")
     open_left = [r["text"] for r in base.query("SELECT text FROM unanswered WHERE resolved_faq IS NULL ORDER BY id")]
@@ -66,7 +66,7 @@ def test_an_faq_written_from_unanswered_answers_the_next_parent_at_once(slack, f
     assert answer["answered"] and ANSWER in answer["text"]
 
     slack.command("unanswered")
-    again = fake.wait_for("/respond", count=2)[1]
+    again = fake.wait_for("/respond", count=3)[2]
     assert [b["text"]["text"] for b in unanswered_buttons(again)] == [f"*{OTHER}*（1件）"]
 
 
@@ -113,7 +113,7 @@ def test_unanswered_with_nothing_open_says_so(slack, fake):
 def test_audit_reads_back_every_write_of_the_ward(slack, fake, base):
     slack.command("progress 居場所 後期 研究会を開いた")
     fake.wait_for("/respond")
-    slack.command("progress やってみたい 前期 クラブを開いた", channel=ASAHI_CHANNEL)  # 美原区's program, from 旭区
+    slack.command("progress やってみたい 前期 クラブを開いた", channel=MIHARA_CHANNEL)  # 美原区's program
     fake.wait_for("/respond", count=2)
     slack.command("audit")
     reply = fake.wait_for("/respond", count=3)[2]

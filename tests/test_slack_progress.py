@@ -85,7 +85,7 @@ def _progress_view(slack, fake):
     ({"program": NISHI, "period": "", "text": NEWS}, "period", "期を選んでください"),
     ({"program": "program-gone", "period": "後期", "text": NEWS}, "program", "見つかりません"),
     ({"program": NISHI, "period": "後期", "text": "   "}, "text", "入力してください"),
-    ({"program": NISHI, "period": "後期", "text": "あ" * 2001}, "text", "長すぎます"),
+    ({"program": NISHI, "period": "後期", "text": "あ" * 2001}, "text", "2,000文字まで"),
 ])
 def test_an_invalid_progress_modal_answers_field_errors_and_writes_nothing(slack, fake, base, values, block, message):
     response = slack.submit(_progress_view(slack, fake), values)
@@ -98,8 +98,8 @@ def test_an_invalid_progress_modal_answers_field_errors_and_writes_nothing(slack
 def test_a_valid_progress_modal_writes_and_tells_the_staff_member(slack, fake, base):
     response = slack.submit(_progress_view(slack, fake), {"program": NISHI, "period": "前期", "text": NEWS})
     assert response.status_code == 200 and not response.get_data()
-    told = fake.wait_for("/chat.postEphemeral")[0]
-    assert told["user"] == STAFF_USER and told["channel"] == STAFF_CHANNEL and "前期の進捗を登録しました" in told["text"]
+    told = fake.wait_for("/respond")[0]  # at the command's response URL, carried in the modal
+    assert told["response_type"] == "ephemeral" and "前期の進捗を登録しました" in told["text"]
     assert [(r["program_id"], r["period"]) for r in staff_progress(base)] == [(NISHI, "前期")]
     assert base["audit"].count == 1
 

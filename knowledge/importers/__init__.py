@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import logging
 import pathlib
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ from knowledge import areas as areas_mod
 from knowledge.audience import age_columns
 from knowledge.db import bump_version, now_iso, writing
 from knowledge.importers.base import ImportError_, Parsed, RowError, decode
+
+STAFF_ACTIONS = ("event.edit", "event.cancel")  # audit actions whose fields a re-import leaves as staff set them
+AUDIT_ONLY_KEYS = {"day", "occurrences"}  # keys the audit adds to an event's row
 
 # One INFO line per imported file, a WARNING per rejected one; configured by the caller (bot/).
 logger = logging.getLogger(__name__)
@@ -176,6 +180,7 @@ def write(
                 _delete_owned(db, table, sid, keep=set())
             else:
                 _delete_owned(db, table, sid, keep={r["id"] for r in parsed.records[table]})
+    staff = _staff_owned(db)
     counts = {}
     # Parents before children, for the foreign keys.
     order = ["areas", "programs", "bases", "activities", "schedule_items", "progress", "occurrences", "faqs", "synonyms", "placeholders"]
@@ -192,8 +197,10 @@ def write(
                 if "age_min_months" not in r:
                     r.update(age_columns(r.get("ages")))
         pk = PKS.get(table, "id")
-        db[table].upsert_all(rows, pk=pk, alter=True)
         counts[table] = len(rows)
+        if table in ("activities", "occurrences") and staff:
+            rows = _keep_staff_fields(db, table, rows, staff, pk)
+        db[table].upsert_all(rows, pk=pk, alter=True)
     db["sources"].upsert(
         {
             "id": sid,
@@ -212,6 +219,41 @@ def write(
     )
     bump_version(db)
     return sid, counts
+
+
+def _staff_owned(db: sqlite_utils.Database) -> dict[str, set[str]]:
+    """Activity id -> the fields staff changed from Slack (edits and cancellations in the audit
+    log): a re-import of the publisher's file must not undo them. ``occurrences`` among them
+    means staff changed its dates or their times."""
+    if "audit" not in db.table_names():
+        return {}
+    owned: dict[str, set[str]] = {}
+    for target, before, after in db.execute(
+            f"SELECT target, before, after FROM audit WHERE action IN ({','.join('?' * len(STAFF_ACTIONS))}) "
+            "ORDER BY id", STAFF_ACTIONS).fetchall():
+        old, new = json.loads(before or "{}"), json.loads(after or "{}")
+        changed = {k for k in new if k != "day" and old.get(k) != new.get(k)}
+        owned.setdefault(target.removeprefix("activities:"), set()).update(changed)
+    return owned
+
+
+def _keep_staff_fields(db: sqlite_utils.Database, table: str, rows: list[dict], staff: dict[str, set[str]],
+                       pk) -> list[dict]:
+    """Write the staff-touched rows here without the fields staff own; return the others.
+    Occurrences of an event whose dates staff changed are not re-imported."""
+    plain = []
+    for r in rows:
+        owner = r.get("id") if table == "activities" else r.get("activity_id")
+        fields = staff.get(owner)
+        if not fields:
+            plain.append(r)
+        elif table == "activities":
+            kept = {k: v for k, v in r.items() if k not in fields}
+            db[table].upsert(kept, pk=pk, alter=True)
+            logger.info("re-import of %s keeps what staff set: %s", owner, ", ".join(sorted(fields - AUDIT_ONLY_KEYS)))
+        elif "occurrences" not in fields:
+            plain.append(r)
+    return plain
 
 
 def _refuse_clash(db: sqlite_utils.Database, sid: str, folder: str, name: str) -> None:
