@@ -23,9 +23,11 @@ import contextlib
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 
 import sqlite_utils
 from slack_bolt import App, BoltResponse
@@ -36,6 +38,8 @@ from handlers import slack_render as blocks
 from handlers import slack_words as words
 from handlers.slack_access import Access, first_delivery, who
 from knowledge import ask, audit, clock, events, faqs, open_db
+from knowledge import digest as digest_mod
+from knowledge.audience import Ages
 from knowledge import progress as progress_mod
 from knowledge import sheet as sheet_mod
 from knowledge.db import BaseMissing
@@ -85,6 +89,31 @@ class Call:
         return {"channel": self.channel, "ward": self.ward, "response_url": self.response_url} | extra
 
 
+DIGEST_MONTHS = re.compile(r"^(\d{1,3})(?:か月|ヶ月|カ月|ヵ月|months?)?$")
+DIGEST_EXPECTING = ("妊娠中", "妊婦", "expecting")
+
+
+def digest_args(args: list[str]) -> tuple[Ages, date]:
+    """``[<月齢>|妊娠中] [YYYY-MM-DD]`` -> (who, the week's Monday); ValueError when unreadable."""
+    ages, week = Ages(), digest_mod.coming_monday()
+    for arg in (nfkc(a) for a in args):
+        months = DIGEST_MONTHS.match(arg)
+        if months:
+            ages = Ages(int(months.group(1)), int(months.group(1)))
+        elif arg in DIGEST_EXPECTING:
+            ages = Ages(None, None, True)
+        else:
+            week = clock.parse_day(arg)
+            digest_mod.check_week(week)
+    return ages, week
+
+
+def _digest_who(ages: Ages) -> str:
+    if ages.pregnancy:
+        return words.DIGEST_WHO_EXPECTING
+    return words.DIGEST_WHO_MONTHS.format(months=ages.low) if ages.stated else words.DIGEST_WHO_ANY
+
+
 def split_words(text: str | None) -> list[str]:
     """Words as typed (full-width spaces separate too); what staff wrote is kept as written."""
     return (text or "").split()
@@ -122,6 +151,7 @@ class StaffBot:
         self.subcommands = {
             "help": None, "ask": self.do_ask, "progress": self.do_progress, "sheet": self.do_sheet,
             "audit": self.do_audit, "unanswered": self.do_unanswered, "event": self.do_event,
+            "digest": self.do_digest,
         }
 
     def register(self, app: App) -> None:
@@ -272,6 +302,22 @@ class StaffBot:
             initial_comment=words.SHEET_EXPORT_COMMENT.format(title=title, when=stamp))
         logger.info("sheet of %s exported as %s to %s by %s", sheet.program["id"], fmt, call.channel, call.user)
         call.say(words.SHEET_EXPORTED.format(title=title))
+
+    def do_digest(self, call: Call) -> None:
+        """The weekly digest a parent of the channel's ward would get (``digest preview``'s)."""
+        try:
+            ages, week = digest_args(split_words(call.text))
+        except ValueError:
+            call.say(words.DIGEST_USAGE)
+            return
+        if not call.ward:
+            call.say(words.DIGEST_NO_WARD)
+            return
+        with self.db() as db:
+            found = digest_mod.digest_for(db, call.ward, week, ages)
+        text = digest_mod.text(found) if not found.empty else \
+            f"{digest_mod.headline(found)}\n{words.DIGEST_EMPTY}"
+        call.say(words.DIGEST_HEADER.format(who=_digest_who(ages)) + "\n" + text)
 
     def do_audit(self, call: Call) -> None:
         with self.db() as db:

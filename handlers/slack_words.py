@@ -36,9 +36,21 @@ HELP = [
     ("ask <質問>", "このチャンネルの区の保護者が受け取る答えと同じものを表示します。", "/kosodate ask 今週のイベントは？"),
     ("unanswered", "答えられなかった保護者の質問を似たものごとにまとめて表示します。ボタンから回答を書くと、すぐにFAQとして使われます。",
      "/kosodate unanswered"),
+    ("digest [<月齢>|妊娠中] [YYYY-MM-DD]",
+     "このチャンネルの区の保護者に届く週1回のお知らせ（次の月曜から7日間）を、送る前に確かめられます。月齢は数字で（例：4）。",
+     "/kosodate digest 4"),
     ("audit", "最近の変更記録（だれが・いつ・何を・変更前後）を表示します。", "/kosodate audit"),
     ("help", "この説明を表示します。", "/kosodate help"),
 ]
+
+# digest preview
+DIGEST_USAGE = "使い方：`/kosodate digest [月齢|妊娠中] [週の初めの月曜日 YYYY-MM-DD]`（例：`/kosodate digest 4 2026-12-07`）"
+DIGEST_NO_WARD = "このチャンネルには区が設定されていません（SLACK_STAFF_CHANNELS）。"
+DIGEST_HEADER = "{who}保護者に届く週1回のお知らせ："
+DIGEST_WHO_ANY = "お子さんの月齢を登録していない"
+DIGEST_WHO_MONTHS = "生後{months}か月のお子さんの"
+DIGEST_WHO_EXPECTING = "出産を控えた"
+DIGEST_EMPTY = "（この週は対象のイベントがないため、お知らせは送りません）"
 
 # progress
 PROGRESS_MODAL_TITLE = "進捗の登録"
