@@ -89,6 +89,7 @@ class Doc:
     subkind: str | None = None
     group: str | None = None  # FAQs with the same answer share a group
     title_chunks: list[tuple] | None = None  # the title's content runs with their IDFs, made on first use
+    body: str = ""  # the body as written (cut at BODY_CHARS): what the embedding stage reads
 
 
 @dataclass
@@ -163,7 +164,7 @@ def load_docs(db: sqlite_utils.Database) -> list[Doc]:
 def _doc(kind, pk, public_id, title, area, audience, body, subkind) -> Doc:
     title = title or ""
     return Doc(kind, pk, str(public_id), title, area, tuple(audience), fold(title), reading(title),
-               fold(body), reading(body, cache=False), lemmas(title), subkind)
+               fold(body), reading(body, cache=False), lemmas(title), subkind, body=body)
 
 
 def doc_grams(doc: Doc) -> dict[str, float]:
