@@ -78,7 +78,10 @@ def main() -> int:
     ap.add_argument("--weights", default="0.1,0.2,0.3,0.5")
     ap.add_argument("--sem-k", type=int, default=5)
     ap.add_argument("--cache", action="store_true", help="reuse the records' vectors of an earlier run (tuning only)")
+    ap.add_argument("--k", type=int, default=20, help="rescale: 0 at the k-th best record")
+    ap.add_argument("--mode", default="add", help="add, weak, convex")
     args = ap.parse_args()
+    VARIANT.update(k=args.k, mode=args.mode)
     weights = [float(w) for w in args.weights.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         bases = build_bases(pathlib.Path(tmp))
@@ -158,8 +161,22 @@ def rescale(c: np.ndarray, k: int = 20) -> np.ndarray:
     return np.clip((c - order) / max(top - order, 1e-6), 0.0, 1.0)
 
 
+VARIANT = {"k": 20, "mode": "add"}
+
+
+def mix(lex, rel, w):
+    mode = VARIANT["mode"]
+    if mode == "add":
+        return lex + w * rel
+    if mode == "weak":  # meaning counts more where the words matched less
+        return lex + w * rel * max(0.0, 1.0 - lex)
+    if mode == "convex":
+        return (1 - w) * lex + w * rel
+    raise SystemExit(mode)
+
+
 def blend(index, ranked, c, w, sem_k):
-    rel = rescale(c)
+    rel = rescale(c, VARIANT["k"])
     best = None
     seen = set()
     for item in ranked[:30]:
@@ -170,14 +187,14 @@ def blend(index, ranked, c, w, sem_k):
         if pos is None:
             POS[id(index)] = {(x.kind, x.id): j for j, x in enumerate(index.docs)}
             pos = POS[id(index)][key]
-        s = item.score + w * rel[pos]
+        s = mix(item.score, rel[pos], w)
         if best is None or s > best[0]:
             best = (s, item)
     for j in np.argsort(-c)[:sem_k]:
         d = index.docs[j]
         if (d.kind, d.id) in seen:
             continue
-        s = w * rel[j]  # no lexical score: meaning alone
+        s = mix(0.0, rel[j], w)  # no lexical score: meaning alone
         if best is None or s > best[0]:
             best = (s, answer.Item(answer._kind_label(d), d.public_id, d.title, s, {"doc": d}))
     return best[1] if best else None

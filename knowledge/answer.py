@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+import numpy as np
 import sqlite_utils
 
 from knowledge import areas as areas_mod
@@ -327,12 +328,19 @@ def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item
     query = make_query(text, STOPWORDS, index.synonyms, DROP, LIGHT_WORDS)
     city = areas_mod.city_of(db, u.area)
     scored: list[Item] = []
-    for d, cos in candidates(index, query_grams(query)):
+    found = candidates(index, query_grams(query))
+    near = _meaning(index, text) if weights.W_SEM > 0 else None
+    if near is not None:  # the records nearest in meaning join the lexical candidates
+        have = {d for d, _cos in found}
+        found += [(int(d), 0.0) for d in np.argsort(-near)[:weights.SEM_CANDIDATES] if int(d) not in have]
+    for d, cos in found:
         doc = index.docs[d]
         cov_title, cov_doc = coverage(query, doc, index)
         sim = title_similarity(query, doc)
         prec = title_precision(query, doc, index, STOPWORDS, DROP, LIGHT_WORDS)
         score = combine(cov_doc, cov_title, sim, cos, prec)
+        if near is not None:
+            score += weights.W_SEM * float(near[d]) * max(0.0, 1.0 - score)
         score *= _area_fit(doc, u.area, city) * _kind_fit(doc, u) * _audience_fit(doc, u)
         scored.append(Item(_kind_label(doc), doc.public_id, doc.title, score, {"doc": doc}))  # uncapped: fits above 1 still rank
     scored.sort(key=lambda i: -i.score)
@@ -341,6 +349,18 @@ def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item
     elif u.intent == "when":
         scored = _has_dates_fit(db, scored, u.today)
     return _same_event_once(db, scored, u.today)
+
+
+def _meaning(index: Index, text: str):
+    """Per record, how near the question is in meaning, rescaled for this question: 1 at the
+    nearest record, 0 at the ``SEM_RESCALE_K``-th nearest and below; ``None`` without vectors."""
+    cos = index.meaning(text)
+    if cos is None:
+        return None
+    k = weights.SEM_RESCALE_K
+    floor = float(np.partition(cos, -k)[-k]) if len(cos) > k else float(cos.min())
+    top = float(cos.max())
+    return np.clip((cos - floor) / max(top - floor, 1e-6), 0.0, 1.0)
 
 
 def _same_event_once(db: sqlite_utils.Database, items: list[Item], today: date) -> list[Item]:

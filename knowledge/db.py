@@ -577,3 +577,14 @@ def m009_digest(db: sqlite_utils.Database) -> None:
         {"name": str, "run_id": str, "host": str, "pid": int, "week": str, "started_at": str, "heartbeat_at": str},
         pk="name",
     )
+
+
+@migrations()
+def m012_vectors(db: sqlite_utils.Database) -> None:
+    """The records' sentence vectors (``knowledge.vectors``), keyed by a hash of the model, the
+    kind (query or passage) and the text: only new or changed texts are embedded again."""
+    db["vectors"].create(
+        {"key": str, "model": str, "dim": int, "vec": bytes, "created_at": str},
+        pk="key",
+    )
+    db["vectors"].create_index(["model"], if_not_exists=True)

@@ -119,6 +119,23 @@ class Index:
     areas: list[tuple[str, str]] = field(default_factory=list)  # areas.mentions(), read with the index
     char_idf: dict[str, float] = field(default_factory=dict)  # one character -> its IDF (日, 園)
     answers: "Recent" = field(default_factory=lambda: Recent(RECENT_ANSWERS), repr=False)  # see ``Recent``
+    # The meaning stage (``knowledge.embed``, ``knowledge.vectors``): every record's passage
+    # vectors as one matrix, the record each row belongs to, and the model that made them;
+    # ``None`` when the matcher runs lexical only.
+    vectors: np.ndarray | None = field(default=None, repr=False)
+    vector_owner: np.ndarray | None = field(default=None, repr=False)
+    embedder: object | None = field(default=None, repr=False)
+
+    def meaning(self, question: str) -> np.ndarray | None:
+        """Per record, the cosine of the question's vector and the nearest of the record's
+        vectors; ``None`` without the meaning stage."""
+        if self.vectors is None or self.embedder is None or not len(self.docs) or not question.strip():
+            return None
+        q = self.embedder.embed([question], "query")[0]
+        sims = self.vectors @ q
+        best = np.full(len(self.docs), -1.0, dtype=np.float32)
+        np.maximum.at(best, self.vector_owner, sims)
+        return best
 
     def term_idf(self, gram: str) -> float:
         """A bigram no record holds weighs as much as the rarest one that exists.
@@ -281,8 +298,26 @@ def build_for(db: sqlite_utils.Database, version: int) -> Index:
     started = time.perf_counter()
     index = build_index(load_docs(db), load_synonyms(db), version)
     index.areas = areas_mod.mentions(db)
-    log.info("index built: %d records, version %d, in %.2f s", len(index.docs), version, time.perf_counter() - started)
+    _add_vectors(db, index)
+    log.info("index built: %d records, version %d, in %.2f s%s", len(index.docs), version, time.perf_counter() - started,
+             f", with {index.embedder.name} vectors" if index.embedder is not None else "")
     return index
+
+
+def _add_vectors(db: sqlite_utils.Database, index: Index) -> None:
+    """The records' vectors as one matrix, when an embedder is configured (stored ones read,
+    missing ones embedded and stored); a failure leaves the index lexical only."""
+    from knowledge import vectors
+    from knowledge.embed import get_embedder
+
+    embedder = get_embedder()
+    if not embedder.dim or not index.docs:
+        return
+    try:
+        index.vectors, index.vector_owner, _ = vectors.matrix(db, index.docs, embedder)
+        index.embedder = embedder
+    except Exception:
+        log.exception("the records' vectors could not be made; this index is lexical only")
 
 
 class _Entry:

@@ -58,3 +58,14 @@ FAQ_BARE_QUESTION_FIT = 0.98
 AUDIENCE_FIT = 1.1  # the record is for whom the question names (妊婦, 双子 …)
 DATE_FIT = 1.15  # a date asked (来週の土曜日), and the event is held in that span
 HAS_DATES_FIT = 1.05  # いつ asked, and the activity has coming dates (of the best ten)
+
+# --- meaning: the sentence-embedding stage (``knowledge.embed``; off unless KOSODATE_EMBED) ------
+
+# The question's cosine to each record (the nearest of its vectors) is rescaled per question:
+# 1 at the best record, 0 at the SEM_RESCALE_K-th best and below (an engine's cosines sit in a
+# narrow band that moves from question to question). A record's score before the fits becomes
+#     s + W_SEM * rescaled * (1 - s)
+# so meaning counts most where the words matched least, and cannot lift a record above 1.
+W_SEM = 0.2
+SEM_RESCALE_K = 20
+SEM_CANDIDATES = 5  # the records nearest in meaning join the lexical candidates

@@ -148,7 +148,21 @@ def import_file(
     logger.info("imported %s as source %s (%s): %s%s", path.name, sid, parsed.kind,
                 ", ".join(f"{table} {n}" for table, n in counts.items()) or "nothing",
                 f"; skipped {len(parsed.errors)} bad row(s)" if parsed.errors else "")
+    _refresh_vectors(db)
     return ImportReport(path.name, parsed.kind, counts, parsed.errors, parsed.notes, sid)
+
+
+def _refresh_vectors(db: sqlite_utils.Database) -> None:
+    """With the meaning stage on, the import pays for the new or changed records' vectors, not
+    the first question after it; a failure is logged and the next index build tries again."""
+    from knowledge import embed, vectors
+
+    if not embed.get_embedder().dim:
+        return
+    try:
+        vectors.refresh(db)
+    except Exception:
+        logger.exception("the imported records' vectors could not be made; the next index build tries again")
 
 
 def write(
