@@ -340,7 +340,10 @@ def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item
         prec = title_precision(query, doc, index, STOPWORDS, DROP, LIGHT_WORDS)
         score = combine(cov_doc, cov_title, sim, cos, prec)
         if near is not None:
-            score += weights.W_SEM * float(near[d]) * max(0.0, 1.0 - score)
+            if weights.SEM_MODE == "damp":  # far in meaning loses; the nearest keeps its score
+                score *= 1.0 - weights.W_SEM * (1.0 - float(near[d]))
+            else:  # "lift": near in meaning gains, most where the words matched least
+                score += weights.W_SEM * float(near[d]) * max(0.0, 1.0 - score)
         score *= _area_fit(doc, u.area, city) * _kind_fit(doc, u) * _audience_fit(doc, u)
         scored.append(Item(_kind_label(doc), doc.public_id, doc.title, score, {"doc": doc}))  # uncapped: fits above 1 still rank
     scored.sort(key=lambda i: -i.score)

@@ -67,5 +67,6 @@ HAS_DATES_FIT = 1.05  # いつ asked, and the activity has coming dates (of the 
 #     s + W_SEM * rescaled * (1 - s)
 # so meaning counts most where the words matched least, and cannot lift a record above 1.
 W_SEM = 0.2
+SEM_MODE = "lift"
 SEM_RESCALE_K = 20
 SEM_CANDIDATES = 5  # the records nearest in meaning join the lexical candidates
