@@ -35,7 +35,7 @@ def main() -> int:
     ap.add_argument("--k", default="20")
     ap.add_argument("--cand", default="5")
     ap.add_argument("--mode", default="lift", help="lift or damp (knowledge.weights.SEM_MODE)")
-    ap.add_argument("--threshold", type=float, default=answer.THRESHOLD)
+    ap.add_argument("--threshold", default=str(answer.THRESHOLD), help="one or more, comma-separated")
     ap.add_argument("--show", action="store_true", help="the questions whose top-1 differs from W_SEM=0")
     args = ap.parse_args()
     weights.SEM_MODE = args.mode
@@ -54,10 +54,11 @@ def main() -> int:
                 obs = observe(bases[base], path)
                 n_ans = sum(ok is not None for _s, ok, _q in obs)
                 top1 = sum(ok is True for _s, ok, _q in obs) / max(1, n_ans)
-                t = args.threshold
-                acc = sum((ok is None and s < t) or (ok is True and s >= t) for s, ok, _ in obs) / len(obs)
-                wrong = sum(s >= t and ok is not True for s, ok, _ in obs)
-                cells.append(f"{name}: top1 {top1:.3f} acc {acc:.3f} wrong {wrong}")
+                ts = [float(x) for x in args.threshold.split(",")]
+                t = ts[0]
+                accs = "/".join(f"{sum((ok is None and s < x) or (ok is True and s >= x) for s, ok, _ in obs) / len(obs):.3f}" for x in ts)
+                wrong = "/".join(str(sum(s >= x and ok is not True for s, ok, _ in obs)) for x in ts)
+                cells.append(f"{name}: top1 {top1:.3f} acc {accs} wrong {wrong}")
                 if args.show:
                     if w == 0:
                         base_line[name] = obs
