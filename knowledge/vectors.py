@@ -58,15 +58,25 @@ def store(db: sqlite_utils.Database, model: str, fresh: dict[str, np.ndarray]) -
     if not fresh or "vectors" not in db.table_names():
         return False
     now = dbmod.now_iso()
+    rows = [(k, model, int(v.size), np.asarray(v, dtype=np.float32).tobytes(), now) for k, v in fresh.items()]
+    # A file base is written through a connection of its own: the asking one must not count as
+    # a writer (``IndexCache`` makes a connection that wrote wait for every rebuild).
+    row = db.execute("PRAGMA database_list").fetchone()
+    path = row[2] if row else ""
+    target = sqlite_utils.Database(dbmod.connect(path, create=False)) if path and not db.conn.in_transaction else db
     try:
-        with dbmod.writing(db):
-            db.conn.executemany(
-                "INSERT OR REPLACE INTO vectors(key, model, dim, vec, created_at) VALUES (?, ?, ?, ?, ?)",
-                [(k, model, int(v.size), np.asarray(v, dtype=np.float32).tobytes(), now) for k, v in fresh.items()])
+        if target is not db:
+            target.execute(f"PRAGMA busy_timeout={int(dbmod.BUSY_TIMEOUT_S * 1000)}")
+        with dbmod.writing(target):
+            target.conn.executemany(
+                "INSERT OR REPLACE INTO vectors(key, model, dim, vec, created_at) VALUES (?, ?, ?, ?, ?)", rows)
         return True
     except sqlite3.OperationalError as e:  # read-only media, a writer holding the lock too long
         log.info("record vectors kept in memory only (%s)", e)
         return False
+    finally:
+        if target is not db:
+            target.close()
 
 
 def matrix(db: sqlite_utils.Database, docs: list, embedder: Embedder, write: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
