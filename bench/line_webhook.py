@@ -55,7 +55,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from load import BIN, ROOT, SHARED, free_port, start_web  # noqa: E402  (bench/load.py, issue 13)
+from load import BIN, ROOT, SHARED, exchange, free_port, start_web  # noqa: E402  (bench/load.py, issue 13)
 
 SECRET = "bench-channel-secret"
 TOKEN = "bench-channel-access-token"
@@ -192,15 +192,7 @@ def client(port: int, texts: list[str], until: float, run: Run, seed: int) -> No
         body, token = text_event(rng, rng.choice(texts))
         headers = {"Content-Type": "application/json; charset=utf-8", "X-Line-Signature": sign(body)}
         started = time.perf_counter()
-        try:
-            conn.request("POST", "/callback", body=body, headers=headers)
-            response = conn.getresponse()
-            answer = response.read()
-            problem = None if response.status == 200 else f"{response.status} {answer[:200]!r}"
-        except (OSError, http.client.HTTPException) as e:
-            problem = f"{type(e).__name__}: {e}"
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn, problem = exchange(conn, port, "POST", "/callback", body=body, headers=headers)
         elapsed = time.perf_counter() - started
         with run.lock:
             if problem:

@@ -76,6 +76,13 @@ class Run:
         self.errors: list[str] = []
         self.lock = threading.Lock()
 
+    def note(self, problem: str | None, elapsed: float) -> None:
+        with self.lock:
+            if problem:
+                self.errors.append(problem)
+            else:
+                self.latencies.append(elapsed)
+
 
 def client(port: int, asked: list[dict], until: float, run: Run, seed: int) -> None:
     rng = random.Random(seed)
@@ -84,23 +91,24 @@ def client(port: int, asked: list[dict], until: float, run: Run, seed: int) -> N
         case = rng.choice(asked)
         path = "/api/ask?" + urllib.parse.urlencode(case)
         started = time.perf_counter()
-        try:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            body = response.read()
-            ok = response.status == 200 and "answered" in json.loads(body)
-            problem = None if ok else f"{response.status} {body[:200]!r}"
-        except (OSError, http.client.HTTPException, ValueError) as e:
-            problem = f"{type(e).__name__}: {e}"
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        elapsed = time.perf_counter() - started
-        with run.lock:
-            if problem:
-                run.errors.append(problem)
-            else:
-                run.latencies.append(elapsed)
+        conn, problem = exchange(conn, port, "GET", path, ok=lambda body: "answered" in json.loads(body))
+        run.note(problem, time.perf_counter() - started)
     conn.close()
+
+
+def exchange(conn: http.client.HTTPConnection, port: int, method: str, path: str, *, body: bytes | None = None,
+             headers: dict | None = None, ok=lambda body: True) -> tuple[http.client.HTTPConnection, str | None]:
+    """One request on a kept-alive connection: (the connection to use next, what went wrong or
+    None). A broken connection is replaced, as a client under load would."""
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        answer = response.read()
+        good = response.status == 200 and ok(answer)
+        return conn, None if good else f"{response.status} {answer[:200]!r}"
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        conn.close()
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=60), f"{type(e).__name__}: {e}"
 
 
 def importer(db: pathlib.Path, stop: threading.Event, results: list[int]) -> None:

@@ -5,34 +5,20 @@ unfinished batches, quota read errors, unknown wards, group events, logging, the
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.config import Config
-from digest_helpers import WEEK, WEST_EVENTS, add_parent, deliveries, event, message_calls, set_today
+from digest_helpers import WEEK, add_parent, deliveries, event, message_calls, set_today
 from handlers import digest_run, line_push
 from knowledge import clock, digest, parents
-from test_digest_send import (MULTICAST, Killed, db_path, env, many, send, slack, slack_env,  # noqa: F401
+from test_digest_send import (MULTICAST, Killed, db_path, env, many, send, slack, slack_env, waits, west,  # noqa: F401
                               slack_texts)
 
 RERUN = f"kosodate-bot digest send --week {WEEK.isoformat()}"
-
-
-@pytest.fixture
-def west(events_db, monkeypatch):
-    events_db.add("堺市西区", WEST_EVENTS)
-    set_today(monkeypatch)
-    return events_db
-
-
-@pytest.fixture
-def waits(monkeypatch):
-    recorded: list[float] = []
-    monkeypatch.setattr(line_push, "sleep", recorded.append)
-    return recorded
 
 
 def _accepted_then_killed(monkeypatch):
