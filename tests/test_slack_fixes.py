@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import pathlib
 import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -100,7 +101,11 @@ def test_commands_are_acknowledged_while_index_rebuilds_are_blocked(slack, fake,
         helped = slack.command("help")  # acked while every rebuild is held
         assert helped.status_code == 200 and words.HELP_TITLE in helped.get_json()["text"]
         assert statuses == [200] * writers
-        assert len(staff_progress(base)) == writers  # written at once
+        # written at once, in Bolt's listener threads after each ack: wait for the last of them
+        deadline = time.monotonic() + 30
+        while len(staff_progress(base)) < writers and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(staff_progress(base)) == writers
         assert fake.received("/respond") == []  # confirmed only once the index is current
     finally:
         release.set()
