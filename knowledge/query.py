@@ -45,6 +45,17 @@ class Query:
     synonym_hits: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     # (term fold, term reading, member folds, member readings)
     weights: dict[str, tuple[list[str], list[float]]] = field(default_factory=dict)  # chunk -> its bigrams and their IDFs
+    # The canonical names (as written) of the dictionary groups the question's words belong to:
+    # 実家で産む is 里帰り. The meaning stage reads them with the question (``meaning_text``).
+    named: list[str] = field(default_factory=list)
+
+    def meaning_text(self) -> str:
+        """The question as the meaning stage embeds it: with the dictionary's names for what it
+        says in other words, so what the bot's dictionary knows (実家で産む = 里帰り) is not
+        lost on a model that does not."""
+        said = fold(self.text)
+        extra = [n for n in self.named if fold(n) not in said]
+        return f"{self.text}（{'、'.join(extra)}）" if extra else self.text
 
     @functools.cached_property
     def expanded_f(self) -> set[str]:
@@ -165,9 +176,11 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
     core_r = reading(core)
     expansions: dict[tuple[str, str], None] = {}  # (fold, reading) of the groups' members, in order, once
     hits = []
+    named: dict[str, None] = {}
     for term, syn in _synonyms_in(synonyms, core_f, core_r):
         expansions.update(dict.fromkeys(zip(syn.members_f, syn.members_r)))
         hits.append((term, syn.term_r, syn.members_f, syn.members_r))
+        named.update(dict.fromkeys(syn.canonicals))
     if isinstance(synonyms, Synonyms) and synonyms:
         words = _content_words(text)
         found = {h[0] for h in hits}
@@ -178,7 +191,8 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
                 continue
             found.add(term)
             expansions.update(dict.fromkeys(zip(syn.members_f, syn.members_r)))
+            named.update(dict.fromkeys(syn.canonicals))
             # the question's own words that the phrase stands for are the ones it covers
             hits += [(words[i][0], words[i][2], syn.members_f, syn.members_r) for i in matched]
     chunks = [c for c in chunks if len(c[0]) >= 2 or "\u4e00" <= c[0] <= "\u9fff"]
-    return Query(text, core_f, core_r, chunks, list(expansions), hits)
+    return Query(text, core_f, core_r, chunks, list(expansions), hits, named=list(named))
