@@ -11,7 +11,10 @@ counted as an error and the first few are printed.
     .venv/bin/python bench/load.py --connections 8 --seconds 5 --no-import
 
 The client threads share the machine with the server (2 cores here): figures are for
-comparing changes on one machine, not a capacity plan.
+comparing changes on one machine, not a capacity plan. A worker keeps its recent answers (by
+question, area, day and base version), so repeated questions mostly measure that memory;
+``--uncached`` gives every request a random ``today`` within five years, so each question is
+answered afresh (the meaning stage's cost included).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from datetime import date
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -84,11 +88,17 @@ class Run:
                 self.latencies.append(elapsed)
 
 
-def client(port: int, asked: list[dict], until: float, run: Run, seed: int) -> None:
+UNCACHED_FROM = date(2026, 1, 1).toordinal()
+UNCACHED_DAYS = 5 * 365
+
+
+def client(port: int, asked: list[dict], until: float, run: Run, seed: int, uncached: bool = False) -> None:
     rng = random.Random(seed)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     while time.monotonic() < until:
         case = rng.choice(asked)
+        if uncached:  # another day: not an answer the worker keeps
+            case = {**case, "today": date.fromordinal(UNCACHED_FROM + rng.randrange(UNCACHED_DAYS)).isoformat()}
         path = "/api/ask?" + urllib.parse.urlencode(case)
         started = time.perf_counter()
         conn, problem = exchange(conn, port, "GET", path, ok=lambda body: "answered" in json.loads(body))
@@ -121,13 +131,14 @@ def importer(db: pathlib.Path, stop: threading.Event, results: list[int]) -> Non
             print(f"  import failed: {done.stderr.strip()[:300]}", file=sys.stderr)
 
 
-def measure(port: int, db: pathlib.Path, connections: int, seconds: float, with_import: bool, asked) -> dict:
+def measure(port: int, db: pathlib.Path, connections: int, seconds: float, with_import: bool, asked,
+            uncached: bool = False) -> dict:
     run, stop, imports = Run(), threading.Event(), []
     writer = threading.Thread(target=importer, args=(db, stop, imports)) if with_import else None
     if writer:
         writer.start()
     until = time.monotonic() + seconds
-    threads = [threading.Thread(target=client, args=(port, asked, until, run, i)) for i in range(connections)]
+    threads = [threading.Thread(target=client, args=(port, asked, until, run, i, uncached)) for i in range(connections)]
     for t in threads:
         t.start()
     for t in threads:
@@ -148,6 +159,7 @@ def main() -> None:
     parser.add_argument("--connections", default="1,8,32")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--no-import", action="store_true", help="skip the runs with a concurrent import")
+    parser.add_argument("--uncached", action="store_true", help="a random today a request: every answer made afresh")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from bot.cli import build_demo
@@ -164,7 +176,7 @@ def main() -> None:
             rows = []
             for n in (int(c) for c in args.connections.split(",")):
                 for with_import in ((False,) if args.no_import else (False, True)):
-                    row = measure(port, db, n, args.seconds, with_import, asked)
+                    row = measure(port, db, n, args.seconds, with_import, asked, args.uncached)
                     rows.append(row)
                     print(f"  {n} connections{' + import' if with_import else ''}: {row['requests']} requests, "
                           f"{row['errors']} errors", file=sys.stderr)

@@ -268,6 +268,14 @@ class BaseMissing(FileNotFoundError):
     """The base file does not exist and the caller may not create it (the web process)."""
 
 
+class Connection(sqlite3.Connection):
+    """sqlite3's connection, knowing the newest knowledge version it wrote itself
+    (``bump_version``): a question on it must see that write, while the unanswered log or an
+    inbox row it wrote do not change what the index holds (``knowledge.index.IndexCache``)."""
+
+    wrote_version = 0
+
+
 def connect(path: str | pathlib.Path, *, create: bool = True) -> sqlite3.Connection:
     """A connection that waits up to ``BUSY_TIMEOUT_S`` for another writer's lock.
 
@@ -281,12 +289,13 @@ def connect(path: str | pathlib.Path, *, create: bool = True) -> sqlite3.Connect
         raise BaseMissing(f"no knowledge base at {path}")
     uri = path.resolve().as_uri()
     try:
-        return sqlite3.connect(f"{uri}?mode={'rwc' if create else 'rw'}", uri=True, timeout=BUSY_TIMEOUT_S)
+        return sqlite3.connect(f"{uri}?mode={'rwc' if create else 'rw'}", uri=True, timeout=BUSY_TIMEOUT_S,
+                               factory=Connection)
     except sqlite3.OperationalError:
         if create:
             raise
         # read-only media: answer from it (its writes fail alone, see ``writing``'s callers)
-        return sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        return sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S, factory=Connection)
 
 
 def open_db(path_or_conn: str | pathlib.Path | sqlite3.Connection, *, create: bool = True) -> sqlite_utils.Database:
@@ -428,6 +437,16 @@ def bump_version(db: sqlite_utils.Database) -> None:
         "INSERT INTO meta(key, value) VALUES ('version', '1') "
         "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
     )
+    if isinstance(db.conn, Connection):
+        db.conn.wrote_version = version(db)
+
+
+def wrote_newer(db: sqlite_utils.Database, than: int) -> bool:
+    """Has this connection itself written knowledge newer than version ``than``? A connection
+    not made by ``connect`` (in memory, a caller's own) counts any change it made."""
+    if isinstance(db.conn, Connection):
+        return db.conn.wrote_version > than
+    return bool(db.conn.total_changes)
 
 
 def version(db: sqlite_utils.Database) -> int:

@@ -359,8 +359,10 @@ class IndexCache:
 
     - the base has no index yet in this process (the first question after start-up);
     - the base is in memory (no other connection can read it);
-    - the asking connection has itself written to the base (it reads its own writes: a staff
-      write followed by a question on the same connection sees the write); or
+    - the asking connection has itself written newer knowledge than the index holds (it reads
+      its own writes: a staff write followed by a question on the same connection sees the
+      write; a declined question's log row is not knowledge, so a web thread's connection that
+      logged one does not wait for every rebuild after it); or
     - the caller asks to wait: ``index_for(db, wait=True)``, or ``background = False`` for the
       whole process (a test or a script that writes on one connection and asks on another; a
       ``kosodate-bot`` command is a new process, so its first question builds anyway).
@@ -382,7 +384,7 @@ class IndexCache:
         index = entry.index
         if index is not None and index.version == current:
             return index
-        if index is not None and key is not None and self.background and not wait and not db.conn.total_changes:
+        if index is not None and key is not None and self.background and not wait and not dbmod.wrote_newer(db, index.version):
             self._rebuild_in_background(entry, key[0])
             return index
         with entry.building:  # waits for a build of this base under way, in a request or in the background

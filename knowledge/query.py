@@ -69,6 +69,12 @@ class Query:
 
 
 
+def _other_names(term: str, syn: Synonym) -> list[str]:
+    """The canonical names of ``term``'s groups that say it in other words: 里帰り for 実家で産,
+    not 地域子育て支援拠点 for 拠点 (a longer name of the word the question already says)."""
+    return [c for c in syn.canonicals if term not in fold(c) and fold(c) not in term]
+
+
 def _synonyms_in(synonyms: dict[str, Synonym], core_f: str, core_r: str):
     """The dictionary terms in the question, found through their first two characters (a few
     dozen lookups instead of a test of every one of thousands of terms)."""
@@ -180,7 +186,7 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
     for term, syn in _synonyms_in(synonyms, core_f, core_r):
         expansions.update(dict.fromkeys(zip(syn.members_f, syn.members_r)))
         hits.append((term, syn.term_r, syn.members_f, syn.members_r))
-        named.update(dict.fromkeys(syn.canonicals))
+        named.update(dict.fromkeys(_other_names(term, syn)))
     if isinstance(synonyms, Synonyms) and synonyms:
         words = _content_words(text)
         found = {h[0] for h in hits}
@@ -191,7 +197,7 @@ def make_query(text: str, stopwords: frozenset[str], synonyms: dict[str, Synonym
                 continue
             found.add(term)
             expansions.update(dict.fromkeys(zip(syn.members_f, syn.members_r)))
-            named.update(dict.fromkeys(syn.canonicals))
+            named.update(dict.fromkeys(_other_names(term, syn)))
             # the question's own words that the phrase stands for are the ones it covers
             hits += [(words[i][0], words[i][2], syn.members_f, syn.members_r) for i in matched]
     chunks = [c for c in chunks if len(c[0]) >= 2 or "\u4e00" <= c[0] <= "\u9fff"]

@@ -135,6 +135,28 @@ def test_a_connection_reads_its_own_writes_and_wait_gives_the_current_index(tmp_
     assert _titles(reader, "児童手当の申請")[0].startswith("児童手当")
 
 
+def test_a_connection_that_only_logged_a_declined_question_never_waits_for_a_rebuild(tmp_path, cache, held_rebuilds):
+    """A web thread keeps its connection (``thread_db``): the unanswered log row it wrote is not
+    knowledge, so after a write elsewhere it answers from the old index like any reader."""
+    release, started = held_rebuilds
+    path = tmp_path / "kb.db"
+    _faq_base(path, *LIBRARY).close()
+    web = open_db(path)
+    declined = ask(web, "宝くじの当選番号", asker="U1")  # writes its log row on this connection
+    assert not declined.answered and web.conn.total_changes
+    assert web["unanswered"].count == 1
+    _write(path, *VACCINE, faq_id="2")
+    assert VACCINE[0] not in _titles(web, "予防接種の受け方")  # not held by the build under way
+    for _ in range(500):
+        if started:
+            break
+        threading.Event().wait(0.01)
+    assert started
+    release.set()
+    assert cache.wait_idle(30)
+    assert _titles(web, "予防接種の受け方")[0] == VACCINE[0]
+
+
 def test_a_failed_rebuild_is_logged_and_tried_again_while_the_old_index_answers(tmp_path, cache, monkeypatch, caplog):
     path = tmp_path / "kb.db"
     _faq_base(path, *LIBRARY).close()
