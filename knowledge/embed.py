@@ -78,24 +78,44 @@ class NoEmbedder:
         return np.zeros((len(texts), 0), dtype=np.float32)
 
 
+_shared: dict[str, tuple[threading.Lock, OrderedDict]] = {}  # model name -> (its lock, its vectors by text)
+_shared_lock = threading.Lock()
+
+
+def clear_memo() -> None:
+    """Forget the vectors kept in this process (tests, benches: every text to the engine again)."""
+    with _shared_lock:
+        for lock, memo in _shared.values():
+            with lock:
+                memo.clear()
+
+
 class _Locked:
-    """One model, one call at a time, and the vectors of texts embedded before kept by hash."""
+    """One model, one call at a time, and the vectors of texts embedded before kept by hash.
+
+    The lock and the kept vectors belong to the model's name, not to one loaded instance: a
+    model loaded again (``reset``) makes the same vectors, so they need not be made again."""
 
     name = "?"
     dim = 0
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+    def _state(self) -> tuple[threading.Lock, OrderedDict]:
+        with _shared_lock:
+            return _shared.setdefault(self.name, (threading.Lock(), OrderedDict()))
+
+    @property
+    def _memo(self) -> OrderedDict:
+        return self._state()[1]
 
     def embed(self, texts: Sequence[str], kind: str = "passage") -> np.ndarray:
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         keys = [text_key(self.name, kind, t) for t in texts]
-        with self._lock:
+        lock, memo = self._state()
+        with lock:
             todo = {}
             for i, k in enumerate(keys):
-                v = self._memo.get(k)
+                v = memo.get(k)
                 if v is None:
                     todo.setdefault(k, []).append(i)
                 else:
@@ -105,9 +125,9 @@ class _Locked:
                 fresh = np.concatenate([_unit(self._raw(batch[i:i + BATCH], kind)) for i in range(0, len(batch), BATCH)])
                 for (k, rows), v in zip(todo.items(), fresh):
                     out[rows] = v
-                    self._memo[k] = v
-                while len(self._memo) > MEMO_SIZE:
-                    self._memo.popitem(last=False)
+                    memo[k] = v
+                while len(memo) > MEMO_SIZE:
+                    memo.popitem(last=False)
         return out
 
     def _raw(self, texts: list[str], kind: str) -> np.ndarray:

@@ -133,9 +133,27 @@ class Index:
             return None
         q = self.embedder.embed([question], "query")[0]
         sims = self.vectors @ q
+        starts = self._vector_starts()
+        if starts is not None:  # each record's rows side by side (as ``vectors.matrix`` makes them)
+            return np.maximum.reduceat(sims, starts)
         best = np.full(len(self.docs), -1.0, dtype=np.float32)
-        np.maximum.at(best, self.vector_owner, sims)
+        np.maximum.at(best, self.vector_owner, sims)  # any order: slower, same result
         return best
+
+    def _vector_starts(self) -> np.ndarray | None:
+        """Where each record's rows begin, when every record has rows and they run in record
+        order; ``None`` otherwise. Made once per matrix."""
+        owner = self.vector_owner
+        cached = getattr(self, "_starts", None)
+        if cached is not None and cached[0] is owner:
+            return cached[1]
+        starts = None
+        if len(owner) and owner[0] == 0 and owner[-1] == len(self.docs) - 1:
+            steps = np.diff(owner)
+            if ((steps == 0) | (steps == 1)).all():
+                starts = np.concatenate(([0], np.flatnonzero(steps) + 1))
+        self._starts = (owner, starts)
+        return starts
 
     def term_idf(self, gram: str) -> float:
         """A bigram no record holds weighs as much as the rarest one that exists.

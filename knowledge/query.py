@@ -29,6 +29,7 @@ PREDICATE_POS = {"動詞", "形容詞", "副詞", "助動詞"}
 ALONE_POS = {"副詞"}
 # A prefix (お, ご) leans on the word after it and names nothing itself: おすすめ is a verb.
 NEUTRAL_POS = {"接頭辞"}
+MEANING_NAMES = 2  # dictionary names added to the text the meaning stage reads (each costs model time)
 PHRASE_SKIP = 2  # content words a phrase's words may have between them in the question
 SENTENCE_END = frozenset("。！？!?")
 
@@ -54,7 +55,7 @@ class Query:
         says in other words, so what the bot's dictionary knows (実家で産む = 里帰り) is not
         lost on a model that does not."""
         said = fold(self.text)
-        extra = [n for n in self.named if fold(n) not in said]
+        extra = [n for n in self.named if fold(n) not in said][:MEANING_NAMES]
         return f"{self.text}（{'、'.join(extra)}）" if extra else self.text
 
     @functools.cached_property
@@ -72,7 +73,7 @@ class Query:
 def _other_names(term: str, syn: Synonym) -> list[str]:
     """The canonical names of ``term``'s groups that say it in other words: 里帰り for 実家で産,
     not 地域子育て支援拠点 for 拠点 (a longer name of the word the question already says)."""
-    return [c for c in syn.canonicals if term not in fold(c) and fold(c) not in term]
+    return [c for c in syn.canonicals if term not in fold(c) and fold(c) not in term and fold(c)[:2] != term[:2]]
 
 
 def _synonyms_in(synonyms: dict[str, Synonym], core_f: str, core_r: str):
