@@ -342,57 +342,33 @@ def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item
     text = _strip_area_names(index, u.question)
     query = make_query(text, STOPWORDS, index.synonyms, DROP, LIGHT_WORDS)
     city = areas_mod.city_of(db, u.area)
-
-    def score(d: int, cos: float) -> Item:
+    scored: list[Item] = []
+    found = candidates(index, query_grams(query))
+    near = _meaning(index, query.meaning_text(MEANING_CHARS)) if weights.W_SEM > 0 else None
+    if near is not None:  # the records nearest in meaning join the lexical candidates
+        have = {d for d, _cos in found}
+        k = min(weights.SEM_CANDIDATES, len(near))
+        nearest = np.argpartition(-near, k - 1)[:k] if k else []
+        found += [(int(d), 0.0) for d in sorted(nearest, key=lambda d: -near[d]) if int(d) not in have]
+    for d, cos in found:
         doc = index.docs[d]
         cov_title, cov_doc = coverage(query, doc, index)
         sim = title_similarity(query, doc)
         prec = title_precision(query, doc, index, STOPWORDS, DROP, LIGHT_WORDS)
-        value = combine(cov_doc, cov_title, sim, cos, prec)
-        value *= _area_fit(doc, u.area, city) * _kind_fit(doc, u) * _audience_fit(doc, u)
-        return Item(_kind_label(doc), doc.public_id, doc.title, value, {"doc": doc, "d": d})  # uncapped: fits above 1 still rank
-
-    found = candidates(index, query_grams(query))
-    scored = [score(d, cos) for d, cos in found]
-    if weights.W_SEM > 0 and not _decided_by_words(scored, index):
-        _weigh_meaning(index, query, scored, score)
+        score = combine(cov_doc, cov_title, sim, cos, prec)
+        if near is not None:
+            if weights.SEM_MODE == "damp":  # far in meaning loses; the nearest keeps its score
+                score *= 1.0 - weights.W_SEM * (1.0 - float(near[d]))
+            else:  # "lift": near in meaning gains, most where the words matched least
+                score += weights.W_SEM * float(near[d]) * max(0.0, 1.0 - score)
+        score *= _area_fit(doc, u.area, city) * _kind_fit(doc, u) * _audience_fit(doc, u)
+        scored.append(Item(_kind_label(doc), doc.public_id, doc.title, score, {"doc": doc}))  # uncapped: fits above 1 still rank
     scored.sort(key=lambda i: -i.score)
     if u.when:
         scored = _date_fit(db, scored, u.when)
     elif u.intent == "when":
         scored = _has_dates_fit(db, scored, u.today)
     return _same_event_once(db, scored, u.today)
-
-
-def _decided_by_words(scored: list[Item], index: Index) -> bool:
-    """Can the meaning stage not change the answer? With ``SEM_MODE`` "damp" a record loses at
-    most ``W_SEM`` of its score and none gains: a best match still above the threshold and above
-    every other match after losing that much is the answer whatever the meanings, so the
-    question is not embedded (about 20 ms saved; four questions in ten of the labelled sets)."""
-    if weights.SEM_MODE != "damp" or index.vectors is None or not scored:
-        return False
-    top = sorted((i.score for i in scored), reverse=True)[:2]
-    worst = top[0] * (1.0 - weights.W_SEM)
-    return worst >= threshold(index) and (len(top) < 2 or worst > top[1])
-
-
-def _weigh_meaning(index: Index, query, scored: list[Item], score) -> None:
-    """The records nearest in meaning join the lexical candidates, and every candidate's score
-    is weighed by how near it is (``knowledge.weights``: W_SEM, SEM_MODE)."""
-    near = _meaning(index, query.meaning_text()[:MEANING_CHARS])
-    if near is None:
-        return
-    have = {i.record["d"] for i in scored}
-    k = min(weights.SEM_CANDIDATES, len(near))
-    nearest = np.argpartition(-near, k - 1)[:k] if k else []
-    scored += [score(int(d), 0.0) for d in sorted(nearest, key=lambda d: -near[d]) if int(d) not in have]
-    for item in scored:
-        # damp is a factor like the fits, so weighing after them is weighing before; lift comes after the fits
-        closeness = float(near[item.record["d"]])
-        if weights.SEM_MODE == "damp":  # far in meaning loses; the nearest keeps its score
-            item.score *= 1.0 - weights.W_SEM * (1.0 - closeness)
-        else:  # "lift": near in meaning gains, most where the words matched least
-            item.score += weights.W_SEM * closeness * max(0.0, 1.0 - item.score)
 
 
 def _meaning(index: Index, text: str):
@@ -404,7 +380,9 @@ def _meaning(index: Index, text: str):
     k = weights.SEM_RESCALE_K
     floor = float(np.partition(cos, -k)[-k]) if len(cos) > k else float(cos.min())
     top = float(cos.max())
-    return np.clip((cos - floor) / max(top - floor, 1e-6), 0.0, 1.0)
+    if not np.isfinite(cos).all() or top - floor < 1e-6:  # a broken vector, or nothing told apart
+        return None
+    return np.clip((cos - floor) / (top - floor), 0.0, 1.0)
 
 
 def _same_event_once(db: sqlite_utils.Database, items: list[Item], today: date) -> list[Item]:

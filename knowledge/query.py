@@ -50,13 +50,14 @@ class Query:
     # 実家で産む is 里帰り. The meaning stage reads them with the question (``meaning_text``).
     named: list[str] = field(default_factory=list)
 
-    def meaning_text(self) -> str:
-        """The question as the meaning stage embeds it: with the dictionary's names for what it
-        says in other words, so what the bot's dictionary knows (実家で産む = 里帰り) is not
-        lost on a model that does not."""
+    def meaning_text(self, limit: int | None = None) -> str:
+        """The question as the meaning stage embeds it (its first ``limit`` characters): with
+        the dictionary's names for what it says in other words, so what the bot's dictionary
+        knows (実家で産む = 里帰り) is not lost on a model that does not."""
         said = fold(self.text)
         extra = [n for n in self.named if fold(n) not in said][:MEANING_NAMES]
-        return f"{self.text}（{'、'.join(extra)}）" if extra else self.text
+        text = self.text[:limit]
+        return f"{text}（{'、'.join(extra)}）" if extra else text
 
     @functools.cached_property
     def expanded_f(self) -> set[str]:

@@ -283,3 +283,33 @@ def test_vectors_kept_by_model_name_outlive_a_reload(fresh_embedders, monkeypatc
     embed.clear_memo()
     monkeypatch.undo()
     assert np.allclose(again.embed(texts, "passage"), first, atol=1e-5)
+
+
+def test_meaning_text_names_what_the_dictionary_knows_and_keeps_them_whole(demo_db, monkeypatch):
+    from knowledge.query import make_query
+
+    monkeypatch.setenv("KOSODATE_EMBED", "none")
+    index = build_for(demo_db, 1)
+
+    def meaning(q, limit=None):
+        return make_query(q, answer.STOPWORDS, index.synonyms, answer.DROP, answer.LIGHT_WORDS).meaning_text(limit)
+
+    assert "里帰り" in meaning("実家の近くで産むけど妊婦健診の受診票は使える？")  # said in other words
+    assert "地域子育て支援拠点" not in meaning("拠点まで遠いので、近くまで来てくれるひろばはありますか")  # a longer name of 拠点
+    long = meaning("実家の近くで産む予定です。" + "とても長い説明が続きます。" * 40, limit=answer.MEANING_CHARS)
+    assert long.endswith("）") and "里帰り" in long and len(long) <= answer.MEANING_CHARS + 40
+
+
+@pytest.mark.parametrize("rows", ["nan", "flat"])
+def test_a_broken_or_flat_vector_matrix_falls_back_to_words(demo_db, monkeypatch, rows):
+    monkeypatch.setenv("KOSODATE_EMBED", "none")
+    index = build_for(demo_db, 1)
+    lexical = [i.id for i in answer.rank(demo_db, index, answer.understand(demo_db, "ファミサポについて教えて", None, date(2026, 11, 24), index))]
+    n = len(index.docs)
+    index.vectors = np.full((n, 4), np.nan if rows == "nan" else 0.5, dtype=np.float32)
+    index.vector_owner = np.arange(n, dtype=np.int32)
+    index.embedder = FakeEmbedder()
+    index.embedder.dim = 4
+    assert answer._meaning(index, "ファミサポについて教えて") is None
+    u = answer.understand(demo_db, "ファミサポについて教えて", None, date(2026, 11, 24), index)
+    assert [i.id for i in answer.rank(demo_db, index, u)] == lexical
