@@ -51,7 +51,7 @@ def timings(db, index, cases, repeats):
         for r in range(repeats):
             index.answers = Recent(RECENT_ANSWERS)
             if index.embedder is not None:
-                index.embedder._memo.clear()  # every question embedded, as a new one would be
+                embed.clear_memo()  # every question embedded, as a new one would be
             t0 = time.perf_counter()
             ask(db, case["q"], area=case.get("area"), today=today, log=False)
             if r:
