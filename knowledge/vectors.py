@@ -8,7 +8,10 @@ vectors no record uses any more), after a staff write (the next index build embe
 missing and stores it) and never twice for one text of one model.
 
 Vectors are derived data: writing them does not bump ``meta.version`` (the index that asked for
-them is already of the current version), and a read-only base simply embeds in memory.
+them is already of the current version), except after ``refresh`` stored more than an index
+build embeds itself (``BUILD_EMBED_LIMIT``): indexes built meanwhile answered by words, and the
+bump makes every process build its index again with the vectors. A read-only base embeds a few
+missing texts in memory and answers by words when more are missing.
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ from knowledge.embed import Embedder, text_key
 log = logging.getLogger(__name__)
 
 BODY_START = 200  # characters of the body embedded with the title (what the record is about)
+# An index build embeds at most this many missing texts itself (a staff-written FAQ, a few
+# events: seconds). More (a file imported and its vectors not yet made, e.g. an import stopped
+# halfway) would hold a web worker's model, and so every parent's question, for minutes: the
+# index answers by words until ``kb import`` stores them (``refresh``), which marks the base
+# changed so every process builds its index again with them.
+BUILD_EMBED_LIMIT = 200
 CHUNK = 500  # keys per SELECT (SQLite's variable limit)
 
 
@@ -79,9 +88,15 @@ def store(db: sqlite_utils.Database, model: str, fresh: dict[str, np.ndarray]) -
             target.close()
 
 
-def matrix(db: sqlite_utils.Database, docs: list, embedder: Embedder, write: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+class TooManyMissing(Exception):
+    """More texts lack a vector than the caller will embed now."""
+
+
+def matrix(db: sqlite_utils.Database, docs: list, embedder: Embedder, write: bool = True,
+           limit: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """(vectors, owner of each vector as an index into ``docs``, texts embedded now): the stored
-    vectors of every record, the missing ones embedded and (with ``write``) stored."""
+    vectors of every record, the missing ones embedded and (with ``write``) stored; more than
+    ``limit`` missing raises ``TooManyMissing`` with nothing embedded."""
     texts, owners = [], []
     for d, doc in enumerate(docs):
         for t in dict.fromkeys(doc_texts(doc)):  # a record with no body: its title once
@@ -90,6 +105,8 @@ def matrix(db: sqlite_utils.Database, docs: list, embedder: Embedder, write: boo
     keys = [text_key(embedder.name, "passage", t) for t in texts]
     have = load(db, embedder.name, keys)
     missing = list(dict.fromkeys(k for k in keys if k not in have))
+    if limit is not None and len(missing) > limit:
+        raise TooManyMissing(f"{len(missing)} record texts have no {embedder.name} vector yet")
     if missing:
         started = time.perf_counter()
         first = {k: t for k, t in zip(keys, texts) if k in set(missing)}
@@ -116,6 +133,12 @@ def refresh(db: sqlite_utils.Database, embedder: Embedder | None = None) -> int:
         return 0
     docs = load_docs(db)
     _vecs, _owners, embedded = matrix(db, docs, embedder)
+    if embedded > BUILD_EMBED_LIMIT:  # indexes built meanwhile answered by words: build them again
+        try:
+            with dbmod.writing(db):
+                dbmod.bump_version(db)
+        except sqlite3.OperationalError as e:
+            log.info("could not mark the base changed after storing its vectors (%s)", e)
     used = {text_key(embedder.name, "passage", t) for doc in docs for t in doc_texts(doc)}
     stale = [k for (k,) in db.execute("SELECT key FROM vectors WHERE model = ?", [embedder.name]).fetchall() if k not in used]
     if stale:

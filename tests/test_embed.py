@@ -106,6 +106,56 @@ def test_vectors_stored_by_hash_only_changed_texts_embedded_again(fake, tmp_path
     assert db.execute("SELECT count(*) FROM vectors").fetchone()[0] == 6
 
 
+def test_a_build_with_many_texts_missing_answers_by_words_until_the_import_stores_them(fake, tmp_path, monkeypatch, caplog):
+    """An index build embeds a few missing texts itself; a whole file's (an import stopped before
+    its vectors were made) would hold the model for minutes: the index answers by words, and the
+    refresh that stores them marks the base changed so every process builds again with them."""
+    monkeypatch.setattr(vectors, "BUILD_EMBED_LIMIT", 3)
+    db = open_db(str(tmp_path / "kb.db"))
+    monkeypatch.setattr(embed, "get_embedder", lambda env=None: embed.NoEmbedder())  # the import made no vectors
+    _add(db, "保育園の申し込み方法を教えてください", "区役所の窓口で申し込みます。")
+    _add(db, "児童手当はいつ支給されますか", "年6回、偶数月に支給します。")
+    monkeypatch.setattr(embed, "get_embedder", lambda env=None: fake)
+    with caplog.at_level("WARNING", logger="knowledge.index"):
+        index = build_for(db, 1)
+    assert index.vectors is None and fake.embedded == []  # 4 missing > 3: nothing embedded in the build
+    assert any("answers by words only" in r.getMessage() for r in caplog.records)
+    assert answer.ask(db, "保育園の申し込み方法", log=False).answered  # still answered, by words
+    before = index_mod.dbmod.version(db)
+    assert vectors.refresh(db, fake) == 4
+    assert index_mod.dbmod.version(db) == before + 1  # every process builds its index again
+    again = build_for(db, before + 1)
+    assert again.vectors is not None and len(fake.embedded) == 4
+
+
+def test_an_import_sized_embed_lets_a_question_through_between_batches(monkeypatch):
+    """The model's lock is held per batch: a question asked while a file's texts are embedded
+    waits for one batch, not for the file."""
+    calls: list[tuple[str, int]] = []
+    gate = threading.Event()
+
+    class Slow(embed._Locked):
+        name, dim = "slow-test", 4
+
+        def _raw(self, texts, kind):
+            calls.append((kind, len(texts)))
+            if kind == "passage" and len(calls) == 1:
+                gate.set()
+                threading.Event().wait(0.2)
+            return np.ones((len(texts), self.dim), dtype=np.float32)
+
+    model = Slow()
+    texts = [f"記録{i}" for i in range(embed.BATCH * 4)]
+    worker = threading.Thread(target=model.embed, args=(texts, "passage"))
+    worker.start()
+    assert gate.wait(5)
+    model.embed(["保育園に入りたい"], "query")
+    worker.join()
+    kinds = [k for k, _n in calls]
+    assert kinds.index("query") < len(kinds) - 1  # answered before the file's last batch
+    assert all(n <= embed.BATCH for k, n in calls if k == "passage")
+
+
 def test_read_only_or_missing_table_still_builds(fake):
     db = open_db(":memory:")
     _add(db, "保育園の申し込み方法", "窓口で申し込みます。")
