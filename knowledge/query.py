@@ -73,7 +73,8 @@ class Query:
 
 def _other_names(term: str, syn: Synonym) -> list[str]:
     """The canonical names of ``term``'s groups that say it in other words: 里帰り for 実家で産,
-    not 地域子育て支援拠点 for 拠点 (a longer name of the word the question already says)."""
+    not 地域子育て支援拠点 for 拠点 (a longer name of the word the question already says) nor
+    集まり for 集まる (another form of it)."""
     return [c for c in syn.canonicals if term not in fold(c) and fold(c) not in term and fold(c)[:2] != term[:2]]
 
 
