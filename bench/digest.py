@@ -43,13 +43,24 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from knowledge import open_db  # noqa: E402
-from knowledge import digest as digest_mod  # noqa: E402
-from knowledge.audience import age_columns  # noqa: E402
-from knowledge.db import bump_version, writing  # noqa: E402
+from knowledge.lang.audience import age_columns  # noqa: E402
+from knowledge.parents import digest as digest_mod  # noqa: E402
+from knowledge.store.db import bump_version, writing  # noqa: E402
 
 WEEK = date(2026, 12, 7)
-WHO = ["生後2か月から6か月の赤ちゃんと保護者", "0歳児とその保護者", "1歳から3歳の親子", "3歳以上", "年中～小3",
-       "就学前の子どもと保護者", "妊娠中の方とパートナー", "どなたでも", "小学生", "1歳6か月から2歳", ""]
+WHO = [
+    "生後2か月から6か月の赤ちゃんと保護者",
+    "0歳児とその保護者",
+    "1歳から3歳の親子",
+    "3歳以上",
+    "年中～小3",
+    "就学前の子どもと保護者",
+    "妊娠中の方とパートナー",
+    "どなたでも",
+    "小学生",
+    "1歳6か月から2歳",
+    "",
+]
 EVENTS_PER_WARD = 24
 CANCELLED_SHARE = 0.1
 OFF_SHARE = 0.03
@@ -68,13 +79,33 @@ def build(path: pathlib.Path, subscribers: int, wards: int, rng: random.Random) 
         for w, area in enumerate(areas):
             for n in range(EVENTS_PER_WARD):
                 who, eid = rng.choice(WHO), f"bench-{w}-{n}"
-                acts.append({"id": eid, "title": f"第{w + 1}区の催し{n}", "kind": "event", "area": area,
-                             "place": f"会場{n % 7}", "ages": who or None, "audience": "[]", "sample": 0,
-                             "status": "cancelled" if rng.random() < CANCELLED_SHARE else None,
-                             "source": "bench"} | age_columns(who))
+                acts.append(
+                    {
+                        "id": eid,
+                        "title": f"第{w + 1}区の催し{n}",
+                        "kind": "event",
+                        "area": area,
+                        "place": f"会場{n % 7}",
+                        "ages": who or None,
+                        "audience": "[]",
+                        "sample": 0,
+                        "status": "cancelled" if rng.random() < CANCELLED_SHARE else None,
+                        "source": "bench",
+                    }
+                    | age_columns(who)
+                )
                 day = WEEK + timedelta(days=rng.randrange(7))
-                occs.append({"id": f"{eid}-0", "activity_id": eid, "date": day.isoformat(), "precision": "day",
-                             "start_time": f"{rng.randrange(9, 16):02d}:00", "end_time": None, "source": "bench"})
+                occs.append(
+                    {
+                        "id": f"{eid}-0",
+                        "activity_id": eid,
+                        "date": day.isoformat(),
+                        "precision": "day",
+                        "start_time": f"{rng.randrange(9, 16):02d}:00",
+                        "end_time": None,
+                        "source": "bench",
+                    }
+                )
         db["activities"].insert_all(acts)
         db["occurrences"].insert_all(occs)
         db["parents"].insert_all(_parents(subscribers, areas, rng), batch_size=5000)
@@ -95,9 +126,17 @@ def _parents(count: int, areas: list[str], rng: random.Random):
             back = rng.randrange(0, 18 * 12)
             m = WEEK.year * 12 + WEEK.month - 1 - back
             month = f"{m // 12}-{m % 12 + 1:02d}"
-        yield {"user_id": f"U{n:032x}", "area": rng.choice(areas), "child_month": month, "child_due": due,
-               "child_asked": 1, "digest_off": int(rng.random() < OFF_SHARE), "step": None,
-               "followed_at": "2026-11-01T00:00:00+00:00", "updated_at": "2026-11-01T00:00:00+00:00"}
+        yield {
+            "user_id": f"U{n:032x}",
+            "area": rng.choice(areas),
+            "child_month": month,
+            "child_due": due,
+            "child_asked": 1,
+            "digest_off": int(rng.random() < OFF_SHARE),
+            "step": None,
+            "followed_at": "2026-11-01T00:00:00+00:00",
+            "updated_at": "2026-11-01T00:00:00+00:00",
+        }
 
 
 def minimum_calls(path: pathlib.Path) -> tuple[int, int, int]:
@@ -200,11 +239,21 @@ def serve(fake: FakeLine) -> ThreadingHTTPServer:
 
 
 def run_send(path: pathlib.Path, url: str) -> subprocess.Popen:
-    env = os.environ | {"KOSODATE_DB": str(path), "LINE_CHANNEL_SECRET": "bench", "LINE_CHANNEL_ACCESS_TOKEN": "bench",
-                        "LINE_API_BASE_URL": url, "KOSODATE_LOG_LEVEL": "WARNING"}
+    env = os.environ | {
+        "KOSODATE_DB": str(path),
+        "LINE_CHANNEL_SECRET": "bench",
+        "LINE_CHANNEL_ACCESS_TOKEN": "bench",
+        "LINE_API_BASE_URL": url,
+        "KOSODATE_LOG_LEVEL": "WARNING",
+    }
     cli = pathlib.Path(sys.executable).with_name("kosodate-bot")
-    return subprocess.Popen([str(cli), "digest", "send", "--week", WEEK.isoformat()], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [str(cli), "digest", "send", "--week", WEEK.isoformat()],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def expected_users(path: pathlib.Path) -> set[str]:
@@ -214,8 +263,16 @@ def expected_users(path: pathlib.Path) -> set[str]:
     return {s.user_id for g in plan.groups for s in g.recipients}
 
 
-def scenario(name: str, base: pathlib.Path, work: pathlib.Path, faults: bool, kill_after: int | None,
-             burst: int, seed: int, latency: float) -> dict:
+def scenario(
+    name: str,
+    base: pathlib.Path,
+    work: pathlib.Path,
+    faults: bool,
+    kill_after: int | None,
+    burst: int,
+    seed: int,
+    latency: float,
+) -> dict:
     path = work / f"{name}.db"
     shutil.copy(base, path)
     fake = FakeLine(0.05 if faults else 0.0, burst if faults else None, seed, latency)
@@ -235,10 +292,14 @@ def scenario(name: str, base: pathlib.Path, work: pathlib.Path, faults: bool, ki
         unfinished = [r[0] for r in db.execute("SELECT retry_key FROM digest_batches WHERE state != 'sent'")]
         db.close()
         before = {k: len(fake.by_key.get(k, [])) for k in unfinished}
-        codes.append(f"killed ({len(unfinished)} batches unfinished, {sum(1 for k in unfinished if 200 in fake.by_key.get(k, []))} "
-                     f"of them accepted)")
-        print(f"  {name}: killed after {fake.answered} answered calls; "
-              f"{sum(fake.delivered.values()):,} delivered so far", file=sys.stderr)
+        codes.append(
+            f"killed ({len(unfinished)} batches unfinished, {sum(1 for k in unfinished if 200 in fake.by_key.get(k, []))} "
+            f"of them accepted)"
+        )
+        print(
+            f"  {name}: killed after {fake.answered} answered calls; {sum(fake.delivered.values()):,} delivered so far",
+            file=sys.stderr,
+        )
     while runs < 4:  # a rerun sends what is missing; a batch given up is retried by the next run
         proc = run_send(path, url)
         out, err = proc.communicate()
@@ -256,9 +317,18 @@ def scenario(name: str, base: pathlib.Path, work: pathlib.Path, faults: bool, ki
     dup = sum(1 for u, n in fake.delivered.items() if n > 1)
     missing = len(due - set(fake.delivered))
     extra = len(set(fake.delivered) - due)
-    return {"name": name, "wall": wall, "calls": sum(fake.calls.values()), "statuses": dict(fake.calls),
-            "due": len(due), "delivered": len(fake.delivered), "dup": dup, "missing": missing, "extra": extra,
-            "runs": codes}
+    return {
+        "name": name,
+        "wall": wall,
+        "calls": sum(fake.calls.values()),
+        "statuses": dict(fake.calls),
+        "due": len(due),
+        "delivered": len(fake.delivered),
+        "dup": dup,
+        "missing": missing,
+        "extra": extra,
+        "runs": codes,
+    }
 
 
 def main() -> int:
@@ -278,21 +348,30 @@ def main() -> int:
     t0 = time.perf_counter()
     build(base, args.subscribers, args.wards, random.Random(args.seed))
     groups, recipients, minimum = minimum_calls(base)
-    print(f"built {args.subscribers:,} subscribers over {args.wards} wards in {time.perf_counter() - t0:.1f} s: "
-          f"{groups} groups, {recipients:,} recipients, minimum {minimum} calls", file=sys.stderr)
+    print(
+        f"built {args.subscribers:,} subscribers over {args.wards} wards in {time.perf_counter() - t0:.1f} s: "
+        f"{groups} groups, {recipients:,} recipients, minimum {minimum} calls",
+        file=sys.stderr,
+    )
     results = [
         scenario("clean", base, work, False, None, args.burst, args.seed, args.latency),
         scenario("faults", base, work, True, None, args.burst, args.seed, args.latency),
         scenario("killed", base, work, True, minimum // 2, args.burst, args.seed, args.latency),
     ]
-    print(f"\n{args.subscribers:,} subscribers, {args.wards} wards, {groups} groups, {recipients:,} due, "
-          f"minimum {minimum} calls (sum of ceil(n/500))\n")
-    print("| scenario | wall s | message calls (min) | answers | runs (exit) | delivered / due | duplicates | missing |")
+    print(
+        f"\n{args.subscribers:,} subscribers, {args.wards} wards, {groups} groups, {recipients:,} due, "
+        f"minimum {minimum} calls (sum of ceil(n/500))\n"
+    )
+    print(
+        "| scenario | wall s | message calls (min) | answers | runs (exit) | delivered / due | duplicates | missing |"
+    )
     print("|---|---:|---:|---|---|---:|---:|---:|")
     for r in results:
         answers = ", ".join(f"{s}×{n}" for s, n in sorted(r["statuses"].items()))
-        print(f"| {r['name']} | {r['wall']:.1f} | {r['calls']} ({minimum}) | {answers} | "
-              f"{' → '.join(map(str, r['runs']))} | {r['delivered']:,} / {r['due']:,} | {r['dup']} | {r['missing']} |")
+        print(
+            f"| {r['name']} | {r['wall']:.1f} | {r['calls']} ({minimum}) | {answers} | "
+            f"{' → '.join(map(str, r['runs']))} | {r['delivered']:,} / {r['due']:,} | {r['dup']} | {r['missing']} |"
+        )
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if all(r["dup"] == 0 and r["missing"] == 0 and r["extra"] == 0 for r in results) else 1

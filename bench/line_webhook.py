@@ -80,8 +80,10 @@ def fake_line(port: int, ready) -> None:
         disable_nagle_algorithm = True
 
         def _answer(self, status: int, body: bytes) -> None:
-            head = (f"HTTP/1.1 {status} {self.responses[status][0]}\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(body)}\r\n\r\n")
+            head = (
+                f"HTTP/1.1 {status} {self.responses[status][0]}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            )
             self.wfile.write(head.encode("latin1") + body)
 
         def do_POST(self):
@@ -135,8 +137,14 @@ def fake_call(port: int, method: str, path: str) -> dict:
 
 def start_echo(port: int) -> subprocess.Popen:
     """The SDK's echo bot under gunicorn with our settings file (workers, gthread, threads)."""
-    argv = [str(BIN / "gunicorn"), "-c", "python:bot.gunicorn_conf", "--pythonpath", str(ROOT / "bench"),
-            "line_echo_app:app"]
+    argv = [
+        str(BIN / "gunicorn"),
+        "-c",
+        "python:bot.gunicorn_conf",
+        "--pythonpath",
+        str(ROOT / "bench"),
+        "line_echo_app:app",
+    ]
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PORT": str(port)}
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -168,11 +176,21 @@ def ulid() -> str:
 
 def text_event(rng: random.Random, text: str) -> tuple[bytes, str]:
     token = uuid.uuid4().hex
-    event = {"type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
-             "source": {"type": "user", "userId": rng.choice(USERS)}, "webhookEventId": ulid(),
-             "deliveryContext": {"isRedelivery": False}, "replyToken": token,
-             "message": {"id": str(rng.randrange(10**17, 10**18)), "type": "text", "quoteToken": uuid.uuid4().hex,
-                         "text": text}}
+    event = {
+        "type": "message",
+        "mode": "active",
+        "timestamp": int(time.time() * 1000),
+        "source": {"type": "user", "userId": rng.choice(USERS)},
+        "webhookEventId": ulid(),
+        "deliveryContext": {"isRedelivery": False},
+        "replyToken": token,
+        "message": {
+            "id": str(rng.randrange(10**17, 10**18)),
+            "type": "text",
+            "quoteToken": uuid.uuid4().hex,
+            "text": text,
+        },
+    }
     body = json.dumps({"destination": "Ubench", "events": [event]}, ensure_ascii=False).encode("utf-8")
     return body, token
 
@@ -222,7 +240,9 @@ def warm_up(port: int, fake_port: int, texts: list[str], events: int = 40) -> No
     """A few events first, replies awaited: each worker builds its index on its first question."""
     fake_call(fake_port, "POST", "/_reset")
     run = Run()
-    threads = [threading.Thread(target=client, args=(port, texts, time.monotonic() + 2, run, 1000 + i)) for i in range(2)]
+    threads = [
+        threading.Thread(target=client, args=(port, texts, time.monotonic() + 2, run, 1000 + i)) for i in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -247,17 +267,29 @@ def measure(name: str, port: int, fake_port: int, texts: list[str], connections:
     replied = sum(counts.values())
     last = max((at for _, at in replies.values()), default=stopped_wall)
     ms = sorted(x * 1000 for x in run.latencies)
-    pct = (lambda p: ms[min(len(ms) - 1, int(p * len(ms)))] if ms else float("nan"))
-    return {"server": name, "connections": connections, "requests": len(ms) + len(run.errors),
-            "rps": len(ms) / seconds, "p50": statistics.median(ms) if ms else float("nan"),
-            "p95": pct(0.95), "p99": pct(0.99), "non200": len(run.errors), "first_errors": run.errors[:3],
-            "accepted": len(accepted), "replies": replied,
-            "replies_per_s": replied / max(last - started_wall, seconds),
-            "drain": max(0.0, last - stopped_wall),
-            "missing": sum(1 for c in counts.values() if c == 0),
-            "duplicates": sum(c - 1 for c in counts.values() if c > 1),
-            "stray": sum(c for t, (c, _) in replies.items() if t not in accepted),
-            "duplicate_ids": len(run.accepted) - len(accepted)}
+
+    def pct(p):
+        return ms[min(len(ms) - 1, int(p * len(ms)))] if ms else float("nan")
+
+    return {
+        "server": name,
+        "connections": connections,
+        "requests": len(ms) + len(run.errors),
+        "rps": len(ms) / seconds,
+        "p50": statistics.median(ms) if ms else float("nan"),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "non200": len(run.errors),
+        "first_errors": run.errors[:3],
+        "accepted": len(accepted),
+        "replies": replied,
+        "replies_per_s": replied / max(last - started_wall, seconds),
+        "drain": max(0.0, last - stopped_wall),
+        "missing": sum(1 for c in counts.values() if c == 0),
+        "duplicates": sum(c - 1 for c in counts.values() if c > 1),
+        "stray": sum(c for t, (c, _) in replies.items() if t not in accepted),
+        "duplicate_ids": len(run.accepted) - len(accepted),
+    }
 
 
 def main() -> None:
@@ -268,7 +300,11 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from bot import gunicorn_conf as conf
 
-    texts = [json.loads(l)["q"] for l in (SHARED / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+    texts = [
+        json.loads(ln)["q"]
+        for ln in (SHARED / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+        if ln.strip()
+    ]
     fake_port, ours_port, echo_port = free_port(), free_port(), free_port()
     ready = multiprocessing.Event()
     fake = multiprocessing.Process(target=fake_line, args=(fake_port, ready), daemon=True)
@@ -276,26 +312,40 @@ def main() -> None:
     if not ready.wait(30):
         raise SystemExit("the fake LINE API did not start")
     # both servers read these (start_web and start_echo pass os.environ on)
-    os.environ.update({"LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
-                       "LINE_API_BASE_URL": f"http://127.0.0.1:{fake_port}", "KOSODATE_LOG_LEVEL": "WARNING"})
+    os.environ.update(
+        {
+            "LINE_CHANNEL_SECRET": SECRET,
+            "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+            "LINE_API_BASE_URL": f"http://127.0.0.1:{fake_port}",
+            "KOSODATE_LOG_LEVEL": "WARNING",
+        }
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         db = pathlib.Path(tmp) / "kb.db"
-        subprocess.run([str(BIN / "kosodate-bot"), "kb", "init", "--demo", "--db", str(db)], check=True, capture_output=True)
+        subprocess.run(
+            [str(BIN / "kosodate-bot"), "kb", "init", "--demo", "--db", str(db)], check=True, capture_output=True
+        )
         ours = start_web(db, ours_port)
         echo = None
         try:
             echo = start_echo(echo_port)
-            print(f"  gunicorn for both: {conf.worker_class}, {conf.workers} workers x {conf.threads} threads", file=sys.stderr)
+            print(
+                f"  gunicorn for both: {conf.worker_class}, {conf.workers} workers x {conf.threads} threads",
+                file=sys.stderr,
+            )
             for port in (ours_port, echo_port):
                 warm_up(port, fake_port, texts)
             for n in (int(c) for c in args.connections.split(",")):
                 for name, port in (("ours", ours_port), ("sdk echo", echo_port)):
                     row = measure(name, port, fake_port, texts, n, args.seconds)
                     rows.append(row)
-                    print(f"  {name}, {n} connections: {row['requests']} requests, {row['non200']} non-200, "
-                          f"{row['replies']} replies ({row['missing']} missing, {row['duplicates']} duplicates), "
-                          f"drained {row['drain']:.1f} s after", file=sys.stderr)
+                    print(
+                        f"  {name}, {n} connections: {row['requests']} requests, {row['non200']} non-200, "
+                        f"{row['replies']} replies ({row['missing']} missing, {row['duplicates']} duplicates), "
+                        f"drained {row['drain']:.1f} s after",
+                        file=sys.stderr,
+                    )
                     for e in row["first_errors"]:
                         print(f"    {e}", file=sys.stderr)
         finally:
@@ -305,18 +355,36 @@ def main() -> None:
                     proc.wait(timeout=10)
             fake.terminate()
     echo_rps = {r["connections"]: r["rps"] for r in rows if r["server"] == "sdk echo"}
-    print("| server | connections | requests | req/s | p50 ms | p95 ms | p99 ms | non-200 | replies | replies/s "
-          "| drain s | missing | dup | % of echo |")
+    print(
+        "| server | connections | requests | req/s | p50 ms | p95 ms | p99 ms | non-200 | replies | replies/s "
+        "| drain s | missing | dup | % of echo |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        share = f"{100 * r['rps'] / echo_rps[r['connections']]:.0f}%" if r["server"] == "ours" and echo_rps.get(r["connections"]) else "—"
-        print(f"| {r['server']} | {r['connections']} | {r['requests']} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | "
-              f"{r['p99']:.1f} | {r['non200']} | {r['replies']} | {r['replies_per_s']:.0f} | {r['drain']:.1f} | "
-              f"{r['missing']} | {r['duplicates']} | {share} |")
+        share = (
+            f"{100 * r['rps'] / echo_rps[r['connections']]:.0f}%"
+            if r["server"] == "ours" and echo_rps.get(r["connections"])
+            else "—"
+        )
+        print(
+            f"| {r['server']} | {r['connections']} | {r['requests']} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | "
+            f"{r['p99']:.1f} | {r['non200']} | {r['replies']} | {r['replies_per_s']:.0f} | {r['drain']:.1f} | "
+            f"{r['missing']} | {r['duplicates']} | {share} |"
+        )
     exact = all(r["missing"] == r["duplicates"] == r["stray"] == r["duplicate_ids"] == 0 for r in rows)
-    print(f"\nEvery accepted event got exactly one reply: {'yes' if exact else 'NO'}"
-          + ("" if exact else " (" + "; ".join(f"{r['server']} c={r['connections']}: {r['missing']} missing, "
-                                                f"{r['duplicates']} dup, {r['stray']} stray" for r in rows) + ")"))
+    print(
+        f"\nEvery accepted event got exactly one reply: {'yes' if exact else 'NO'}"
+        + (
+            ""
+            if exact
+            else " ("
+            + "; ".join(
+                f"{r['server']} c={r['connections']}: {r['missing']} missing, {r['duplicates']} dup, {r['stray']} stray"
+                for r in rows
+            )
+            + ")"
+        )
+    )
 
 
 if __name__ == "__main__":

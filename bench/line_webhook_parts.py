@@ -56,21 +56,36 @@ def main() -> None:
     ready.wait(10)
     tmp = tempfile.mkdtemp()
     db_path = pathlib.Path(tmp) / "kb.db"
-    subprocess.run([str(BIN / "kosodate-bot"), "kb", "init", "--demo", "--db", str(db_path)], check=True, capture_output=True)
-    os.environ.update({"LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "KOSODATE_DB": str(db_path),
-                       "LINE_API_BASE_URL": f"http://127.0.0.1:{fake_port}", "KOSODATE_LOG_LEVEL": "WARNING",
-                       "KOSODATE_UNANSWERED_PER_HOUR": "1000000"})
+    subprocess.run(
+        [str(BIN / "kosodate-bot"), "kb", "init", "--demo", "--db", str(db_path)], check=True, capture_output=True
+    )
+    os.environ.update(
+        {
+            "LINE_CHANNEL_SECRET": SECRET,
+            "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+            "KOSODATE_DB": str(db_path),
+            "LINE_API_BASE_URL": f"http://127.0.0.1:{fake_port}",
+            "KOSODATE_LOG_LEVEL": "WARNING",
+            "KOSODATE_UNANSWERED_PER_HOUR": "1000000",
+        }
+    )
+
+    import line_echo_app  # noqa: E402  (the SDK's echo bot, as vendored)
 
     from bot.app import create_app
     from bot.line_routes import line_channel
-    from handlers import line as hline
-    from knowledge import inbox, open_db
-    import line_echo_app  # noqa: E402  (the SDK's echo bot, as vendored)
+    from handlers.line import channel as hline
+    from knowledge import open_db
+    from knowledge.store import inbox
 
     app = create_app()
     with app.app_context():
         channel = line_channel()
-    texts = [json.loads(l)["q"] for l in (SHARED / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+    texts = [
+        json.loads(ln)["q"]
+        for ln in (SHARED / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+        if ln.strip()
+    ]
     rng = random.Random(1)
 
     def batch(n):
@@ -87,43 +102,93 @@ def main() -> None:
     # --- the request path (what the 200 waits for) ---
     bodies = batch(n)
     events = [channel.parser.parse(b.decode(), sign(b))[0] for b in bodies]
-    rows.append(("request", "open_db + close (get_db, teardown)", timed(lambda _: open_db(str(db_path), create=False).close(), range(n))))
-    rows.append(("request", "WebhookParser.parse (HMAC + models)", timed(lambda b: channel.parser.parse(b.decode(), sign(b)), bodies)))
+    rows.append(
+        (
+            "request",
+            "open_db + close (get_db, teardown)",
+            timed(lambda _: open_db(str(db_path), create=False).close(), range(n)),
+        )
+    )
+    rows.append(
+        (
+            "request",
+            "WebhookParser.parse (HMAC + models)",
+            timed(lambda b: channel.parser.parse(b.decode(), sign(b)), bodies),
+        )
+    )
     db = open_db(str(db_path), create=False)
-    rows.append(("request", "inbox.claim (BEGIN IMMEDIATE, INSERT, COMMIT)", timed(lambda e: inbox.claim(db, "bench", e.webhook_event_id, "message"), events)))
+    rows.append(
+        (
+            "request",
+            "inbox.claim (BEGIN IMMEDIATE, INSERT, COMMIT)",
+            timed(lambda e: inbox.claim(db, "bench", e.webhook_event_id, "message"), events),
+        )
+    )
     submit = hline.LineChannel._submit
     hline.LineChannel._submit = lambda self, event: None
     try:
         fresh = batch(n)
-        rows.append(("request", "POST /callback, whole (test client, no event handling)",
-                     timed(lambda b: client.post("/callback", data=b, headers={"X-Line-Signature": sign(b)}), fresh)))
+        rows.append(
+            (
+                "request",
+                "POST /callback, whole (test client, no event handling)",
+                timed(lambda b: client.post("/callback", data=b, headers={"X-Line-Signature": sign(b)}), fresh),
+            )
+        )
     finally:
         hline.LineChannel._submit = submit
     # --- the event thread's work (after the 200) ---
     events = [channel.parser.parse(b.decode(), sign(b))[0] for b in batch(n)]
-    from knowledge import ask, clock
-    from handlers.line_render import answer_messages
+    from handlers.line.render import answer_messages
+    from knowledge import ask
+    from knowledge.lang import clock
+
     answers = []
-    rows.append(("event", "knowledge.ask", timed(lambda e: answers.append(ask(db, e.message.text, asker=f"line:{e.source.user_id}")), events)))
+    rows.append(
+        (
+            "event",
+            "knowledge.ask",
+            timed(lambda e: answers.append(ask(db, e.message.text, asker=f"line:{e.source.user_id}")), events),
+        )
+    )
     rows.append(("event", "answer_messages (render)", timed(lambda a: answer_messages(db, a, clock.today()), answers)))
     rows.append(("event", "respond (ask + render + profile read)", timed(lambda e: hline.respond(db, e), events)))
     messages = hline.respond(db, events[0])
-    rows.append(("event", "reply (MessagingApi to the fake)", timed(lambda e: channel._reply(e, messages, e.webhook_event_id), events)))
+    rows.append(
+        (
+            "event",
+            "reply (MessagingApi to the fake)",
+            timed(lambda e: channel._reply(e, messages, e.webhook_event_id), events),
+        )
+    )
     for e in events:
         inbox.claim(db, "bench", e.webhook_event_id, "message")  # a row for each settle to update
-    rows.append(("event", "inbox.settle (BEGIN IMMEDIATE, UPDATE, COMMIT)", timed(lambda e: inbox.settle(db, "bench", e.webhook_event_id, "done"), events)))
+    rows.append(
+        (
+            "event",
+            "inbox.settle (BEGIN IMMEDIATE, UPDATE, COMMIT)",
+            timed(lambda e: inbox.settle(db, "bench", e.webhook_event_id, "done"), events),
+        )
+    )
     fresh = [channel.parser.parse(b.decode(), sign(b))[0] for b in batch(n)]
     rows.append(("event", "LineChannel.handle, whole", timed(channel.handle, fresh)))
     # --- the echo bot, for scale: its whole request includes its reply ---
     echo = line_echo_app.app.test_client()
-    rows.append(("echo", "SDK echo POST /callback, whole (parse + reply)",
-                 timed(lambda b: echo.post("/callback", data=b, headers={"X-Line-Signature": sign(b)}), batch(n))))
+    rows.append(
+        (
+            "echo",
+            "SDK echo POST /callback, whole (parse + reply)",
+            timed(lambda b: echo.post("/callback", data=b, headers={"X-Line-Signature": sign(b)}), batch(n)),
+        )
+    )
 
     print(f"| where | part | mean ms | p50 ms | p95 ms |   ({n} events each, one thread)")
     print("|---|---|---:|---:|---:|")
     for where, part, ms in rows:
         ms = sorted(ms)
-        print(f"| {where} | {part} | {statistics.fmean(ms):.2f} | {statistics.median(ms):.2f} | {ms[int(0.95 * len(ms))]:.2f} |")
+        print(
+            f"| {where} | {part} | {statistics.fmean(ms):.2f} | {statistics.median(ms):.2f} | {ms[int(0.95 * len(ms))]:.2f} |"
+        )
 
     profile = cProfile.Profile()
     fresh = [channel.parser.parse(b.decode(), sign(b))[0] for b in batch(n)]
@@ -134,7 +199,7 @@ def main() -> None:
     out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.top)
     print("\ncProfile of LineChannel.handle over", n, "events (cumulative):")
-    print("\n".join(l for l in out.getvalue().splitlines() if l.strip())[:8000])
+    print("\n".join(ln for ln in out.getvalue().splitlines() if ln.strip())[:8000])
 
 
 if __name__ == "__main__":

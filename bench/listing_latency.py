@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Latency of ``knowledge.listings.events_between`` on a large synthetic base of events.
+"""Latency of ``knowledge.answers.listings.events_between`` on a large synthetic base of events.
 
 Not part of the test suite: run it by hand (see bench/README.md). It builds a fresh base with
 ``--occurrences`` dated occurrences (default 100,000) spread over ``--wards`` wards (default 20)
@@ -25,14 +25,23 @@ from datetime import date, timedelta
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from knowledge import open_db  # noqa: E402
-from knowledge.audience import age_columns  # noqa: E402
-from knowledge.db import bump_version, writing  # noqa: E402
-from knowledge.listings import events_between  # noqa: E402
+from knowledge.answers.listings import events_between  # noqa: E402
+from knowledge.lang.audience import age_columns  # noqa: E402
+from knowledge.store.db import bump_version, writing  # noqa: E402
 
 FIRST_DAY = date(2026, 4, 1)
 DAYS = 730
-WHO = ["0歳児とその保護者", "1歳から3歳の親子", "生後2か月から6か月", "3歳以上", "就学前の子どもと保護者",
-       "妊娠中の方とパートナー", "どなたでも", "子育て中の保護者", ""]
+WHO = [
+    "0歳児とその保護者",
+    "1歳から3歳の親子",
+    "生後2か月から6か月",
+    "3歳以上",
+    "就学前の子どもと保護者",
+    "妊娠中の方とパートナー",
+    "どなたでも",
+    "子育て中の保護者",
+    "",
+]
 RULES = ["FREQ=WEEKLY;BYDAY=TU", "FREQ=WEEKLY;BYDAY=MO,TH", "FREQ=MONTHLY;BYDAY=+2WE", "FREQ=MONTHLY;BYDAY=-1SA"]
 WINDOWS = {"day": 0, "weekend": 1, "week": 6, "month": 30}
 
@@ -47,21 +56,53 @@ def build(path: pathlib.Path, occurrences: int, wards: int, recurring: int, rng:
         acts, occs = [], []
         for n in range(events):
             who = rng.choice(WHO)
-            acts.append({"id": f"bench-{n}", "title": f"催し{n}", "kind": "event", "area": areas[n % wards],
-                         "place": f"会場{n % 97}", "ages": who or None, "audience": "[]", "sample": 0,
-                         "source": "bench"} | age_columns(who))
+            acts.append(
+                {
+                    "id": f"bench-{n}",
+                    "title": f"催し{n}",
+                    "kind": "event",
+                    "area": areas[n % wards],
+                    "place": f"会場{n % 97}",
+                    "ages": who or None,
+                    "audience": "[]",
+                    "sample": 0,
+                    "source": "bench",
+                }
+                | age_columns(who)
+            )
             for k in range(per_event):
                 day = FIRST_DAY + timedelta(days=rng.randrange(DAYS))
-                occs.append({"id": f"bench-{n}-{k}", "activity_id": f"bench-{n}", "date": day.isoformat(),
-                             "precision": "day", "start_time": f"{rng.randrange(9, 16):02d}:00", "end_time": None,
-                             "source": "bench"})
+                occs.append(
+                    {
+                        "id": f"bench-{n}-{k}",
+                        "activity_id": f"bench-{n}",
+                        "date": day.isoformat(),
+                        "precision": "day",
+                        "start_time": f"{rng.randrange(9, 16):02d}:00",
+                        "end_time": None,
+                        "source": "bench",
+                    }
+                )
         for w, area in enumerate(areas):
             for r in range(recurring):
                 who = rng.choice(WHO)
-                acts.append({"id": f"bench-rule-{w}-{r}", "title": f"定期の催し{w}-{r}", "kind": "event", "area": area,
-                             "recurrence": rng.choice(RULES), "recurrence_start": FIRST_DAY.isoformat(),
-                             "recurrence_until": None, "start_time": "10:00", "ages": who or None,
-                             "audience": "[]", "sample": 0, "source": "bench"} | age_columns(who))
+                acts.append(
+                    {
+                        "id": f"bench-rule-{w}-{r}",
+                        "title": f"定期の催し{w}-{r}",
+                        "kind": "event",
+                        "area": area,
+                        "recurrence": rng.choice(RULES),
+                        "recurrence_start": FIRST_DAY.isoformat(),
+                        "recurrence_until": None,
+                        "start_time": "10:00",
+                        "ages": who or None,
+                        "audience": "[]",
+                        "sample": 0,
+                        "source": "bench",
+                    }
+                    | age_columns(who)
+                )
         db["activities"].insert_all(acts, batch_size=5000)
         db["occurrences"].insert_all(occs, batch_size=5000)
         bump_version(db)
@@ -85,8 +126,11 @@ def main() -> int:
             path.unlink()
         started = time.perf_counter()
         build(path, args.occurrences, args.wards, args.recurring, rng)
-        print(f"built {args.occurrences:,} dated occurrences over {args.wards} wards "
-              f"(+{args.recurring} recurring events per ward) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        print(
+            f"built {args.occurrences:,} dated occurrences over {args.wards} wards "
+            f"(+{args.recurring} recurring events per ward) in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
         db = open_db(path)
         total = db.execute("SELECT count(*) FROM occurrences").fetchone()[0]
         areas = [r[0] for r in db.execute("SELECT name FROM areas WHERE name LIKE 'ベンチ市%'")]
@@ -104,7 +148,9 @@ def main() -> int:
                     counts.append(len(got))
                 times.sort()
                 p95 = times[int(len(times) * 0.95) - 1]
-                print(f"| {name} | {label} | {statistics.median(times):.2f} | {p95:.2f} | {statistics.mean(counts):.1f} |")
+                print(
+                    f"| {name} | {label} | {statistics.median(times):.2f} | {p95:.2f} | {statistics.mean(counts):.1f} |"
+                )
         print(f"\n{total:,} occurrences in the base", file=sys.stderr)
         db.close()
     return 0

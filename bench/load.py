@@ -45,7 +45,9 @@ IMPORT_FILE = SHARED / "faq" / "kosodate_opendata_faq.json"
 
 
 def questions() -> list[dict]:
-    cases = [json.loads(l) for l in (SHARED / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+    cases = [
+        json.loads(ln) for ln in (SHARED / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if ln.strip()
+    ]
     asked = [{"q": c["q"], "area": c.get("area") or ""} for c in cases]
     asked += [{"q": q, "area": "堺市西区"} for q in DECLINED]
     return asked
@@ -58,10 +60,16 @@ def free_port() -> int:
 
 
 def start_web(db: pathlib.Path, port: int) -> subprocess.Popen:
-    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
     argv = ["bash", "-c", "exec " + line.split(":", 1)[1].strip()]  # as a Procfile runner does
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PORT": str(port), "KOSODATE_DB": str(db), "KOSODATE_LOG_LEVEL": "WARNING",
-           "KOSODATE_UNANSWERED_PER_HOUR": "1000000"}  # every declined question writes its row
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "PORT": str(port),
+        "KOSODATE_DB": str(db),
+        "KOSODATE_LOG_LEVEL": "WARNING",
+        "KOSODATE_UNANSWERED_PER_HOUR": "1000000",
+    }  # every declined question writes its row
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -114,8 +122,16 @@ def client(port: int, asked: list[dict], until: float, run: Run, seed: int, unca
     conn.close()
 
 
-def exchange(conn: http.client.HTTPConnection, port: int, method: str, path: str, *, body: bytes | None = None,
-             headers: dict | None = None, ok=lambda body: True) -> tuple[http.client.HTTPConnection, str | None]:
+def exchange(
+    conn: http.client.HTTPConnection,
+    port: int,
+    method: str,
+    path: str,
+    *,
+    body: bytes | None = None,
+    headers: dict | None = None,
+    ok=lambda body: True,
+) -> tuple[http.client.HTTPConnection, str | None]:
     """One request on a kept-alive connection: (the connection to use next, what went wrong or
     None). A broken connection is replaced, as a client under load would."""
     try:
@@ -132,15 +148,19 @@ def exchange(conn: http.client.HTTPConnection, port: int, method: str, path: str
 def importer(db: pathlib.Path, stop: threading.Event, results: list[int]) -> None:
     """Re-import a file in a loop: a second writer on the same base while questions come in."""
     while not stop.is_set():
-        done = subprocess.run([str(BIN / "kosodate-bot"), "kb", "import", str(IMPORT_FILE), "--db", str(db)],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [str(BIN / "kosodate-bot"), "kb", "import", str(IMPORT_FILE), "--db", str(db)],
+            capture_output=True,
+            text=True,
+        )
         results.append(done.returncode)
         if done.returncode:
             print(f"  import failed: {done.stderr.strip()[:300]}", file=sys.stderr)
 
 
-def measure(port: int, db: pathlib.Path, connections: int, seconds: float, with_import: bool, asked,
-            uncached: str = "") -> dict:
+def measure(
+    port: int, db: pathlib.Path, connections: int, seconds: float, with_import: bool, asked, uncached: str = ""
+) -> dict:
     run, stop, imports = Run(), threading.Event(), []
     writer = threading.Thread(target=importer, args=(db, stop, imports)) if with_import else None
     if writer:
@@ -155,11 +175,22 @@ def measure(port: int, db: pathlib.Path, connections: int, seconds: float, with_
     if writer:
         writer.join()
     ms = sorted(x * 1000 for x in run.latencies)
-    pct = (lambda p: ms[min(len(ms) - 1, int(p * len(ms)))] if ms else float("nan"))
-    return {"connections": connections, "import": with_import, "requests": len(ms) + len(run.errors),
-            "rps": len(ms) / seconds, "p50": statistics.median(ms) if ms else float("nan"),
-            "p95": pct(0.95), "p99": pct(0.99), "errors": len(run.errors), "first_errors": run.errors[:3],
-            "imports": f"{imports.count(0)}/{len(imports)}" if with_import else "—"}
+
+    def pct(p):
+        return ms[min(len(ms) - 1, int(p * len(ms)))] if ms else float("nan")
+
+    return {
+        "connections": connections,
+        "import": with_import,
+        "requests": len(ms) + len(run.errors),
+        "rps": len(ms) / seconds,
+        "p50": statistics.median(ms) if ms else float("nan"),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "errors": len(run.errors),
+        "first_errors": run.errors[:3],
+        "imports": f"{imports.count(0)}/{len(imports)}" if with_import else "—",
+    }
 
 
 def main() -> None:
@@ -171,25 +202,38 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="--uncached, and every question embedded afresh")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from bot.cli import build_demo
+    from knowledge.importers.demo import build_demo
 
     asked = questions()
     with tempfile.TemporaryDirectory() as tmp:
         db = pathlib.Path(tmp) / "kb.db"
         build_demo(str(db), SHARED / "seeds", echo=lambda _m: None)
-        subprocess.run([str(BIN / "kosodate-bot"), "kb", "import", str(IMPORT_FILE), "--db", str(db)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(BIN / "kosodate-bot"), "kb", "import", str(IMPORT_FILE), "--db", str(db)],
+            check=True,
+            capture_output=True,
+        )
         port = free_port()
         web = start_web(db, port)
         try:
             rows = []
             for n in (int(c) for c in args.connections.split(",")):
-                for with_import in ((False,) if args.no_import else (False, True)):
-                    row = measure(port, db, n, args.seconds, with_import, asked,
-                                  "fresh" if args.fresh else "uncached" if args.uncached else "")
+                for with_import in (False,) if args.no_import else (False, True):
+                    row = measure(
+                        port,
+                        db,
+                        n,
+                        args.seconds,
+                        with_import,
+                        asked,
+                        "fresh" if args.fresh else "uncached" if args.uncached else "",
+                    )
                     rows.append(row)
-                    print(f"  {n} connections{' + import' if with_import else ''}: {row['requests']} requests, "
-                          f"{row['errors']} errors", file=sys.stderr)
+                    print(
+                        f"  {n} connections{' + import' if with_import else ''}: {row['requests']} requests, "
+                        f"{row['errors']} errors",
+                        file=sys.stderr,
+                    )
                     for e in row["first_errors"]:
                         print(f"    {e}", file=sys.stderr)
         finally:
@@ -198,8 +242,10 @@ def main() -> None:
     print("| connections | concurrent import | requests | req/s | p50 ms | p95 ms | p99 ms | errors | imports ok |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
-        print(f"| {r['connections']} | {'yes' if r['import'] else 'no'} | {r['requests']} | {r['rps']:.0f} | "
-              f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['errors']} | {r['imports']} |")
+        print(
+            f"| {r['connections']} | {'yes' if r['import'] else 'no'} | {r['requests']} | {r['rps']:.0f} | "
+            f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['errors']} | {r['imports']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -21,9 +21,10 @@ from bot.config import Config
 from bot.db import get_db
 from bot.line_routes import line_blueprint
 from bot.slack_routes import slack_blueprint
-from knowledge import areas as areas_mod
-from knowledge import ask, clock
-from knowledge.db import BaseMissing, migrations
+from knowledge import ask
+from knowledge.lang import clock
+from knowledge.store import areas as areas_mod
+from knowledge.store.db import BaseMissing, migrations
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +81,13 @@ def api_ask():
         return jsonify(error="area and today must be text"), 400
     try:
         day = clock.parse_day(today) if today else None
-        answer = ask(get_db(), q, area=area or current_app.config["KOSODATE"].default_area, today=day,
-                     asker=f"web:{request.remote_addr}")
+        answer = ask(
+            get_db(),
+            q,
+            area=area or current_app.config["KOSODATE"].default_area,
+            today=day,
+            asker=f"web:{request.remote_addr}",
+        )
     except (ValueError, areas_mod.AreaError) as e:
         return jsonify(error=str(e)), 400
     return jsonify(answer.to_dict())

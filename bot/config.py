@@ -9,7 +9,6 @@ import os
 import re
 from dataclasses import dataclass
 
-
 MAX_DIGEST_NOTE = 1000  # characters of the "nothing this week" note (a LINE text takes 5,000)
 
 
@@ -26,7 +25,7 @@ class Config:
     line_api_base_url: str | None = None  # the Messaging API's base URL (a local fake in tests)
     slack_signing_secret: str | None = None
     slack_bot_token: str | None = None
-    timezone: str = "Asia/Tokyo"  # the parents' zone: decides "today" (knowledge.clock)
+    timezone: str = "Asia/Tokyo"  # the parents' zone: decides "today" (knowledge.lang.clock)
     log_level: str = "INFO"
     unanswered_days: int = 90  # how long declined questions are kept for staff
     unanswered_per_hour: int = 20  # rows one asker may add to that log in an hour
@@ -39,7 +38,7 @@ class Config:
     digest_empty_note: str | None = None  # sent for a week without events; None: no message then
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Config":
+    def from_env(cls, env: dict[str, str] | None = None) -> Config:
         env = dict(os.environ if env is None else env)
         config = cls(
             db_path=env.get("KOSODATE_DB") or "./kosodate.db",
@@ -68,7 +67,8 @@ class Config:
         """Make the process-wide settings take effect: logging, the clock's zone, the
         unanswered log's policy. Called once by the app factory and the CLI."""
         from bot import logs
-        from knowledge import clock, unanswered
+        from knowledge.lang import clock
+        from knowledge.store import unanswered
 
         logs.configure(self.log_level)
         clock.use_zone(self.timezone)
@@ -92,7 +92,9 @@ class Config:
             raise ConfigError("SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN must be set together")
         for channel, ward in self.slack_staff_channels:
             if not _SLACK_ID.match(channel) or not ward.strip():
-                raise ConfigError(f"SLACK_STAFF_CHANNELS: {channel}={ward} is not CHANNEL_ID=ward (e.g. C0123=堺市西区)")
+                raise ConfigError(
+                    f"SLACK_STAFF_CHANNELS: {channel}={ward} is not CHANNEL_ID=ward (e.g. C0123=堺市西区)"
+                )
         for user in self.slack_staff_users:
             if not _SLACK_ID.match(user):
                 raise ConfigError(f"SLACK_STAFF_USERS: {user!r} is not a Slack user id (e.g. U0123ABCD)")
@@ -101,15 +103,17 @@ class Config:
         self._validate_digest()
 
     def _validate_digest(self) -> None:
-        from knowledge.digest import parse_time
+        from knowledge.parents.digest import parse_time
 
         try:
             parse_time(self.digest_time)
         except ValueError as e:
             raise ConfigError(f"KOSODATE_DIGEST_TIME={e}") from None
         if self.digest_empty_note and len(self.digest_empty_note) > MAX_DIGEST_NOTE:
-            raise ConfigError(f"KOSODATE_DIGEST_EMPTY_NOTE is {len(self.digest_empty_note)} characters: "
-                              f"keep it within {MAX_DIGEST_NOTE}")
+            raise ConfigError(
+                f"KOSODATE_DIGEST_EMPTY_NOTE is {len(self.digest_empty_note)} characters: "
+                f"keep it within {MAX_DIGEST_NOTE}"
+            )
 
 
 _SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,}$")  # C0123, G8PSS9T3V, U2CERLKJA, W111

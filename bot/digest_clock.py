@@ -11,7 +11,7 @@ store computes a new job's first run from now, so ``misfire_grace_time`` never a
 ``MISFIRE_GRACE_S`` ago (the ledger makes a run after one that already sent a no-op). A run that
 finds the lock held (a clock killed on another host leaves it for ``digest.LOCK_STALE_S``) or
 fails is tried again every ``RETRY_S`` until ``RETRY_WINDOW_S`` after its scheduled time. Two clocks started by mistake are kept apart by the digest's lock and ledger
-(``knowledge.digest``), not by the scheduler: the second finds the lock taken, or everything sent.
+(``knowledge.parents.digest``), not by the scheduler: the second finds the lock taken, or everything sent.
 
 Each run opens its own connection (sqlite3 connections belong to one thread) and is the same
 code as ``kosodate-bot digest send``, so cron or a platform scheduler can call that instead.
@@ -27,8 +27,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Config
-from knowledge import clock, open_db
-from knowledge import digest as digest_mod
+from bot.digest_job import send_week
+from knowledge.lang import clock
+from knowledge.parents import digest as digest_mod
+from knowledge.store.db import held
 
 logger = logging.getLogger(__name__)
 MISFIRE_GRACE_S = 3 * 3600  # a run missed by less than this (a restart, a deploy) still happens
@@ -45,27 +47,24 @@ def trigger(config: Config) -> CronTrigger:
 
 def job(config: Config, db_path: str) -> int:
     """One scheduled run: the coming Monday's week (today's, on a Monday)."""
-    from bot.cli_digest import send_week
-
-    db = open_db(db_path, create=False)
     try:
-        week = digest_mod.coming_monday()
-        code = send_week(db, config, week)
+        with held(db_path) as db:
+            week = digest_mod.coming_monday()
+            code = send_week(db, config, week)
         logger.info("scheduled digest for the week of %s finished with exit code %d", week, code)
         return code
     except Exception:
         logger.exception("scheduled digest run failed")
         raise
-    finally:
-        db.close()
 
 
 def missed_run(config: Config, now: datetime | None = None) -> datetime | None:
     """This week's run time when it passed less than ``MISFIRE_GRACE_S`` ago, else None."""
     now = now or clock.now()
     weekday, hour, minute = digest_mod.parse_time(config.digest_time)
-    last = (now - timedelta(days=(now.weekday() - weekday) % 7)).replace(hour=hour, minute=minute, second=0,
-                                                                         microsecond=0)
+    last = (now - timedelta(days=(now.weekday() - weekday) % 7)).replace(
+        hour=hour, minute=minute, second=0, microsecond=0
+    )
     if last > now:
         last -= timedelta(days=7)
     return last if (now - last).total_seconds() < MISFIRE_GRACE_S else None
@@ -74,7 +73,7 @@ def missed_run(config: Config, now: datetime | None = None) -> datetime | None:
 def attempt(sched: BaseScheduler, config: Config, db_path: str, scheduled: datetime | None = None) -> int:
     """One run; a locked or failed one is scheduled again ``RETRY_S`` later within
     ``RETRY_WINDOW_S`` of ``scheduled`` (now when not given)."""
-    from handlers import digest_run
+    from handlers.line import digest_run
 
     scheduled = scheduled or clock.now()
     try:
@@ -85,26 +84,50 @@ def attempt(sched: BaseScheduler, config: Config, db_path: str, scheduled: datet
         again = clock.now() + timedelta(seconds=RETRY_S)
         if (again - scheduled).total_seconds() <= RETRY_WINDOW_S:
             logger.warning("digest run ended with exit code %d: trying again at %s", code, again)
-            sched.add_job(attempt, "date", run_date=again, args=[sched, config, db_path, scheduled],
-                          id="weekly-digest-retry", name="weekly digest (retry)", replace_existing=True,
-                          misfire_grace_time=MISFIRE_GRACE_S)
+            sched.add_job(
+                attempt,
+                "date",
+                run_date=again,
+                args=[sched, config, db_path, scheduled],
+                id="weekly-digest-retry",
+                name="weekly digest (retry)",
+                replace_existing=True,
+                misfire_grace_time=MISFIRE_GRACE_S,
+            )
         else:
-            logger.error("digest run ended with exit code %d and its retry window is over; run "
-                         "'kosodate-bot digest send' by hand", code)
+            logger.error(
+                "digest run ended with exit code %d and its retry window is over; run "
+                "'kosodate-bot digest send' by hand",
+                code,
+            )
     return code
 
 
 def scheduler(config: Config, db_path: str) -> BlockingScheduler:
     sched = BlockingScheduler(timezone=clock.now().tzinfo)
-    sched.add_job(attempt, trigger(config), args=[sched, config, db_path], id="weekly-digest",
-                  name="weekly digest", misfire_grace_time=MISFIRE_GRACE_S, coalesce=True, max_instances=1,
-                  replace_existing=True)
+    sched.add_job(
+        attempt,
+        trigger(config),
+        args=[sched, config, db_path],
+        id="weekly-digest",
+        name="weekly digest",
+        misfire_grace_time=MISFIRE_GRACE_S,
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+    )
     missed = missed_run(config)
     if missed is not None:
         logger.warning("digest clock started after this week's run time %s: running it now", missed)
-        sched.add_job(attempt, "date", run_date=clock.now(), args=[sched, config, db_path, missed],
-                      id="weekly-digest-missed", name="weekly digest (missed at start)",
-                      misfire_grace_time=MISFIRE_GRACE_S)
+        sched.add_job(
+            attempt,
+            "date",
+            run_date=clock.now(),
+            args=[sched, config, db_path, missed],
+            id="weekly-digest-missed",
+            name="weekly digest (missed at start)",
+            misfire_grace_time=MISFIRE_GRACE_S,
+        )
     return sched
 
 

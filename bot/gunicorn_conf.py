@@ -2,7 +2,7 @@
 
 The app, not gunicorn, decides what a question may be: gunicorn's default request-line limit
 (4,094 bytes) turns a question of about 450 Japanese characters in a GET into an HTML 414
-before the app sees it. The app cuts long questions as documented (``knowledge.answer``) and
+before the app sees it. The app cuts long questions as documented (``knowledge.answers.ask``) and
 bounds the request itself (``bot.app.MAX_QUERY_BYTES``, ``MAX_CONTENT_LENGTH``). Errors that
 gunicorn still answers itself (a header too large, a malformed request line) are JSON, like
 the app's own.
@@ -27,8 +27,10 @@ control_socket_disable = True  # one process per dyno or unit; several test serv
 def write_json_error(sock, status_int, reason, mesg):
     """gunicorn's own error page, as JSON (it is HTML by default)."""
     body = json.dumps({"error": reason.lower(), "detail": mesg or reason}, ensure_ascii=False).encode("utf-8")
-    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode("latin1")
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode("latin1")
     util.write_nonblock(sock, head + body)
 
 

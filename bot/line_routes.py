@@ -1,4 +1,4 @@
-"""The LINE webhook, ``POST /callback``, as a blueprint (the channel's logic is ``handlers.line``).
+"""The LINE webhook, ``POST /callback``, as a blueprint (the channel's logic is ``handlers.line.channel``).
 
 Without ``LINE_CHANNEL_SECRET`` the route answers 503 "LINE is not configured" and the rest of
 the app runs. A request LINE did not sign, or a body that is not a webhook, gets 400 with one
@@ -12,7 +12,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 
 from bot.config import Config
-from handlers.line import BadRequest, LineChannel
+from handlers.line.channel import BadRequest, LineChannel
 
 logger = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 1024 * 1024  # LINE batches events; a few texts of 5,000 characters fit well
@@ -23,9 +23,13 @@ def line_blueprint(config: Config) -> Blueprint:
     bp = Blueprint("line", __name__)
     channel = None
     if config.line_channel_secret and config.line_channel_access_token:
-        channel = LineChannel(secret=config.line_channel_secret, token=config.line_channel_access_token,
-                              db_path=config.db_path, base_url=config.line_api_base_url,
-                              default_area=config.default_area)
+        channel = LineChannel(
+            secret=config.line_channel_secret,
+            token=config.line_channel_access_token,
+            db_path=config.db_path,
+            base_url=config.line_api_base_url,
+            default_area=config.default_area,
+        )
 
     @bp.record_once
     def _register(state) -> None:

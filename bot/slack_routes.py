@@ -2,7 +2,7 @@
 
 The Bolt ``App`` is made here from ``Config`` when the blueprint is made (never at import),
 with ``process_before_response=False`` so listeners run in a thread pool of its own
-(``LISTENER_THREADS``; a write's index rebuild runs elsewhere, see ``handlers.slack``) after the ack,
+(``LISTENER_THREADS``; a write's index rebuild runs elsewhere, see ``handlers.slack.listeners``) after the ack,
 and its ``WebClient`` pointed at ``SLACK_API_BASE_URL`` when set (a local fake in tests). With a
 token, Bolt checks it with ``auth.test`` on construction; if Slack cannot be reached then, the
 app is made again at the next request instead of failing the whole web process. Without Slack
@@ -24,11 +24,11 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk import WebClient
 
 from bot.config import Config, ConfigError
-from handlers.slack import Settings, StaffBot
-from handlers.slack_access import Access
-from knowledge import areas as areas_mod
+from handlers.slack.access import Access
+from handlers.slack.listeners import Settings, StaffBot
 from knowledge import open_db
-from knowledge.db import BaseMissing
+from knowledge.store import areas as areas_mod
+from knowledge.store.db import BaseMissing
 
 logger = logging.getLogger(__name__)
 PATH = "/slack/events"
@@ -67,12 +67,19 @@ def build_bolt_app(config: Config) -> App:
     settings = Settings(config.db_path, access, config.slack_report_channel)
     base_url = config.slack_api_base_url
     client = WebClient(token=config.slack_bot_token, base_url=base_url.rstrip("/") + "/") if base_url else None
-    app = App(signing_secret=config.slack_signing_secret, token=None if client else config.slack_bot_token, client=client,
-              process_before_response=False, logger=logging.getLogger("handlers.slack.bolt"),
-              listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"))
+    app = App(
+        signing_secret=config.slack_signing_secret,
+        token=None if client else config.slack_bot_token,
+        client=client,
+        process_before_response=False,
+        logger=logging.getLogger("handlers.slack.listeners.bolt"),
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"),
+    )
     StaffBot(settings).register(app)
     if not (access.users or access.channels):
-        logger.warning("Slack is configured but SLACK_STAFF_USERS and SLACK_STAFF_CHANNELS are empty: everyone is refused")
+        logger.warning(
+            "Slack is configured but SLACK_STAFF_USERS and SLACK_STAFF_CHANNELS are empty: everyone is refused"
+        )
     logger.info("Slack ready: %d staff users, %d staff channels", len(access.users), len(access.channels))
     return app
 

@@ -4,7 +4,7 @@ Nothing here knows about Flask, LINE or Slack; every channel calls ``ask`` and r
 ``Answer`` it returns.
 """
 
-from knowledge.answer import Answer, ask
-from knowledge.db import open_db
+from knowledge.answers.ask import Answer, ask
+from knowledge.store.db import open_db
 
 __all__ = ["Answer", "ask", "open_db"]

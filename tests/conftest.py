@@ -25,7 +25,7 @@ def seed(prefix: str) -> pathlib.Path:
 @pytest.fixture(scope="session")
 def demo_db_path(tmp_path_factory):
     """The demo base as `kb init --demo` builds it: the shipped documents, no seeds."""
-    from bot.cli import build_demo
+    from knowledge.importers.demo import build_demo
 
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     build_demo(str(path), None, echo=lambda _m: None)
@@ -70,8 +70,21 @@ def faq_db(faq_db_path):
 
 # --- a fresh base of events, for listings ----------------------------------------------------
 
-EVENT_COLUMNS = ["全国地方公共団体コード", "ID", "地方公共団体名", "イベント名", "状態", "開始日", "終了日", "開始時間",
-                 "終了時間", "開始日時特記事項", "説明", "対象者", "場所名称"]
+EVENT_COLUMNS = [
+    "全国地方公共団体コード",
+    "ID",
+    "地方公共団体名",
+    "イベント名",
+    "状態",
+    "開始日",
+    "終了日",
+    "開始時間",
+    "終了時間",
+    "開始日時特記事項",
+    "説明",
+    "対象者",
+    "場所名称",
+]
 
 
 def events_csv(rows: list[dict]) -> str:

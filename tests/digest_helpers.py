@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
-from knowledge import clock, parents
+from knowledge.lang import clock
+from knowledge.parents import profiles as parents
 
 WEEK = date(2026, 12, 7)  # a Monday
 TOKEN = "digest-test-token"
@@ -14,8 +15,18 @@ MESSAGE_PATHS = ("/v2/bot/message/multicast", "/v2/bot/message/push")
 
 
 def event(eid, title, day, who="", status="", start="10:00", end="11:00", place="西区子育て支援センター"):
-    return {"ID": eid, "イベント名": title, "開始日": day, "終了日": day, "開始時間": start, "終了時間": end,
-            "対象者": who, "状態": status, "場所名称": place, "説明": f"{title}です。"}
+    return {
+        "ID": eid,
+        "イベント名": title,
+        "開始日": day,
+        "終了日": day,
+        "開始時間": start,
+        "終了時間": end,
+        "対象者": who,
+        "状態": status,
+        "場所名称": place,
+        "説明": f"{title}です。",
+    }
 
 
 WEST_EVENTS = [
@@ -34,15 +45,16 @@ def uid(n: int) -> str:
     return f"U{n:032x}"
 
 
-def add_parent(db, n: int, area: str | None = "堺市西区", month: str | None = None, due: bool = False,
-               off: bool = False) -> str:
+def add_parent(
+    db, n: int, area: str | None = "堺市西区", month: str | None = None, due: bool = False, off: bool = False
+) -> str:
     user = uid(n)
     parents.update(db, user, area=area, child_month=month, child_due=due, child_asked=True, digest_off=off)
     return user
 
 
 def set_today(monkeypatch, day: date = date(2026, 12, 3)) -> None:
-    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(day.year, day.month, day.day, 3, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(day.year, day.month, day.day, 3, 0, tzinfo=UTC))
 
 
 def deliveries(fake) -> Counter:

@@ -47,15 +47,15 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from line_spec import Operation, Problem, check_request, find_operation
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
-
-from line_spec import Operation, Problem, check_request, find_operation
 
 MESSAGE_PATHS = (
     "/v2/bot/message/reply",
@@ -246,38 +246,59 @@ class FakeLine:
         """Message objects LINE would have delivered, across reply/push/multicast/broadcast/
         narrowcast (or only ``path``), in the order sent."""
         paths = (path,) if path else MESSAGE_PATHS
-        return [m for r in self.requests if r.path in paths and r.method == "POST" and r.accepted
-                for m in (r.json or {}).get("messages", [])]
+        return [
+            m
+            for r in self.requests
+            if r.path in paths and r.method == "POST" and r.accepted
+            for m in (r.json or {}).get("messages", [])
+        ]
 
-    def wait_for(self, path: str, count: int = 1, timeout: float = 5.0, method: str | None = None
-                 ) -> list[RecordedRequest]:
+    def wait_for(
+        self, path: str, count: int = 1, timeout: float = 5.0, method: str | None = None
+    ) -> list[RecordedRequest]:
         """Wait until ``count`` requests to ``path`` have been answered (for an app that sends
         from a background thread); returns those answered so far. Fails the test on timeout."""
 
         def answered() -> list[RecordedRequest]:
-            return [r for r in self._requests
-                    if r.path == path and method in (None, r.method) and r.status is not None]
+            return [r for r in self._requests if r.path == path and method in (None, r.method) and r.status is not None]
 
         with self._lock:
             if not self._lock.wait_for(lambda: len(answered()) >= count, timeout):
                 seen = [f"{r.method} {r.path} -> {r.status}" for r in self._requests]
-                pytest.fail(f"fake_line: {len(answered())} of {count} requests to {path} "
-                            f"within {timeout}s; requests so far: {seen}")
+                pytest.fail(
+                    f"fake_line: {len(answered())} of {count} requests to {path} "
+                    f"within {timeout}s; requests so far: {seen}"
+                )
             return answered()
 
     # --- what a test scripts -------------------------------------------------------------
 
-    def respond(self, method: str, path: str, status: int = 200, body: Any = None,
-                headers: dict[str, str] | None = None, times: int | None = None) -> None:
+    def respond(
+        self,
+        method: str,
+        path: str,
+        status: int = 200,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int | None = None,
+    ) -> None:
         """Answer ``method path`` with ``body`` (JSON; ``{}`` by default) after the auth and
         body checks, ``times`` times or always: for endpoints the fake does not emulate, or to
         override one."""
         with self._lock:
-            self._scripts.append(_Script(method.upper(), path, times, status,
-                                         {} if body is None else body, dict(headers or {})))
+            self._scripts.append(
+                _Script(method.upper(), path, times, status, {} if body is None else body, dict(headers or {}))
+            )
 
-    def fail(self, path: str, status: int = 500, times: int = 1, headers: dict[str, str] | None = None,
-             body: Any = None, method: str | None = None) -> None:
+    def fail(
+        self,
+        path: str,
+        status: int = 500,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        method: str | None = None,
+    ) -> None:
         """Answer the next ``times`` requests to ``path`` with an error: e.g. 429 with
         ``{"Retry-After": "1"}``, 401 for an expired token, 500, or 409 as for a reused retry key
         (then with ``x-line-accepted-request-id`` unless given)."""
@@ -286,8 +307,16 @@ class FakeLine:
             headers["x-line-accepted-request-id"] = str(uuid.uuid4())
         message = ERROR_MESSAGES.get(status) or HTTPStatus(status).phrase
         with self._lock:
-            self._scripts.append(_Script(method and method.upper(), path, times, status,
-                                         error_body(message) if body is None else body, headers))
+            self._scripts.append(
+                _Script(
+                    method and method.upper(),
+                    path,
+                    times,
+                    status,
+                    error_body(message) if body is None else body,
+                    headers,
+                )
+            )
 
     def delay(self, path: str, seconds: float, times: int | None = None, method: str | None = None) -> None:
         """Hold requests to ``path`` for ``seconds`` before answering (client timeouts). The
@@ -325,8 +354,9 @@ class FakeLine:
             if not violations:
                 pytest.fail("fake_line: the test expected a refused request and none happened", pytrace=False)
         elif len(violations) != expected:
-            pytest.fail(f"fake_line: expected {expected} refused request(s), got {len(violations)}:\n{listing}",
-                        pytrace=False)
+            pytest.fail(
+                f"fake_line: expected {expected} refused request(s), got {len(violations)}:\n{listing}", pytrace=False
+            )
 
     # --- request handling ----------------------------------------------------------------
 
@@ -360,8 +390,9 @@ class FakeLine:
                 parsed = json.loads(body)
             except ValueError:
                 parsed = None
-        record = RecordedRequest(request.method, request.path, request.args.to_dict(),
-                                 dict(request.headers), body, parsed)
+        record = RecordedRequest(
+            request.method, request.path, request.args.to_dict(), dict(request.headers), body, parsed
+        )
         with self._lock:
             self._requests.append(record)
         return record
@@ -387,11 +418,13 @@ class FakeLine:
         scripted = self._scripted(record)
         if scripted:
             return scripted
-        handler: Callable[[RecordedRequest, Operation], _Answer] | None = getattr(
-            self, f"_op_{op.operation_id}", None)
+        handler: Callable[[RecordedRequest, Operation], _Answer] | None = getattr(self, f"_op_{op.operation_id}", None)
         if handler is None:
-            raise _refuse(501, f"fake_line does not emulate {op.operation_id} ({op.method} {op.template}); "
-                               "script it with fake_line.respond()")
+            raise _refuse(
+                501,
+                f"fake_line does not emulate {op.operation_id} ({op.method} {op.template}); "
+                "script it with fake_line.respond()",
+            )
         with self._lock:  # one state change at a time: quota check and count, rich menus, ids
             self._check_quota(record)
             return handler(record, op)
@@ -528,8 +561,9 @@ class FakeLine:
         if content_type not in RICH_MENU_IMAGE_TYPES:
             raise _refuse(400, f"A rich menu image must be image/png or image/jpeg (got {content_type!r})")
         if not record.body or len(record.body) > RICH_MENU_IMAGE_MAX_BYTES:
-            raise _refuse(400, f"A rich menu image must be 1 to {RICH_MENU_IMAGE_MAX_BYTES:,} bytes "
-                               f"(got {len(record.body):,})")
+            raise _refuse(
+                400, f"A rich menu image must be 1 to {RICH_MENU_IMAGE_MAX_BYTES:,} bytes (got {len(record.body):,})"
+            )
         if rich_menu_id in self.rich_menu_images:
             raise _refuse(400, "An image has already been uploaded to the richmenu")
         self.rich_menu_images[rich_menu_id] = (content_type, record.body)

@@ -42,10 +42,11 @@ import copy
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import regex
@@ -102,8 +103,7 @@ def _action_label(prop: str, limit: int, *, items: bool = False) -> dict:
 EXTRA_RULES: tuple[Rule, ...] = (
     # Text message: at most 5,000 characters (reference). The reference's own example error
     # answer shows an empty text refused: "May not be empty", property messages[0].text.
-    Rule("TextMessage", {"properties": {"text": {"minLength": 1, "maxLength": 5000}}},
-         REFERENCE + "#text-message"),
+    Rule("TextMessage", {"properties": {"text": {"minLength": 1, "maxLength": 5000}}}, REFERENCE + "#text-message"),
     # Flex message altText: at most 1,500 characters (unverified).
     Rule("FlexMessage", _max("altText", 1500), REFERENCE + "#flex-message"),
     # Carousel container: at most 12 bubbles (reference).
@@ -112,14 +112,24 @@ EXTRA_RULES: tuple[Rule, ...] = (
     Rule("TemplateMessage", _max("altText", 400), REFERENCE + "#template-messages"),
     Rule("ImagemapMessage", _max("altText", 400), REFERENCE + "#imagemap-message"),
     # Location message title and address: at most 100 characters each (reference).
-    Rule("LocationMessage", {"properties": {"title": {"maxLength": 100}, "address": {"maxLength": 100}}},
-         REFERENCE + "#location-message"),
+    Rule(
+        "LocationMessage",
+        {"properties": {"title": {"maxLength": 100}, "address": {"maxLength": 100}}},
+        REFERENCE + "#location-message",
+    ),
     # Action objects (reference). Postback: data ≤ 300 is in the spec; displayText, text and
     # fillInText ≤ 300. Message action: text ≤ 300. URI action: uri ≤ 1000.
-    Rule("PostbackAction",
-         {"properties": {"displayText": {"maxGraphemes": 300}, "text": {"maxGraphemes": 300},
-                         "fillInText": {"maxGraphemes": 300}}},
-         REFERENCE + "#postback-action"),
+    Rule(
+        "PostbackAction",
+        {
+            "properties": {
+                "displayText": {"maxGraphemes": 300},
+                "text": {"maxGraphemes": 300},
+                "fillInText": {"maxGraphemes": 300},
+            }
+        },
+        REFERENCE + "#postback-action",
+    ),
     Rule("MessageAction", _max("text", 300, "maxGraphemes"), REFERENCE + "#message-action"),
     Rule("URIAction", _max("uri", 1000), REFERENCE + "#uri-action"),
     # An action's label limit depends on where the action sits: 20 for quick reply buttons
@@ -135,25 +145,30 @@ EXTRA_RULES: tuple[Rule, ...] = (
     Rule("RichMenuArea", _action_label("action", 20), REFERENCE + "#area-object"),
     Rule("FlexButton", _action_label("action", 40), REFERENCE + "#button"),
     # Templates: counts and lengths (reference).
-    Rule("ButtonsTemplate",
-         {"properties": {"title": {"maxGraphemes": 40}, "text": {"maxGraphemes": 160},
-                         "actions": {"maxItems": 4}}},
-         REFERENCE + "#buttons"),
-    Rule("ConfirmTemplate",
-         {"properties": {"text": {"maxGraphemes": 240}, "actions": {"minItems": 2, "maxItems": 2}}},
-         REFERENCE + "#confirm"),
+    Rule(
+        "ButtonsTemplate",
+        {"properties": {"title": {"maxGraphemes": 40}, "text": {"maxGraphemes": 160}, "actions": {"maxItems": 4}}},
+        REFERENCE + "#buttons",
+    ),
+    Rule(
+        "ConfirmTemplate",
+        {"properties": {"text": {"maxGraphemes": 240}, "actions": {"minItems": 2, "maxItems": 2}}},
+        REFERENCE + "#confirm",
+    ),
     Rule("CarouselTemplate", _max("columns", 10, "maxItems"), REFERENCE + "#carousel"),
-    Rule("CarouselColumn",
-         {"properties": {"title": {"maxGraphemes": 40}, "text": {"maxGraphemes": 120},
-                         "actions": {"maxItems": 3}}},
-         REFERENCE + "#column-object-for-carousel"),
+    Rule(
+        "CarouselColumn",
+        {"properties": {"title": {"maxGraphemes": 40}, "text": {"maxGraphemes": 120}, "actions": {"maxItems": 3}}},
+        REFERENCE + "#column-object-for-carousel",
+    ),
     Rule("ImageCarouselTemplate", _max("columns", 10, "maxItems"), REFERENCE + "#image-carousel"),
     # Rich menu object: every property is required and there are at most 20 areas (reference);
     # the spec's request schema marks none required and states the 20 only on the response.
-    Rule("RichMenuRequest",
-         {"required": ["size", "selected", "name", "chatBarText", "areas"],
-          "properties": {"areas": {"maxItems": 20}}},
-         REFERENCE + "#rich-menu-object"),
+    Rule(
+        "RichMenuRequest",
+        {"required": ["size", "selected", "name", "chatBarText", "areas"], "properties": {"areas": {"maxItems": 20}}},
+        REFERENCE + "#rich-menu-object",
+    ),
     Rule("RichMenuSize", {"required": ["width", "height"]}, REFERENCE + "#size-object"),
     Rule("RichMenuArea", {"required": ["bounds", "action"]}, REFERENCE + "#area-object"),
     Rule("RichMenuBounds", {"required": ["x", "y", "width", "height"]}, REFERENCE + "#bounds-object"),
@@ -212,14 +227,14 @@ class Operation:
 def _json_schema_name(content: dict | None) -> str | None:
     schema = ((content or {}).get("application/json") or {}).get("schema") or {}
     ref = schema.get("$ref", "")
-    return ref[len(REF_PREFIX):] if ref.startswith(REF_PREFIX) else None
+    return ref[len(REF_PREFIX) :] if ref.startswith(REF_PREFIX) else None
 
 
 def _path_pattern(template: str) -> re.Pattern:
     parts = re.split(r"(\{[^}]+\})", template)
-    return re.compile("".join(
-        f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("{") else re.escape(part) for part in parts
-    ))
+    return re.compile(
+        "".join(f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("{") else re.escape(part) for part in parts)
+    )
 
 
 @cache
@@ -230,14 +245,20 @@ def operations() -> tuple[Operation, ...]:
         for method, op in item.items():
             if method not in {"get", "post", "put", "delete", "patch"}:
                 continue
-            responses = {status: _json_schema_name(answer.get("content"))
-                         for status, answer in op.get("responses", {}).items()}
-            found.append(Operation(
-                method=method.upper(), template=template, operation_id=op["operationId"],
-                request_schema=_json_schema_name((op.get("requestBody") or {}).get("content")),
-                responses=responses, pattern=_path_pattern(template),
-                header_params=tuple(p["name"] for p in op.get("parameters", []) if p.get("in") == "header"),
-            ))
+            responses = {
+                status: _json_schema_name(answer.get("content")) for status, answer in op.get("responses", {}).items()
+            }
+            found.append(
+                Operation(
+                    method=method.upper(),
+                    template=template,
+                    operation_id=op["operationId"],
+                    request_schema=_json_schema_name((op.get("requestBody") or {}).get("content")),
+                    responses=responses,
+                    pattern=_path_pattern(template),
+                    header_params=tuple(p["name"] for p in op.get("parameters", []) if p.get("in") == "header"),
+                )
+            )
     return tuple(found)
 
 
@@ -308,7 +329,7 @@ def _expand_discriminators(schemas: dict) -> None:
         disc = schema["discriminator"]
         values_of: dict[str, list[str]] = defaultdict(list)
         for value, ref in disc["mapping"].items():
-            values_of[ref[len(REF_PREFIX):]].append(value)
+            values_of[ref[len(REF_PREFIX) :]].append(value)
         for target_name, values in values_of.items():
             target = schemas[target_name]
             assert target_name not in discriminated, f"{target_name}: nested discriminators are not handled"
@@ -393,13 +414,16 @@ def _required(validator, required, instance, schema):
             yield ValidationError("Must be specified", path=[prop])
 
 
-LineValidator = validators.extend(Draft202012Validator, {
-    "maxLength": _length_keyword(utf16_length, "UTF-16 code units", "max"),
-    "minLength": _length_keyword(utf16_length, "UTF-16 code units", "min"),
-    "maxGraphemes": _length_keyword(grapheme_length, "characters", "max"),
-    "minGraphemes": _length_keyword(grapheme_length, "characters", "min"),
-    "required": _required,
-})
+LineValidator = validators.extend(
+    Draft202012Validator,
+    {
+        "maxLength": _length_keyword(utf16_length, "UTF-16 code units", "max"),
+        "minLength": _length_keyword(utf16_length, "UTF-16 code units", "min"),
+        "maxGraphemes": _length_keyword(grapheme_length, "characters", "max"),
+        "minGraphemes": _length_keyword(grapheme_length, "characters", "min"),
+        "required": _required,
+    },
+)
 
 FORMATS = FormatChecker(formats=())
 
@@ -481,14 +505,17 @@ def _flex_size_problems(body: Any) -> Iterator[Problem]:
             continue
         size = len(json.dumps(contents, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
         if size > limit:
-            yield Problem(line_property(["messages", i, "contents"]),
-                          f"A Flex {contents['type']} may be at most {limit:,} bytes of JSON (it is {size:,})")
+            yield Problem(
+                line_property(["messages", i, "contents"]),
+                f"A Flex {contents['type']} may be at most {limit:,} bytes of JSON (it is {size:,})",
+            )
 
 
 def check_body(schema_name: str, body: Any) -> list[Problem]:
     """Problems of ``body`` as an instance of the spec's component schema ``schema_name``."""
-    problems = [Problem(line_property(e.absolute_path), _describe(e))
-                for e in _validator(schema_name).iter_errors(body)]
+    problems = [
+        Problem(line_property(e.absolute_path), _describe(e)) for e in _validator(schema_name).iter_errors(body)
+    ]
     problems += _flex_size_problems(body)
     return list(dict.fromkeys(problems))  # one allOf branch can repeat another's finding
 

@@ -27,8 +27,14 @@ OUTSIDER = "UPARENT9"
 PUBLIC_CHANNEL = "CPUBLIC1"
 WAIT_S = 20.0
 
-API_METHODS = ("views.open", "views.update", "chat.postMessage", "chat.postEphemeral",
-               "files.getUploadURLExternal", "files.completeUploadExternal")
+API_METHODS = (
+    "views.open",
+    "views.update",
+    "chat.postMessage",
+    "chat.postEphemeral",
+    "files.getUploadURLExternal",
+    "files.completeUploadExternal",
+)
 
 
 class SlackFake:
@@ -37,17 +43,29 @@ class SlackFake:
     def __init__(self, httpserver):
         self.server = httpserver
         self.server.expect_request("/auth.test").respond_with_json(
-            {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "kosodate", "team_id": "T111",
-             "user_id": "UBOT0001", "bot_id": "BBOT0001"})
+            {
+                "ok": True,
+                "url": "https://test.slack.com/",
+                "team": "Test",
+                "user": "kosodate",
+                "team_id": "T111",
+                "user_id": "UBOT0001",
+                "bot_id": "BBOT0001",
+            }
+        )
         for method in API_METHODS:
             if method == "files.getUploadURLExternal":
                 self.server.expect_request(f"/{method}").respond_with_json(
-                    {"ok": True, "upload_url": self.server.url_for("/upload/F0001"), "file_id": "F0001"})
+                    {"ok": True, "upload_url": self.server.url_for("/upload/F0001"), "file_id": "F0001"}
+                )
             elif method == "files.completeUploadExternal":
                 self.server.expect_request(f"/{method}").respond_with_json(
-                    {"ok": True, "files": [{"id": "F0001", "title": "sheet"}]})
+                    {"ok": True, "files": [{"id": "F0001", "title": "sheet"}]}
+                )
             else:
-                self.server.expect_request(f"/{method}").respond_with_json({"ok": True, "ts": "1.0", "view": {"id": "V1"}})
+                self.server.expect_request(f"/{method}").respond_with_json(
+                    {"ok": True, "ts": "1.0", "view": {"id": "V1"}}
+                )
         self.server.expect_request("/upload/F0001").respond_with_data("OK - 1")
         self.server.expect_request("/respond", method="POST").respond_with_data("ok")
 
@@ -71,8 +89,10 @@ class SlackFake:
             if len(found) >= count:
                 return found
             if time.monotonic() > deadline:
-                raise AssertionError(f"the fake Slack received {len(found)} request(s) at {path}, expected {count}: "
-                                     f"{[r.path for r, _ in self.server.log]}")
+                raise AssertionError(
+                    f"the fake Slack received {len(found)} request(s) at {path}, expected {count}: "
+                    f"{[r.path for r, _ in self.server.log]}"
+                )
             time.sleep(0.02)
 
     def paths(self) -> list[str]:
@@ -112,16 +132,29 @@ class Slack:
         return f"{self.count}.{time.monotonic_ns()}.trigger"
 
     def post(self, body: str, headers: dict | None = None, **sign_args):
-        return self.client.post("/slack/events", data=body.encode("utf-8"), headers=sign(body, **sign_args) | (headers or {}))
+        return self.client.post(
+            "/slack/events", data=body.encode("utf-8"), headers=sign(body, **sign_args) | (headers or {})
+        )
 
-    def command_body(self, text: str, *, user: str = STAFF_USER, channel: str = STAFF_CHANNEL,
-                     trigger_id: str | None = None) -> str:
-        return urllib.parse.urlencode({
-            "token": "verification_token", "team_id": "T111", "team_domain": "test", "channel_id": channel,
-            "channel_name": "staff", "user_id": user, "user_name": f"name-{user}", "command": "/kosodate",
-            "text": text, "api_app_id": "A111", "response_url": self.fake.response_url,
-            "trigger_id": trigger_id or self._next(),
-        })
+    def command_body(
+        self, text: str, *, user: str = STAFF_USER, channel: str = STAFF_CHANNEL, trigger_id: str | None = None
+    ) -> str:
+        return urllib.parse.urlencode(
+            {
+                "token": "verification_token",
+                "team_id": "T111",
+                "team_domain": "test",
+                "channel_id": channel,
+                "channel_name": "staff",
+                "user_id": user,
+                "user_name": f"name-{user}",
+                "command": "/kosodate",
+                "text": text,
+                "api_app_id": "A111",
+                "response_url": self.fake.response_url,
+                "trigger_id": trigger_id or self._next(),
+            }
+        )
 
     def command(self, text: str, **kwargs):
         return self.post(self.command_body(text, **kwargs))
@@ -139,7 +172,11 @@ class Slack:
             kind = block["element"]["type"]
             value = values.get(block["block_id"])
             if kind == "static_select":
-                chosen = {"selected_option": {"text": {"type": "plain_text", "text": value}, "value": value}} if value else {"selected_option": None}
+                chosen = (
+                    {"selected_option": {"text": {"type": "plain_text", "text": value}, "value": value}}
+                    if value
+                    else {"selected_option": None}
+                )
                 state[block["block_id"]] = {"value": {"type": kind} | chosen}
             elif kind == "datepicker":
                 state[block["block_id"]] = {"value": {"type": kind, "selected_date": value}}
@@ -148,17 +185,31 @@ class Slack:
             else:
                 state[block["block_id"]] = {"value": {"type": kind, "value": value}}
         submitted = view | {"id": "V1", "state": {"values": state}}
-        return self.payload({"type": "view_submission", "team": {"id": "T111"},
-                             "user": {"id": user, "username": f"name-{user}", "team_id": "T111"},
-                             "api_app_id": "A111", "trigger_id": self._next(), "view": submitted})
+        return self.payload(
+            {
+                "type": "view_submission",
+                "team": {"id": "T111"},
+                "user": {"id": user, "username": f"name-{user}", "team_id": "T111"},
+                "api_app_id": "A111",
+                "trigger_id": self._next(),
+                "view": submitted,
+            }
+        )
 
     def click(self, action: dict, *, user: str = STAFF_USER, channel: str = STAFF_CHANNEL):
-        return self.payload({"type": "block_actions", "team": {"id": "T111"},
-                             "user": {"id": user, "username": f"name-{user}"}, "api_app_id": "A111",
-                             "trigger_id": self._next(), "channel": {"id": channel},
-                             "container": {"type": "message", "channel_id": channel, "is_ephemeral": True},
-                             "response_url": self.fake.response_url,
-                             "actions": [action | {"type": "button", "block_id": "b1", "action_ts": "1.0"}]})
+        return self.payload(
+            {
+                "type": "block_actions",
+                "team": {"id": "T111"},
+                "user": {"id": user, "username": f"name-{user}"},
+                "api_app_id": "A111",
+                "trigger_id": self._next(),
+                "channel": {"id": channel},
+                "container": {"type": "message", "channel_id": channel, "is_ephemeral": True},
+                "response_url": self.fake.response_url,
+                "actions": [action | {"type": "button", "block_id": "b1", "action_ts": "1.0"}],
+            }
+        )
 
 
 # --- fixtures (imported by the test_slack_* modules) ----------------------------------------
@@ -172,9 +223,13 @@ def slack_config(db_path, fake: SlackFake, **changes):
     from bot.config import Config
 
     settings = dict(
-        db_path=str(db_path), slack_signing_secret=SECRET, slack_bot_token=TOKEN,
-        slack_staff_users=(STAFF_USER,), slack_staff_channels=((STAFF_CHANNEL, "西区"), (ASAHI_CHANNEL, "旭区"), (MIHARA_CHANNEL, "美原区")),
-        slack_report_channel=REPORT_CHANNEL, slack_api_base_url=fake.base_url,
+        db_path=str(db_path),
+        slack_signing_secret=SECRET,
+        slack_bot_token=TOKEN,
+        slack_staff_users=(STAFF_USER,),
+        slack_staff_channels=((STAFF_CHANNEL, "西区"), (ASAHI_CHANNEL, "旭区"), (MIHARA_CHANNEL, "美原区")),
+        slack_report_channel=REPORT_CHANNEL,
+        slack_api_base_url=fake.base_url,
     )
     return Config(**(settings | changes))
 

@@ -7,22 +7,26 @@ from datetime import date
 
 import pytest
 
-from knowledge import ask, unanswered
+from knowledge import ask
+from knowledge.store import unanswered
 
 TODAY = date(2026, 11, 25)
 
 
-@pytest.mark.parametrize("question, area, expected", [
-    ("もくよくの体験がしたい", "横浜市鶴見区", "沐浴"),
-    ("ぷちキャラバン隊って何？", "横浜市鶴見区", "キャラバン"),
-    ("ハンドメイドの会", "横浜市鶴見区", "はんどめいどくらぶ"),
-    ("ぷれママ講座", "横浜市旭区", "講座"),
-    ("ﾊﾟﾊﾟとあそぼう", "横浜市旭区", "パパとあそぼう"),
-    ("きっずくっきんぐ", "横浜市旭区", "キッズクッキング"),
-    ("多胎の子の集まり", "横浜市旭区", "双子"),
-    ("こどもの居場所研究会", "堺市西区", "こどもの居場所研究会"),
-    ("ほおっちょけん", "堺市", "ほおっちょけん相談窓口"),
-])
+@pytest.mark.parametrize(
+    "question, area, expected",
+    [
+        ("もくよくの体験がしたい", "横浜市鶴見区", "沐浴"),
+        ("ぷちキャラバン隊って何？", "横浜市鶴見区", "キャラバン"),
+        ("ハンドメイドの会", "横浜市鶴見区", "はんどめいどくらぶ"),
+        ("ぷれママ講座", "横浜市旭区", "講座"),
+        ("ﾊﾟﾊﾟとあそぼう", "横浜市旭区", "パパとあそぼう"),
+        ("きっずくっきんぐ", "横浜市旭区", "キッズクッキング"),
+        ("多胎の子の集まり", "横浜市旭区", "双子"),
+        ("こどもの居場所研究会", "堺市西区", "こどもの居場所研究会"),
+        ("ほおっちょけん", "堺市", "ほおっちょけん相談窓口"),
+    ],
+)
 def test_finds_the_record(demo_db, question, area, expected):
     answer = ask(demo_db, question, area=area, today=TODAY)
     assert answer.answered, answer.text
@@ -38,7 +42,7 @@ def test_ward_named_in_question_overrides_own_area(demo_db, named):
 
 
 def test_area_mentions_leave_out_ambiguous_and_short_forms(demo_db):
-    from knowledge.areas import mentions
+    from knowledge.store.areas import mentions
 
     forms = dict(mentions(demo_db))
     assert forms["みはら"] == forms["美原"] == "堺市美原区"
@@ -69,7 +73,7 @@ def test_operator_question_names_operator(demo_db):
 
 
 def test_long_message_is_cut_to_its_first_500_characters(demo_db):
-    from knowledge.answer import MAX_QUESTION
+    from knowledge.answers.ask import MAX_QUESTION
 
     pasted = "もくよく体験はいつ？" + "あ" * 5000
     answer = ask(demo_db, pasted, area="横浜市鶴見区", today=TODAY)
@@ -95,8 +99,10 @@ def test_date_word_in_question_picks_the_dated_event(demo_db):
     assert answer.listing is not None and "来週の土曜日12月5日（土）" in answer.text
 
 
-@pytest.mark.parametrize("question, area", [("赤ちゃんサロン", "横浜市旭区"), ("ぷちキャラバン隊はいつ？", "横浜市鶴見区"),
-                                            ("ばあばの会", "横浜市旭区")])
+@pytest.mark.parametrize(
+    "question, area",
+    [("赤ちゃんサロン", "横浜市旭区"), ("ぷちキャラバン隊はいつ？", "横浜市鶴見区"), ("ばあばの会", "横浜市旭区")],
+)
 def test_an_event_described_and_listed_is_one_item_with_its_dates(demo_db, question, area):
     """The ward's document and its events file name the same event: one item, the dated one."""
     answer = ask(demo_db, question, area=area, today=TODAY, log=False)

@@ -40,7 +40,7 @@ def test_ask_batch_keeps_order_and_survives_bad_lines(runner, demo_db_path, tmp_
     shutil.copy(demo_db_path, db)
     result = runner.invoke(cli, ["ask", "--batch", str(batch), "--json", "--db", str(db)])
     assert result.exit_code == 0, result.output
-    lines = [json.loads(l) for l in result.output.splitlines()]
+    lines = [json.loads(ln) for ln in result.output.splitlines()]
     assert len(lines) == 4
     assert lines[0]["answered"] and lines[0]["items"][0]["title"] == "ばあばの会"
     assert lines[1]["answered"] is False and "error" in lines[1]
@@ -100,11 +100,14 @@ def test_api_ask_matches_cli_shape(client):
     assert set(body) == {"answered", "items", "text"}
 
 
-@pytest.mark.parametrize("params, status", [
-    ({}, 400),
-    ({"q": "赤ちゃん", "area": "火星区"}, 400),
-    ({"q": "赤ちゃん", "today": "tomorrow"}, 400),
-])
+@pytest.mark.parametrize(
+    "params, status",
+    [
+        ({}, 400),
+        ({"q": "赤ちゃん", "area": "火星区"}, 400),
+        ({"q": "赤ちゃん", "today": "tomorrow"}, 400),
+    ],
+)
 def test_api_ask_bad_input_is_a_clear_400(client, params, status):
     response = client.get("/api/ask", query_string=params)
     assert response.status_code == status and "error" in response.get_json()

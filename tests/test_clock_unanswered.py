@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from bot.config import Config, ConfigError
-from knowledge import ask, clock, unanswered
+from knowledge import ask
+from knowledge.lang import clock
+from knowledge.store import unanswered
 
-LATE_UTC = datetime(2026, 12, 4, 23, 30, tzinfo=timezone.utc)  # Friday 23:30 UTC = Saturday 08:30 in Tokyo
+LATE_UTC = datetime(2026, 12, 4, 23, 30, tzinfo=UTC)  # Friday 23:30 UTC = Saturday 08:30 in Tokyo
 
 
 @pytest.fixture
@@ -37,9 +39,14 @@ def test_web_today_is_japans(demo_db_path, monkeypatch):
     in Japan: the next session is January's, not today's."""
     from bot.app import create_app
 
-    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(2026, 12, 8, 16, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(2026, 12, 8, 16, 0, tzinfo=UTC))
     client = create_app(Config(db_path=str(demo_db_path))).test_client()
-    ask_on = (lambda **today: client.get("/api/ask", query_string={"q": "赤ちゃんサロンはいつ？", "area": "横浜市旭区", **today}).get_json())
+
+    def ask_on(**today):
+        return client.get(
+            "/api/ask", query_string={"q": "赤ちゃんサロンはいつ？", "area": "横浜市旭区", **today}
+        ).get_json()
+
     by_clock, japan, server = ask_on(), ask_on(today="2026-12-09"), ask_on(today="2026-12-08")
     assert japan != server  # the question's answer depends on the day
     assert by_clock == japan and "2027年1月12日" in by_clock["text"].splitlines()[1]
@@ -65,19 +72,22 @@ def test_parse_day_refuses_the_rest(value):
         clock.parse_day(value)
 
 
-@pytest.mark.parametrize("raw, kept", [
-    ("保育園\x00の申込\x07は？", "保育園 の申込 は?"),
-    ("一時預かり\r\n\tどこ？\u200b", "一時預かり どこ?"),
-    ("連絡は 090-1234-5678 まで", f"連絡は {unanswered.MASK_PHONE} まで"),
-    ("０４５‐１２３‐４５６７に電話", f"{unanswered.MASK_PHONE}に電話"),
-    ("電話 0312345678 です", f"電話 {unanswered.MASK_PHONE} です"),
-    ("+81 90 1234 5678", unanswered.MASK_PHONE),
-    ("mama.taro+kid@example.co.jp に返事を", f"{unanswered.MASK_EMAIL} に返事を"),
-    ("連絡はtaro@example.comまで", f"連絡は{unanswered.MASK_EMAIL}まで"),  # not the words around it
-    ("090.1234.5678", unanswered.MASK_PHONE),
-    ("2026年12月20日の10時から", "2026年12月20日の10時から"),  # dates and times are not phone numbers
-    ("子どもは3人、1歳と4歳と6歳", "子どもは3人、1歳と4歳と6歳"),
-])
+@pytest.mark.parametrize(
+    "raw, kept",
+    [
+        ("保育園\x00の申込\x07は？", "保育園 の申込 は?"),
+        ("一時預かり\r\n\tどこ？\u200b", "一時預かり どこ?"),
+        ("連絡は 090-1234-5678 まで", f"連絡は {unanswered.MASK_PHONE} まで"),
+        ("０４５‐１２３‐４５６７に電話", f"{unanswered.MASK_PHONE}に電話"),
+        ("電話 0312345678 です", f"電話 {unanswered.MASK_PHONE} です"),
+        ("+81 90 1234 5678", unanswered.MASK_PHONE),
+        ("mama.taro+kid@example.co.jp に返事を", f"{unanswered.MASK_EMAIL} に返事を"),
+        ("連絡はtaro@example.comまで", f"連絡は{unanswered.MASK_EMAIL}まで"),  # not the words around it
+        ("090.1234.5678", unanswered.MASK_PHONE),
+        ("2026年12月20日の10時から", "2026年12月20日の10時から"),  # dates and times are not phone numbers
+        ("子どもは3人、1歳と4歳と6歳", "子どもは3人、1歳と4歳と6歳"),
+    ],
+)
 def test_clean_strips_controls_and_masks_contacts(raw, kept):
     assert unanswered.clean(raw) == kept
 
@@ -93,7 +103,7 @@ def test_one_asker_is_rate_limited_others_are_not(demo_db):
         stored = [unanswered.record(demo_db, f"質問{i}", area=None, best_score=0.1, asker="line:U1") for i in range(5)]
         assert stored == [True, True, True, False, False]
         assert unanswered.record(demo_db, "別の人", area=None, best_score=0.1, asker="line:U2")
-        later = datetime.now(timezone.utc) + timedelta(hours=1, minutes=1)
+        later = datetime.now(UTC) + timedelta(hours=1, minutes=1)
         assert unanswered.record(demo_db, "一時間後", area=None, best_score=0.1, asker="line:U1", now=later)
     finally:
         unanswered.configure(unanswered.Policy())
@@ -103,7 +113,7 @@ def test_one_asker_is_rate_limited_others_are_not(demo_db):
 
 
 def test_rows_older_than_the_retention_are_deleted(demo_db):
-    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
     unanswered.record(demo_db, "古い質問", area=None, best_score=0.1, now=now - timedelta(days=91))
     unanswered.record(demo_db, "最近の質問", area=None, best_score=0.1, now=now - timedelta(days=89))
     unanswered.record(demo_db, "今日の質問", area=None, best_score=0.1, now=now)

@@ -11,9 +11,10 @@ from datetime import date
 from click.testing import CliRunner
 
 from bot.cli import cli
-from knowledge import ask, open_db, placeholders
-from knowledge import db as dbmod
-from knowledge.db import writing
+from knowledge import ask, open_db
+from knowledge.answers import placeholders
+from knowledge.store import db as dbmod
+from knowledge.store.db import writing
 
 DECLINED = ["宝くじの当選番号", "中古車の買取相場", "歯医者の口コミ", "今日の天気は"]
 TODAY = date(2026, 11, 25)
@@ -141,7 +142,7 @@ def test_a_declined_question_does_not_wait_out_a_long_import(demo_db_path, tmp_p
     """The log write waits ``unanswered.LOCK_WAIT_S``, not the import's timeout: with the lock
     held for 3 s, the question is answered and its row given up (an import holding the lock
     for 30 s must not hold every web thread with it)."""
-    from knowledge import unanswered
+    from knowledge.store import unanswered
 
     path = tmp_path / "kb.db"
     shutil.copy(demo_db_path, path)

@@ -10,12 +10,13 @@ from datetime import date, timedelta
 
 import pytest
 from click.testing import CliRunner
-
-from bot.cli import DEMO_DIR, DEMO_DOCUMENTS, DEMO_EVENTS, cli, seeds_dir
-from knowledge import ask
-from knowledge.schedule import dates_in
-
 from conftest import SEEDS
+
+from bot.cli import cli
+from bot.cli.options import seeds_dir
+from knowledge import ask
+from knowledge.answers.schedule import dates_in
+from knowledge.importers.demo import DEMO_DIR, DEMO_DOCUMENTS, DEMO_EVENTS
 
 DEMO_WARDS = ["横浜市旭区", "横浜市鶴見区", "堺市美原区", "堺市西区"]
 
@@ -76,7 +77,7 @@ def test_an_empty_seeds_directory_gives_the_shipped_demo(no_seeds, monkeypatch):
 def test_seeds_replace_their_restatements_never_both(tmp_path):
     if not SEEDS.is_dir():
         pytest.skip("../shared/seeds is not present")
-    from bot.cli import build_demo
+    from knowledge.importers.demo import build_demo
 
     path = tmp_path / "seeded.db"
     build_demo(str(path), SEEDS, echo=lambda _m: None)
@@ -85,28 +86,33 @@ def test_seeds_replace_their_restatements_never_both(tmp_path):
     assert not sources & {name for name, _p, _o in DEMO_DOCUMENTS}
     assert len([s for s in sources if s.endswith(".txt")]) == len(DEMO_DOCUMENTS)
     # one program per title and area: a document was not imported twice under two names
-    assert conn.execute("SELECT COUNT(*) FROM programs").fetchone()[0] == conn.execute(
-        "SELECT COUNT(*) FROM (SELECT DISTINCT area, title FROM programs)").fetchone()[0]
+    assert (
+        conn.execute("SELECT COUNT(*) FROM programs").fetchone()[0]
+        == conn.execute("SELECT COUNT(*) FROM (SELECT DISTINCT area, title FROM programs)").fetchone()[0]
+    )
 
 
-@pytest.mark.parametrize("question, area, title, text", [
-    # a key-initiative program, its schedule and its progress
-    ("西区のこどもの居場所の支援事業について教えて", "堺市西区", "西区こどもの居場所等支援事業", None),
-    ("こどもの居場所研究会はいつ開かれますか", "堺市西区", "こどもの居場所研究会", "5月"),
-    ("子ども家庭フォーラムはいつ？", "堺市美原区", "子ども家庭フォーラム", None),
-    # a support base and its operator
-    ("旭区の子育て支援拠点を運営しているのはどこ？", "横浜市旭区", "地域子育て支援拠点", "子そだちしえん・あさひ"),
-    ("鶴見区の拠点の運営法人", "横浜市鶴見区", "地域子育て支援拠点", "青い鳥"),
-    # activities with counts and ages stated in the evaluation
-    ("キッズクッキングの対象年齢は？", "横浜市旭区", "キッズクッキング", "年中"),
-    ("マタニティの本を借りられる？", "横浜市鶴見区", "マタニティコーナー", None),
-    # a related program of the city plan and its facts
-    ("地域子育て支援センターは何か所ある？", "堺市", "地域子育て支援", "14"),
-    ("ファミサポについて教えて", "堺市", "ファミリー・サポート・センター", None),
-    # events by name
-    ("はんどめいどくらぶはいつ？", "横浜市鶴見区", "はんどめいどくらぶ", None),
-    ("リサイクルマーケットはいつ？", "横浜市旭区", "リサイクルマーケット", None),
-])
+@pytest.mark.parametrize(
+    "question, area, title, text",
+    [
+        # a key-initiative program, its schedule and its progress
+        ("西区のこどもの居場所の支援事業について教えて", "堺市西区", "西区こどもの居場所等支援事業", None),
+        ("こどもの居場所研究会はいつ開かれますか", "堺市西区", "こどもの居場所研究会", "5月"),
+        ("子ども家庭フォーラムはいつ？", "堺市美原区", "子ども家庭フォーラム", None),
+        # a support base and its operator
+        ("旭区の子育て支援拠点を運営しているのはどこ？", "横浜市旭区", "地域子育て支援拠点", "子そだちしえん・あさひ"),
+        ("鶴見区の拠点の運営法人", "横浜市鶴見区", "地域子育て支援拠点", "青い鳥"),
+        # activities with counts and ages stated in the evaluation
+        ("キッズクッキングの対象年齢は？", "横浜市旭区", "キッズクッキング", "年中"),
+        ("マタニティの本を借りられる？", "横浜市鶴見区", "マタニティコーナー", None),
+        # a related program of the city plan and its facts
+        ("地域子育て支援センターは何か所ある？", "堺市", "地域子育て支援", "14"),
+        ("ファミサポについて教えて", "堺市", "ファミリー・サポート・センター", None),
+        # events by name
+        ("はんどめいどくらぶはいつ？", "横浜市鶴見区", "はんどめいどくらぶ", None),
+        ("リサイクルマーケットはいつ？", "横浜市旭区", "リサイクルマーケット", None),
+    ],
+)
 def test_the_seedless_demo_answers(demo_db, question, area, title, text):
     answer = ask(demo_db, question, area=area, today=date(2026, 11, 24), log=False)
     assert answer.answered, answer.text
@@ -130,23 +136,35 @@ def test_every_week_has_an_event_in_every_demo_ward(demo_db):
     for ward in DEMO_WARDS:
         weeks = set()
         for activity_id in events[ward]:
-            weeks |= {(o.day - timedelta(days=o.day.weekday())) for o in dates_in(demo_db, activity_id, first, last + timedelta(days=6))
-                      if o.precision == "day"}
-        missing = [first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1)
-                   if first + timedelta(weeks=i) not in weeks]
+            weeks |= {
+                (o.day - timedelta(days=o.day.weekday()))
+                for o in dates_in(demo_db, activity_id, first, last + timedelta(days=6))
+                if o.precision == "day"
+            }
+        missing = [
+            first + timedelta(weeks=i)
+            for i in range((last - first).days // 7 + 1)
+            if first + timedelta(weeks=i) not in weeks
+        ]
         assert not missing, (ward, missing[:5])
         for monday in (date(2047, 6, 3), date(2071, 12, 28), date(2099, 12, 21)):
             monday -= timedelta(days=monday.weekday())
-            assert any(o.precision == "day" for a in events[ward]
-                       for o in dates_in(demo_db, a, monday, monday + timedelta(days=6))), (ward, monday)
+            assert any(
+                o.precision == "day"
+                for a in events[ward]
+                for o in dates_in(demo_db, a, monday, monday + timedelta(days=6))
+            ), (ward, monday)
 
 
-@pytest.mark.parametrize("area, title, today", [
-    ("横浜市旭区", "そとあそび", date(2026, 12, 1)),
-    ("横浜市鶴見区", "ぷちキャラバン隊", date(2031, 2, 17)),
-    ("堺市美原区", "ピアサポート交流会", date(2038, 9, 8)),
-    ("堺市西区", "放課後の学びの場", date(2044, 5, 3)),
-])
+@pytest.mark.parametrize(
+    "area, title, today",
+    [
+        ("横浜市旭区", "そとあそび", date(2026, 12, 1)),
+        ("横浜市鶴見区", "ぷちキャラバン隊", date(2031, 2, 17)),
+        ("堺市美原区", "ピアサポート交流会", date(2038, 9, 8)),
+        ("堺市西区", "放課後の学びの場", date(2044, 5, 3)),
+    ],
+)
 def test_this_weeks_event_is_answered_with_a_date_in_this_week(demo_db, area, title, today):
     answer = ask(demo_db, f"今週の{title}はいつ？", area=area, today=today, log=False)
     assert answer.answered and answer.items[0].title == title, answer.text

@@ -5,18 +5,20 @@ unfinished batches, quota read errors, unknown wards, group events, logging, the
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from digest_helpers import WEEK, add_parent, deliveries, event, message_calls, set_today
+from test_digest_send import MULTICAST, Killed, db_path, env, many, send, slack, slack_env, slack_texts, waits, west  # noqa: F401
 
 from bot.cli import cli
 from bot.config import Config
-from digest_helpers import WEEK, add_parent, deliveries, event, message_calls, set_today
-from handlers import digest_run, line_push
-from knowledge import clock, digest, parents
-from test_digest_send import (MULTICAST, Killed, db_path, env, many, send, slack, slack_env, waits, west,  # noqa: F401
-                              slack_texts)
+from handlers.line import digest_run
+from handlers.line import push as line_push
+from knowledge.lang import clock
+from knowledge.parents import digest
+from knowledge.parents import profiles as parents
 
 RERUN = f"kosodate-bot digest send --week {WEEK.isoformat()}"
 
@@ -37,7 +39,7 @@ def _age_keys(db, fake, hours: int = 25) -> None:
     """Emulate the time passing beyond LINE's 24 h: the fake forgets its keys, the ledger's
     batches were opened that long ago."""
     fake._retry_keys.clear()
-    old = (datetime.now(timezone.utc) - timedelta(hours=hours)).isoformat(timespec="seconds")
+    old = (datetime.now(UTC) - timedelta(hours=hours)).isoformat(timespec="seconds")
     with digest.writing(db):
         db.execute("UPDATE digest_batches SET created_at = ?", [old])
 
@@ -132,16 +134,21 @@ def _job_ids(sched) -> set[str]:
 def test_a_clock_started_after_this_week_s_time_runs_it_now(monkeypatch):
     from bot import digest_clock
 
-    _at(monkeypatch, datetime(2026, 12, 7, 0, 5, tzinfo=timezone.utc))  # Monday 09:05 in Tokyo
+    _at(monkeypatch, datetime(2026, 12, 7, 0, 5, tzinfo=UTC))  # Monday 09:05 in Tokyo
     sched = digest_clock.scheduler(Config.from_env({}), "/nonexistent.db")
     assert _job_ids(sched) == {"weekly-digest", "weekly-digest-missed"}
     (missed,) = [j for j in sched.get_jobs() if j.id == "weekly-digest-missed"]
     assert missed.args[3] == datetime(2026, 12, 7, 9, 0, tzinfo=clock.now().tzinfo)
 
 
-@pytest.mark.parametrize("moment", [datetime(2026, 12, 6, 23, 55, tzinfo=timezone.utc),  # 08:55: not yet
-                                    datetime(2026, 12, 7, 3, 5, tzinfo=timezone.utc),  # 12:05: beyond the grace
-                                    datetime(2026, 12, 9, 0, 5, tzinfo=timezone.utc)])  # Wednesday
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 6, 23, 55, tzinfo=UTC),  # 08:55: not yet
+        datetime(2026, 12, 7, 3, 5, tzinfo=UTC),  # 12:05: beyond the grace
+        datetime(2026, 12, 9, 0, 5, tzinfo=UTC),
+    ],
+)  # Wednesday
 def test_a_clock_started_outside_the_grace_waits_for_the_next_run(monkeypatch, moment):
     from bot import digest_clock
 
@@ -162,7 +169,7 @@ class _Sched:
 def test_a_locked_or_failed_run_is_tried_again_within_the_window(monkeypatch, code):
     from bot import digest_clock
 
-    start = datetime(2026, 12, 7, 0, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
     _at(monkeypatch, start)
     monkeypatch.setattr(digest_clock, "job", lambda config, path: code)
     sched = _Sched()
@@ -188,8 +195,9 @@ def test_a_lock_held_elsewhere_is_told_to_staff(west, fake_line, slack, caplog):
     many(west, 2)
     now = digest.now_iso()
     with digest.writing(west):
-        west.execute("INSERT INTO digest_lock VALUES ('digest', 'old', 'old-dyno', 7, ?, ?, ?)",
-                     [WEEK.isoformat(), now, now])
+        west.execute(
+            "INSERT INTO digest_lock VALUES ('digest', 'old', 'old-dyno', 7, ?, ?, ?)", [WEEK.isoformat(), now, now]
+        )
     result = send(west, fake_line, **slack_env(slack))
     assert result.exit_code == digest_run.LOCKED and deliveries(fake_line) == {}
     (text,) = slack_texts(slack)
@@ -239,7 +247,7 @@ def test_allow_partial_fits_unfinished_batches_then_new_parents_in_what_is_left(
     result = send(west, fake_line, "--allow-partial")
     assert result.exit_code == digest_run.SHORT and "上限のため未送信 2人" in result.output
     assert deliveries(fake_line) == {first[0]: 1, first[1]: 1, baby: 1}
-    assert fake_line.usage <= 3 and not plain[0] in deliveries(fake_line)
+    assert fake_line.usage <= 3 and plain[0] not in deliveries(fake_line)
 
 
 # --- R12: the quota cannot be read --------------------------------------------------------------
@@ -290,10 +298,10 @@ def test_send_logs_its_batches_and_summary_at_info_without_a_configured_level(we
     monkeypatch.delenv("KOSODATE_LOG_LEVEL", raising=False)
     result = CliRunner().invoke(cli, ["digest", "send", "--week", WEEK.isoformat()], env=environ)
     assert result.exit_code == 0
-    assert logging.getLogger("handlers.digest_run").getEffectiveLevel() == logging.INFO
+    assert logging.getLogger("handlers.line.digest_run").getEffectiveLevel() == logging.INFO
     environ["KOSODATE_LOG_LEVEL"] = "ERROR"
     CliRunner().invoke(cli, ["digest", "send", "--week", WEEK.isoformat()], env=environ)
-    assert logging.getLogger("handlers.digest_run").getEffectiveLevel() == logging.ERROR
+    assert logging.getLogger("handlers.line.digest_run").getEffectiveLevel() == logging.ERROR
 
 
 def test_a_partial_failure_gives_the_rerun_command(west, fake_line, waits):

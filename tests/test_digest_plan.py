@@ -1,21 +1,22 @@
-"""The weekly digest's planning (knowledge.digest): who gets what, grouped by identical content."""
+"""The weekly digest's planning (knowledge.parents.digest): who gets what, grouped by identical content."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 from click.testing import CliRunner
+from digest_helpers import MIHARA_EVENTS, WEEK, WEST_EVENTS, add_parent, event, set_today, uid
 from linebot.v3.messaging import ValidateMessageRequest
 
 from bot.cli import cli
 from bot.config import Config, ConfigError
-from digest_helpers import MIHARA_EVENTS, WEEK, WEST_EVENTS, add_parent, event, set_today, uid
-from handlers import line_digest
-from handlers.line_client import messaging_api
-from knowledge import digest, parents
-from knowledge.audience import Ages
+from handlers.line import digest as line_digest
+from handlers.line.client import messaging_api
+from knowledge.lang.audience import Ages
+from knowledge.parents import digest
+from knowledge.parents import profiles as parents
 
 
 @pytest.fixture
@@ -126,8 +127,11 @@ def test_every_digest_passes_lines_validation(wards, fake_line):
     with messaging_api("t", fake_line.url) as api:
         for ages in (Ages(), Ages(4, 4), Ages(None, None, True)):
             d = digest.digest_for(wards, "堺市西区", WEEK, ages)
-            api.validate_push(ValidateMessageRequest.from_dict(
-                {"messages": line_digest.from_payload(line_digest.payload(line_digest.messages(d)))}))
+            api.validate_push(
+                ValidateMessageRequest.from_dict(
+                    {"messages": line_digest.from_payload(line_digest.payload(line_digest.messages(d)))}
+                )
+            )
         note = digest.digest_for(wards, "横浜市旭区", WEEK, note="今週は予定がありません。")
         api.validate_push(ValidateMessageRequest(messages=line_digest.messages(note)))
     assert len(fake_line.requests) == 4 and not fake_line.violations
@@ -136,8 +140,11 @@ def test_every_digest_passes_lines_validation(wards, fake_line):
 def test_preview_prints_the_text_and_the_flex_json(wards, tmp_path, monkeypatch):
     set_today(monkeypatch)
     path = wards.conn.execute("PRAGMA database_list").fetchone()[2]
-    result = CliRunner().invoke(cli, ["digest", "preview", "--area", "西区", "--age-months", "4",
-                                      "--week", "2026-12-07", "--db", path], env={"KOSODATE_DB": path})
+    result = CliRunner().invoke(
+        cli,
+        ["digest", "preview", "--area", "西区", "--age-months", "4", "--week", "2026-12-07", "--db", path],
+        env={"KOSODATE_DB": path},
+    )
     assert result.exit_code == 0, result.output
     text, _, flex = result.output.partition("\n\n")
     assert text.startswith("堺市西区の12月7日（月）〜12月13日（日）の子育てイベント2件（お子さんに合うもの）")
@@ -148,8 +155,11 @@ def test_preview_prints_the_text_and_the_flex_json(wards, tmp_path, monkeypatch)
 
 def test_preview_of_an_empty_week_says_nothing_is_sent(wards, monkeypatch):
     path = wards.conn.execute("PRAGMA database_list").fetchone()[2]
-    result = CliRunner().invoke(cli, ["digest", "preview", "--area", "横浜市旭区", "--week", "2026-12-07",
-                                      "--db", path], env={"KOSODATE_DB": path})
+    result = CliRunner().invoke(
+        cli,
+        ["digest", "preview", "--area", "横浜市旭区", "--week", "2026-12-07", "--db", path],
+        env={"KOSODATE_DB": path},
+    )
     assert result.exit_code == 0 and "この週は送りません" in result.output and result.output.rstrip().endswith("[]")
 
 
@@ -166,8 +176,14 @@ def test_a_bad_digest_time_is_a_clear_config_error(value):
 
 
 def test_digest_settings_are_read():
-    config = Config.from_env({"KOSODATE_DIGEST_TIME": "sun 18:30", "KOSODATE_DIGEST_EMPTY_NOTE": " 今週はお休みです ",
-                              "SLACK_REPORT_CHANNEL": "C1", "SLACK_API_BASE_URL": "http://127.0.0.1:9/api"})
+    config = Config.from_env(
+        {
+            "KOSODATE_DIGEST_TIME": "sun 18:30",
+            "KOSODATE_DIGEST_EMPTY_NOTE": " 今週はお休みです ",
+            "SLACK_REPORT_CHANNEL": "C1",
+            "SLACK_API_BASE_URL": "http://127.0.0.1:9/api",
+        }
+    )
     assert digest.parse_time(config.digest_time) == (6, 18, 30)
     assert config.digest_empty_note == "今週はお休みです"
     assert (config.slack_report_channel, config.slack_api_base_url) == ("C1", "http://127.0.0.1:9/api")
@@ -178,11 +194,11 @@ def test_digest_settings_are_read():
 
 
 def test_the_clock_fires_at_the_configured_time_in_tokyo():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from bot.digest_clock import scheduler, trigger
 
-    now = datetime(2026, 12, 3, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 3, 0, 0, tzinfo=UTC)
     first = trigger(Config()).get_next_fire_time(None, now)
     assert first.isoformat() == "2026-12-07T09:00:00+09:00"
     first = trigger(Config(digest_time="SUN 18:30")).get_next_fire_time(None, now)

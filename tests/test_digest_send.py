@@ -14,14 +14,16 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from digest_helpers import SECRET, TOKEN, WEEK, WEST_EVENTS, add_parent, deliveries, message_calls, set_today, uid
 
 from bot.cli import cli
-from bot.cli_digest import send_week
 from bot.config import Config
-from digest_helpers import (SECRET, TOKEN, WEEK, WEST_EVENTS, add_parent, deliveries, message_calls, set_today,
-                            uid)
-from handlers import digest_run, line_push
-from knowledge import digest, open_db, parents
+from bot.digest_job import send_week
+from handlers.line import digest_run
+from handlers.line import push as line_push
+from knowledge import open_db
+from knowledge.parents import digest
+from knowledge.parents import profiles as parents
 
 MULTICAST = "/v2/bot/message/multicast"
 PUSH = "/v2/bot/message/push"
@@ -51,8 +53,14 @@ def db_path(db) -> str:
 
 
 def env(db, fake, **extra) -> dict:
-    return {"KOSODATE_DB": db_path(db), "LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
-            "LINE_API_BASE_URL": fake.url, "KOSODATE_LOG_LEVEL": "INFO", **extra}
+    return {
+        "KOSODATE_DB": db_path(db),
+        "LINE_CHANNEL_SECRET": SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+        "LINE_API_BASE_URL": fake.url,
+        "KOSODATE_LOG_LEVEL": "INFO",
+        **extra,
+    }
 
 
 def send(db, fake, *args, **extra):
@@ -174,8 +182,11 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(west, fake_line):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     with digest.writing(west):
-        west.execute("INSERT INTO digest_lock VALUES ('digest', 'old-run', ?, ?, ?, '2026-12-07T00:00:00+00:00', "
-                     "'2026-12-07T00:00:00+00:00')", [digest._host(), dead.pid, WEEK.isoformat()])
+        west.execute(
+            "INSERT INTO digest_lock VALUES ('digest', 'old-run', ?, ?, ?, '2026-12-07T00:00:00+00:00', "
+            "'2026-12-07T00:00:00+00:00')",
+            [digest._host(), dead.pid, WEEK.isoformat()],
+        )
     assert send(west, fake_line).exit_code == 0
     assert deliveries(fake_line) == {u: 1 for u in users}
 
@@ -185,8 +196,10 @@ def test_a_lock_held_by_a_live_run_sends_nothing(west, fake_line):
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         with digest.writing(west):
-            west.execute("INSERT INTO digest_lock VALUES ('digest', 'other', ?, ?, ?, ?, ?)",
-                         [digest._host(), live.pid, WEEK.isoformat(), digest.now_iso(), digest.now_iso()])
+            west.execute(
+                "INSERT INTO digest_lock VALUES ('digest', 'other', ?, ?, ?, ?, ?)",
+                [digest._host(), live.pid, WEEK.isoformat(), digest.now_iso(), digest.now_iso()],
+            )
         result = send(west, fake_line)
     finally:
         live.kill()
@@ -254,7 +267,9 @@ def test_an_empty_week_sends_nothing_and_the_note_when_configured(events_db, fak
     users = many(events_db, 2)
     result = send(events_db, fake_line)
     assert result.exit_code == 0 and message_calls(fake_line) == [] and "対象なし 2人" in result.output
-    result = send(events_db, fake_line, KOSODATE_DIGEST_EMPTY_NOTE="今週は予定がありません。区のホームページもご覧ください。")
+    result = send(
+        events_db, fake_line, KOSODATE_DIGEST_EMPTY_NOTE="今週は予定がありません。区のホームページもご覧ください。"
+    )
     assert result.exit_code == 0
     (message,) = fake_line.messages()
     assert message["type"] == "text" and "今週は予定がありません。" in message["text"]
@@ -280,8 +295,12 @@ def slack_texts(server) -> list[str]:
 
 
 def slack_env(server) -> dict:
-    return {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s", "SLACK_REPORT_CHANNEL": "C0STAFF",
-            "SLACK_API_BASE_URL": server.url_for("/")}
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_REPORT_CHANNEL": "C0STAFF",
+        "SLACK_API_BASE_URL": server.url_for("/"),
+    }
 
 
 def test_a_short_quota_sends_nothing_exits_non_zero_and_tells_staff(west, fake_line, slack):
@@ -330,9 +349,11 @@ def test_dry_run_prints_the_plan_and_sends_nothing(west, fake_line):
 
 def test_without_a_token_nothing_is_sent(west, fake_line):
     many(west, 1)
-    result = CliRunner().invoke(cli, ["digest", "send", "--week", WEEK.isoformat()],
-                                env={"KOSODATE_DB": db_path(west), "LINE_CHANNEL_SECRET": "",
-                                     "LINE_CHANNEL_ACCESS_TOKEN": ""})
+    result = CliRunner().invoke(
+        cli,
+        ["digest", "send", "--week", WEEK.isoformat()],
+        env={"KOSODATE_DB": db_path(west), "LINE_CHANNEL_SECRET": "", "LINE_CHANNEL_ACCESS_TOKEN": ""},
+    )
     assert result.exit_code == digest_run.ERROR and "LINE_CHANNEL_ACCESS_TOKEN" in result.output
 
 
@@ -347,7 +368,7 @@ def test_the_clock_job_sends_the_coming_week(west, fake_line):
 
 def test_the_procfiles_clock_process_starts_and_says_when_it_sends(demo_db_path, tmp_path):
     root = pathlib.Path(__file__).resolve().parents[1]
-    line = next(l for l in (root / "Procfile").read_text().splitlines() if l.startswith("clock:"))
+    line = next(ln for ln in (root / "Procfile").read_text().splitlines() if ln.startswith("clock:"))
     command = shlex.split(line.split(":", 1)[1])
     command[0] = str(pathlib.Path(sys.executable).with_name(command[0]))
     path = tmp_path / "kb.db"

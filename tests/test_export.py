@@ -5,10 +5,10 @@ import pathlib
 
 import pytest
 
-from knowledge.db import open_db
-from knowledge.export import SAMPLE_NOTE, export_events, export_facilities
 from knowledge.importers import import_file
+from knowledge.importers.export import SAMPLE_NOTE, export_events, export_facilities
 from knowledge.importers.opendata_common import EVENTS_NEW_COLUMNS, FACILITIES_NEW_COLUMNS
+from knowledge.store.db import open_db
 
 REALDATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata"
 OKAZAKI = REALDATA / "okazaki_232025_event_excerpt.csv"
@@ -50,7 +50,11 @@ def test_facilities_round_trip(tmp_path):
     rows = read_export(out)
     assert len(rows) == 302 and len(rows[0]) == 53
     sakae = next(r for r in rows if r["名称"] == "川口市立栄町保育所")
-    assert (sakae["全国地方公共団体コード"], sakae["地方公共団体名"], sakae["電話番号"]) == ("", "川口市", "(048)252-4384")
+    assert (sakae["全国地方公共団体コード"], sakae["地方公共団体名"], sakae["電話番号"]) == (
+        "",
+        "川口市",
+        "(048)252-4384",
+    )
 
     second = open_db(tmp_path / "second.db")
     report = import_file(second, out)
@@ -108,11 +112,24 @@ def test_rules_without_a_note_are_rendered_or_written_as_rrule(tmp_path):
     db = open_db(tmp_path / "kb.db")
     db["activities"].insert_all(
         [
-            {"id": "event-000000000001", "title": "親子ひろば", "kind": "event", "area": "堺市西区",
-             "recurrence": "FREQ=MONTHLY;BYDAY=+2TU", "recurrence_start": "2026-04-01", "sample": 0},
-            {"id": "event-000000000002", "title": "月末の平日", "kind": "event", "area": "堺市西区",
-             "recurrence": "FREQ=MONTHLY;BYSETPOS=-1;BYDAY=MO,TU,WE,TH,FR", "recurrence_start": "2026-04-01",
-             "sample": 0},
+            {
+                "id": "event-000000000001",
+                "title": "親子ひろば",
+                "kind": "event",
+                "area": "堺市西区",
+                "recurrence": "FREQ=MONTHLY;BYDAY=+2TU",
+                "recurrence_start": "2026-04-01",
+                "sample": 0,
+            },
+            {
+                "id": "event-000000000002",
+                "title": "月末の平日",
+                "kind": "event",
+                "area": "堺市西区",
+                "recurrence": "FREQ=MONTHLY;BYSETPOS=-1;BYDAY=MO,TU,WE,TH,FR",
+                "recurrence_start": "2026-04-01",
+                "sample": 0,
+            },
             {"id": "activity-00000000003", "title": "内部の会議", "kind": "activity", "area": "堺市西区"},
         ]
     )
@@ -136,29 +153,32 @@ def test_rules_without_a_note_are_rendered_or_written_as_rrule(tmp_path):
 FORMULA_STARTS = ["=", "+", "-", "@", "\t", "\r"]
 
 
-@pytest.mark.parametrize("value, written", [
-    ("=HYPERLINK(\"http://evil.example\")", "'=HYPERLINK(\"http://evil.example\")"),
-    ("+81-45-954-6111", "'+81-45-954-6111"),  # Excel would compute it: escaped, read back as written
-    ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
-    ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
-    ("\t=1+1", "'\t=1+1"),
-    ("\r=1+1", "'\r=1+1"),
-    ("-", "-"),  # 'none' in a phone or fee cell: no formula, left as is
-    ("-33.8688", "-33.8688"),  # a negative number stays a number
-    ("-12", "-12"),
-    ("045-954-6111", "045-954-6111"),
-    ("'quoted by the city", "'quoted by the city"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "value, written",
+    [
+        ('=HYPERLINK("http://evil.example")', '\'=HYPERLINK("http://evil.example")'),
+        ("+81-45-954-6111", "'+81-45-954-6111"),  # Excel would compute it: escaped, read back as written
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("-", "-"),  # 'none' in a phone or fee cell: no formula, left as is
+        ("-33.8688", "-33.8688"),  # a negative number stays a number
+        ("-12", "-12"),
+        ("045-954-6111", "045-954-6111"),
+        ("'quoted by the city", "'quoted by the city"),
+        ("", ""),
+    ],
+)
 def test_formula_cells_are_escaped_and_read_back(value, written):
-    from knowledge.csvrows import escape_cell, unescape_cell
+    from knowledge.lang.csvrows import escape_cell, unescape_cell
 
     assert escape_cell(value) == written
     assert unescape_cell(written) == value
 
 
 def test_a_leading_quote_we_did_not_add_is_kept():
-    from knowledge.csvrows import unescape_cell
+    from knowledge.lang.csvrows import unescape_cell
 
     for cell in ("'-", "'-12", "'abc", "'", "''=1"):
         assert unescape_cell(cell) == cell
@@ -166,24 +186,48 @@ def test_a_leading_quote_we_did_not_add_is_kept():
 
 def test_exported_events_and_facilities_hold_no_formula_and_round_trip(tmp_path):
     db = open_db(tmp_path / "kb.db")
-    db["activities"].insert_all([
-        {"id": "event-00000000000a", "title": "=HYPERLINK(\"http://evil.example\",\"ひろば\")", "kind": "event",
-         "area": "堺市西区", "fee": "-", "contact": "+81-72-275-1912", "place": "@こども館", "sample": 0,
-         "description": "-持ち物：タオル\n-申込不要", "audience": "[]"},
-    ])
-    db["occurrences"].insert({"id": "occ-00000000000a", "activity_id": "event-00000000000a", "date": "2026-05-01",
-                              "precision": "day"})
-    db["bases"].insert_all([
-        {"id": "base-00000000000b", "name": "+cmd|' /C calc'!A0", "kind": "児童館", "area": "堺市西区",
-         "phone": "-", "lat": -33.8688, "lon": 151.2093, "address": "=1+1"},
-    ])
+    db["activities"].insert_all(
+        [
+            {
+                "id": "event-00000000000a",
+                "title": '=HYPERLINK("http://evil.example","ひろば")',
+                "kind": "event",
+                "area": "堺市西区",
+                "fee": "-",
+                "contact": "+81-72-275-1912",
+                "place": "@こども館",
+                "sample": 0,
+                "description": "-持ち物：タオル\n-申込不要",
+                "audience": "[]",
+            },
+        ]
+    )
+    db["occurrences"].insert(
+        {"id": "occ-00000000000a", "activity_id": "event-00000000000a", "date": "2026-05-01", "precision": "day"}
+    )
+    db["bases"].insert_all(
+        [
+            {
+                "id": "base-00000000000b",
+                "name": "+cmd|' /C calc'!A0",
+                "kind": "児童館",
+                "area": "堺市西区",
+                "phone": "-",
+                "lat": -33.8688,
+                "lon": 151.2093,
+                "address": "=1+1",
+            },
+        ]
+    )
     events, facilities = tmp_path / "events.csv", tmp_path / "facilities.csv"
     export_events(db, events)
     export_facilities(db, facilities)
     for path in (events, facilities):
         with open(path, encoding="utf-8-sig", newline="") as f:
             cells = [c for row in csv.reader(f) for c in row]
-        risky = [c for c in cells if c[:1] in FORMULA_STARTS and c != "-" and not c.lstrip("-").replace(".", "").isdigit()]
+        risky = [
+            c for c in cells if c[:1] in FORMULA_STARTS and c != "-" and not c.lstrip("-").replace(".", "").isdigit()
+        ]
         assert risky == []
     rows = read_export(facilities)
     assert (rows[0]["名称"], rows[0]["電話番号"], rows[0]["緯度"]) == ("'+cmd|' /C calc'!A0", "-", "-33.8688")

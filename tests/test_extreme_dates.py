@@ -5,11 +5,24 @@ from datetime import date
 import pytest
 
 from knowledge import ask
-from knowledge.schedule import dates_in, upcoming
+from knowledge.answers.schedule import dates_in, upcoming
 
-QUESTIONS = ["来月のイベント", "今年度の行事", "来週の土曜日のイベント", "再来週のイベント", "明日のイベント",
-             "あさってのイベント", "12月20日のイベント", "9月のイベント", "土曜日のイベント", "今週末のイベント",
-             "今週のイベント", "今日のイベント", "赤ちゃんサロンはいつ？", "沐浴体験"]
+QUESTIONS = [
+    "来月のイベント",
+    "今年度の行事",
+    "来週の土曜日のイベント",
+    "再来週のイベント",
+    "明日のイベント",
+    "あさってのイベント",
+    "12月20日のイベント",
+    "9月のイベント",
+    "土曜日のイベント",
+    "今週末のイベント",
+    "今週のイベント",
+    "今日のイベント",
+    "赤ちゃんサロンはいつ？",
+    "沐浴体験",
+]
 
 
 @pytest.mark.parametrize("today", [date.min, date.max, date(9999, 12, 27), date(9998, 6, 1), date(1, 3, 31)])
@@ -33,6 +46,8 @@ def test_upcoming_stops_at_the_end_of_the_calendar(demo_db):
 
 def test_a_month_occurrence_in_december_9999(demo_db):
     activity = _an_activity(demo_db, recurring=False)
-    demo_db["occurrences"].insert({"id": "occ-test-9999", "activity_id": activity, "date": "9999-12-01", "precision": "month"})
+    demo_db["occurrences"].insert(
+        {"id": "occ-test-9999", "activity_id": activity, "date": "9999-12-01", "precision": "month"}
+    )
     got = dates_in(demo_db, activity, date(9999, 12, 31), date.max)
     assert [(o.day, o.precision) for o in got] == [(date(9999, 12, 1), "month")]

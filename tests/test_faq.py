@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from knowledge import ask, open_db
+from knowledge.answers.placeholders import fill_answer, find
 from knowledge.importers import ImportRejected, import_file
-from knowledge.placeholders import fill_answer, find
 from tests.conftest import FAQ
 
 
@@ -69,10 +69,23 @@ def test_set_value_through_cli_fills_answers(faq_db_path, tmp_path):
     path = tmp_path / "faq.db"
     shutil.copy(faq_db_path, path)
     runner = CliRunner()
-    result = runner.invoke(cli, ["faq", "placeholders", "--area", "旭区", "--set",
-                                 "（自治体HP内関連ページのURL）=https://example.jp/asahi", "--db", str(path)])
+    result = runner.invoke(
+        cli,
+        [
+            "faq",
+            "placeholders",
+            "--area",
+            "旭区",
+            "--set",
+            "（自治体HP内関連ページのURL）=https://example.jp/asahi",
+            "--db",
+            str(path),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    listing = json.loads(runner.invoke(cli, ["faq", "placeholders", "--area", "旭区", "--json", "--db", str(path)]).output)
+    listing = json.loads(
+        runner.invoke(cli, ["faq", "placeholders", "--area", "旭区", "--json", "--db", str(path)]).output
+    )
     url = next(r for r in listing if r["placeholder"] == "（自治体HP内関連ページのURL）")
     assert url["value"] == "https://example.jp/asahi" and url["faqs"] > 300
     db = open_db(path)
@@ -82,10 +95,13 @@ def test_set_value_through_cli_fills_answers(faq_db_path, tmp_path):
     assert "https://example.jp/asahi" not in other.text and "（自治体HP" not in other.text
 
 
-@pytest.mark.parametrize("question, faq_id", [
-    ("母子手帳はどこで受け取れますか", {"2"}),
-    ("児童手当 振込日", None),
-])
+@pytest.mark.parametrize(
+    "question, faq_id",
+    [
+        ("母子手帳はどこで受け取れますか", {"2"}),
+        ("児童手当 振込日", None),
+    ],
+)
 def test_faq_questions_are_answered_from_the_faq(faq_db, question, faq_id):
     answer = ask(faq_db, question, area="横浜市旭区")
     assert answer.answered and answer.items[0].kind == "faq"
@@ -93,15 +109,18 @@ def test_faq_questions_are_answered_from_the_faq(faq_db, question, faq_id):
         assert answer.items[0].id in faq_id
 
 
-@pytest.mark.parametrize("question, faq_id", [
-    ("風しん", "863"),  # the general FAQ, not 風しん抗体検査 (title precision)
-    ("療育医療はどんな時に申請できる？", "40"),  # not 養育医療, though both fit above 1
-    ("養育医療ってどんな時に使える", "54"),
-    ("病気の子どもを預かってくれる施設はある？", "254"),  # the phrase 病気の子を預 by its words
-    ("実家の近くで産むけど妊婦健診の受診票は使える？", "13"),  # 実家で産 -> 里帰り
-    ("母子手帳はどこでもらえる？", "2"),  # どこで is dropped whole, もらえる meets 受け取り
-    ("風しんについて教えてもらえますか", "863"),  # 教えてもらえますか asks nothing of its own
-])
+@pytest.mark.parametrize(
+    "question, faq_id",
+    [
+        ("風しん", "863"),  # the general FAQ, not 風しん抗体検査 (title precision)
+        ("療育医療はどんな時に申請できる？", "40"),  # not 養育医療, though both fit above 1
+        ("養育医療ってどんな時に使える", "54"),
+        ("病気の子どもを預かってくれる施設はある？", "254"),  # the phrase 病気の子を預 by its words
+        ("実家の近くで産むけど妊婦健診の受診票は使える？", "13"),  # 実家で産 -> 里帰り
+        ("母子手帳はどこでもらえる？", "2"),  # どこで is dropped whole, もらえる meets 受け取り
+        ("風しんについて教えてもらえますか", "863"),  # 教えてもらえますか asks nothing of its own
+    ],
+)
 def test_near_neighbours_and_everyday_phrases_find_their_faq(faq_db, question, faq_id):
     answer = ask(faq_db, question, area="横浜市旭区", log=False)
     assert answer.answered and answer.items[0].id == faq_id
@@ -124,7 +143,7 @@ def test_every_faq_is_found_by_its_own_words(faq_db):
     finds the FAQ (or one with the same answer) first for nearly all, not for a sample."""
     import re
 
-    from knowledge.answer import index_for, rank, understand
+    from knowledge.answers.ask import index_for, rank, understand
 
     rows = list(faq_db.query("SELECT faq_id, question, answer FROM faqs"))
     same = {}
@@ -142,13 +161,13 @@ def test_every_faq_is_found_by_its_own_words(faq_db):
 
 
 def test_a_bare_question_leans_to_the_general_faq_not_one_asking_where_or_when():
-    from knowledge.answer import _kind_fit, understand
-    from knowledge.index import _doc
+    from knowledge.answers.ask import _kind_fit, understand
+    from knowledge.search.documents import make_doc
 
     bare = understand(None, "認定こども園について知りたい", None, date(2026, 11, 24), index=_EMPTY)
     where = understand(None, "認定こども園はどこにある？", None, date(2026, 11, 24), index=_EMPTY)
-    general = _doc("faq", "1", "1", "認定こども園について教えてください。", None, [], "", "faq")
-    located = _doc("faq", "2", "2", "市内の認定こども園はどこにありますか？", None, [], "", "faq")
+    general = make_doc("faq", "1", "1", "認定こども園について教えてください。", None, [], "", "faq")
+    located = make_doc("faq", "2", "2", "市内の認定こども園はどこにありますか？", None, [], "", "faq")
     assert _kind_fit(general, bare) > _kind_fit(located, bare)
     assert _kind_fit(located, where) > _kind_fit(general, where)
 

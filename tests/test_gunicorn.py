@@ -27,7 +27,7 @@ def _free_port() -> int:
 
 
 def procfile_web() -> list[str]:
-    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
     return shlex.split(line.split(":", 1)[1])
 
 
@@ -94,18 +94,29 @@ def test_a_signed_line_event_is_answered_through_the_procfiles_gunicorn(fake_lin
     import hashlib
     import hmac
 
-    web_env.update(LINE_CHANNEL_SECRET="gunicorn-secret", LINE_CHANNEL_ACCESS_TOKEN="gunicorn-token",
-                   LINE_API_BASE_URL=fake_line.url)
+    web_env.update(
+        LINE_CHANNEL_SECRET="gunicorn-secret",
+        LINE_CHANNEL_ACCESS_TOKEN="gunicorn-token",
+        LINE_API_BASE_URL=fake_line.url,
+    )
     port = request.getfixturevalue("web")
-    event = {"type": "message", "mode": "active", "timestamp": 1767225600000, "replyToken": "gunicorn-reply",
-             "source": {"type": "user", "userId": "U0123456789abcdef0123456789abcdef"},
-             "webhookEventId": "01JGUNICORN000000000000000", "deliveryContext": {"isRedelivery": False},
-             "message": {"id": "1", "type": "text", "text": "赤ちゃんサロンはいつ？", "quoteToken": "q"}}
+    event = {
+        "type": "message",
+        "mode": "active",
+        "timestamp": 1767225600000,
+        "replyToken": "gunicorn-reply",
+        "source": {"type": "user", "userId": "U0123456789abcdef0123456789abcdef"},
+        "webhookEventId": "01JGUNICORN000000000000000",
+        "deliveryContext": {"isRedelivery": False},
+        "message": {"id": "1", "type": "text", "text": "赤ちゃんサロンはいつ？", "quoteToken": "q"},
+    }
     body = json.dumps({"destination": "Ubot", "events": [event]}, ensure_ascii=False).encode()
     signature = base64.b64encode(hmac.new(b"gunicorn-secret", body, hashlib.sha256).digest()).decode()
     for sig, expected in ((signature[:-2] + "AA", 400), (signature, 200), (signature, 200)):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("POST", "/callback", body=body, headers={"X-Line-Signature": sig, "Content-Type": "application/json"})
+        conn.request(
+            "POST", "/callback", body=body, headers={"X-Line-Signature": sig, "Content-Type": "application/json"}
+        )
         response = conn.getresponse()
         assert response.status == expected and "json" in response.getheader("Content-Type", "")
         response.read()

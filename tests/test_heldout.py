@@ -32,7 +32,9 @@ def score(db, cases) -> tuple[float, int, int]:
     """(accuracy as score.py counts it, out-of-scope declined, out-of-scope asked)."""
     good = declined = outside = 0
     for case in cases:
-        answer = ask(db, case["q"], area=case.get("area"), today=date.fromisoformat(case.get("today", "2026-11-24")), log=False)
+        answer = ask(
+            db, case["q"], area=case.get("area"), today=date.fromisoformat(case.get("today", "2026-11-24")), log=False
+        )
         if case.get("expect") == "none":
             outside += 1
             declined += not answer.answered

@@ -12,9 +12,9 @@ import pathlib
 
 import pytest
 
-from knowledge.db import open_db
 from knowledge.importers import ImportRejected, import_file
-from knowledge.csvrows import read_csv
+from knowledge.lang.csvrows import read_csv
+from knowledge.store.db import open_db
 from tests.test_import_opendata import OLD_EVENT_COLUMNS, csv_text
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared"
@@ -28,17 +28,27 @@ def db(tmp_path):
 
 
 def event(title: str, day: str, description: str = "") -> dict:
-    return {"都道府県コード又は市区町村コード": "271403", "都道府県名": "大阪府", "市区町村名": "堺市西区",
-            "イベント名": title, "開始日": day, "説明": description}
+    return {
+        "都道府県コード又は市区町村コード": "271403",
+        "都道府県名": "大阪府",
+        "市区町村名": "堺市西区",
+        "イベント名": title,
+        "開始日": day,
+        "説明": description,
+    }
 
 
 def events_text() -> str:
     """Header (line 1), three events on lines 2, 3 and 4-5 (a quoted two-line 説明), CRLF."""
-    return csv_text(OLD_EVENT_COLUMNS, [
-        event("親子ひろば", "2026/05/01"),
-        event("おはなし会", "2026/05/02"),
-        event("体操教室", "2026/05/03", "動きやすい服装で\nお越しください"),
-    ], newline="\r\n")
+    return csv_text(
+        OLD_EVENT_COLUMNS,
+        [
+            event("親子ひろば", "2026/05/01"),
+            event("おはなし会", "2026/05/02"),
+            event("体操教室", "2026/05/03", "動きやすい服装で\nお越しください"),
+        ],
+        newline="\r\n",
+    )
 
 
 FAQ_TEXT = (
@@ -141,19 +151,25 @@ def test_crlf_records_with_lf_inside_quoted_cells_keep_physical_line_numbers():
 
 def test_a_cp932_file_with_a_cut_row_is_refused(db, tmp_path):
     path = tmp_path / "events.csv"
-    text = csv_text(OLD_EVENT_COLUMNS, [event("親子ひろば", "2026/05/01"), event("おはなし会", "2026/05/02")], newline="\r\n")
+    text = csv_text(
+        OLD_EVENT_COLUMNS, [event("親子ひろば", "2026/05/01"), event("おはなし会", "2026/05/02")], newline="\r\n"
+    )
     path.write_bytes(cut_row(text).encode("cp932"))
     with pytest.raises(ImportRejected):
         import_file(db, path)
 
 
-@pytest.mark.parametrize("path", [
-    SHARED / "realdata" / "kawaguchi_112038_preschool.csv",
-    SHARED / "realdata" / "okazaki_232025_event_excerpt.csv",
-    SHARED / "eval" / "whatson_events_nishi.csv",
-    SHARED / "eval" / "whatson_events_mihara.csv",
-    pathlib.Path(__file__).resolve().parents[1] / "knowledge" / "data" / "demo_events.csv",
-], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    [
+        SHARED / "realdata" / "kawaguchi_112038_preschool.csv",
+        SHARED / "realdata" / "okazaki_232025_event_excerpt.csv",
+        SHARED / "eval" / "whatson_events_nishi.csv",
+        SHARED / "eval" / "whatson_events_mihara.csv",
+        pathlib.Path(__file__).resolve().parents[1] / "knowledge" / "data" / "demo_events.csv",
+    ],
+    ids=lambda p: p.name,
+)
 def test_real_files_still_import_whole(db, path):
     if not path.exists():
         pytest.skip(f"{path.name} is not available (../shared)")
@@ -162,15 +178,17 @@ def test_real_files_still_import_whole(db, path):
 
 
 def test_importers_fold_text_with_the_one_nfkc_helper():
-    """knowledge.text.nfkc is the one NFKC helper: no importer keeps its own."""
+    """knowledge.lang.text.nfkc is the one NFKC helper: no importer keeps its own."""
     import importlib
 
     import knowledge.importers as package
-    from knowledge import text
+    from knowledge.lang import text
 
     folder = pathlib.Path(package.__file__).parent
     own = [p.name for p in sorted(folder.glob("*.py")) if "unicodedata" in p.read_text(encoding="utf-8")]
     assert own == []
     for p in folder.glob("*.py"):
-        module = importlib.import_module(f"knowledge.importers.{p.stem}" if p.stem != "__init__" else "knowledge.importers")
+        module = importlib.import_module(
+            f"knowledge.importers.{p.stem}" if p.stem != "__init__" else "knowledge.importers"
+        )
         assert getattr(module, "nfkc", text.nfkc) is text.nfkc, p.name

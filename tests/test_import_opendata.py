@@ -8,10 +8,10 @@ from collections import Counter
 
 import pytest
 
-from knowledge.db import open_db
-from knowledge.importers import ImportRejected, import_file
+from knowledge.importers import ImportRejected, import_file, opendata_events, opendata_facilities
 from knowledge.importers import opendata_common as common
-from knowledge.importers import opendata_events, opendata_facilities
+from knowledge.lang import audience
+from knowledge.store.db import open_db
 
 REALDATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata"
 OKAZAKI = REALDATA / "okazaki_232025_event_excerpt.csv"
@@ -68,7 +68,9 @@ def activities(db) -> dict[str, dict]:
 
 
 def dates_of(db, activity_id: str) -> list[str]:
-    return [r["date"] for r in db.query("SELECT date FROM occurrences WHERE activity_id = ? ORDER BY date", [activity_id])]
+    return [
+        r["date"] for r in db.query("SELECT date FROM occurrences WHERE activity_id = ? ORDER BY date", [activity_id])
+    ]
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -203,7 +205,9 @@ def test_old_layout_events_import(db, tmp_path):
 
 
 def test_rule_with_start_and_end_dates(db, tmp_path):
-    rows = [old_event(イベント名="赤ちゃんひろば", 開始日="2026/04/01", 終了日="2027/03/31", 開始日時特記事項="毎週水曜日")]
+    rows = [
+        old_event(イベント名="赤ちゃんひろば", 開始日="2026/04/01", 終了日="2027/03/31", 開始日時特記事項="毎週水曜日")
+    ]
     import_file(db, write(tmp_path / "e.csv", csv_text(OLD_EVENT_COLUMNS, rows)))
     event = activities(db)["赤ちゃんひろば"]
     assert (event["recurrence"], event["recurrence_start"], event["recurrence_until"]) == (
@@ -222,7 +226,14 @@ def test_area_argument_wins_over_the_file(db, tmp_path):
 
 @pytest.mark.parametrize("encoding, bom", [("utf-8", False), ("utf-8", True), ("cp932", False)])
 def test_bom_no_bom_and_cp932_import_alike(tmp_path, encoding, bom):
-    rows = [old_event(イベント名="親子で楽しむ趣味Club", 開始日="2026/6/3", 対象者="", 説明="手芸や写真のクラブです（１０：００～）")]
+    rows = [
+        old_event(
+            イベント名="親子で楽しむ趣味Club",
+            開始日="2026/6/3",
+            対象者="",
+            説明="手芸や写真のクラブです（１０：００～）",
+        )
+    ]
     text = csv_text(OLD_EVENT_COLUMNS, rows, newline="\r\n")
     path = tmp_path / "e.csv"
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding))
@@ -275,7 +286,10 @@ def test_okazaki_one_row_per_date_is_one_event_with_occurrences(db):
         "2026-07-09",
         "2026-08-11",
     )
-    assert "&nbsp;" not in got["岡崎市制110周年記念事業\u3000ピラミッド・サイエンス！\u30002026年度夏季企画展"]["description"]
+    assert (
+        "&nbsp;"
+        not in got["岡崎市制110周年記念事業\u3000ピラミッド・サイエンス！\u30002026年度夏季企画展"]["description"]
+    )
     assert db["areas"].get("岡崎市")["city"] == "岡崎市"
 
 
@@ -359,7 +373,11 @@ def test_demo_events_file(db):
     assert all(a["sample"] == 1 for a in got.values())
     assert "こどもの居場所研究会" not in got
     salon = got["赤ちゃんサロン"]
-    assert (salon["recurrence"], salon["start_time"], salon["end_time"]) == ("FREQ=MONTHLY;BYDAY=+2TU", "10:00", "11:30")
+    assert (salon["recurrence"], salon["start_time"], salon["end_time"]) == (
+        "FREQ=MONTHLY;BYDAY=+2TU",
+        "10:00",
+        "11:30",
+    )
     assert salon["place"] == "旭区地域子育て支援拠点"
     assert json.loads(salon["audience"]) == ["0歳", "parents"]
     assert got["ぷちキャラバン隊"]["recurrence"] == "FREQ=WEEKLY;BYDAY=TH"
@@ -372,10 +390,10 @@ def test_demo_events_file(db):
 
 def test_audience_tag_labels_read_back_as_their_tag():
     for tag, label in opendata_events.TAG_LABELS.items():
-        assert opendata_events.audience_tags(label) == [tag]
-    assert opendata_events.audience_tags("0歳から5歳") == ["0歳", "1-2歳", "3-5歳"]
-    assert opendata_events.audience_tags("生後2ヶ月～1歳未満の赤ちゃん") == ["0歳"]
-    assert opendata_events.audience_tags("プレママ") == ["pregnancy", "parents"]
+        assert audience.audience_tags(label) == [tag]
+    assert audience.audience_tags("0歳から5歳") == ["0歳", "1-2歳", "3-5歳"]
+    assert audience.audience_tags("生後2ヶ月～1歳未満の赤ちゃん") == ["0歳"]
+    assert audience.audience_tags("プレママ") == ["pregnancy", "parents"]
 
 
 # --- facilities -------------------------------------------------------------------------------
@@ -418,13 +436,37 @@ def test_kawaguchi_facilities(db):
 
 def test_old_layout_facilities_and_bad_rows(db, tmp_path):
     rows = [
-        {"名称": "旭区地域子育て支援拠点", "種別": "地域子育て支援拠点", "都道府県名": "神奈川県", "市区町村名": "横浜市旭区",
-         "住所": "横浜市旭区鶴ケ峰1-4-12", "方書": "2階", "緯度": "35.4747", "経度": "139.5447",
-         "電話番号": "045-382-0122", "許可等年月日": "2016/4/1", "受入年齢": "0歳から就学前",
-         "利用可能曜日": "月火水木金土", "開始時間": "9:30", "終了時間": "16:00", "団体名": "NPO法人"},
+        {
+            "名称": "旭区地域子育て支援拠点",
+            "種別": "地域子育て支援拠点",
+            "都道府県名": "神奈川県",
+            "市区町村名": "横浜市旭区",
+            "住所": "横浜市旭区鶴ケ峰1-4-12",
+            "方書": "2階",
+            "緯度": "35.4747",
+            "経度": "139.5447",
+            "電話番号": "045-382-0122",
+            "許可等年月日": "2016/4/1",
+            "受入年齢": "0歳から就学前",
+            "利用可能曜日": "月火水木金土",
+            "開始時間": "9:30",
+            "終了時間": "16:00",
+            "団体名": "NPO法人",
+        },
         {"名称": "", "種別": "保育所", "都道府県名": "神奈川県", "市区町村名": "横浜市旭区"},  # line 3
-        {"名称": "ひろば", "緯度": "139.5", "経度": "35.4", "都道府県名": "神奈川県", "市区町村名": "横浜市旭区"},  # line 4
-        {"名称": "古い保育所", "許可等年月日": "1952/2/30", "都道府県名": "神奈川県", "市区町村名": "横浜市旭区"},  # line 5
+        {
+            "名称": "ひろば",
+            "緯度": "139.5",
+            "経度": "35.4",
+            "都道府県名": "神奈川県",
+            "市区町村名": "横浜市旭区",
+        },  # line 4
+        {
+            "名称": "古い保育所",
+            "許可等年月日": "1952/2/30",
+            "都道府県名": "神奈川県",
+            "市区町村名": "横浜市旭区",
+        },  # line 5
     ]
     path = write(tmp_path / "141089_childcare.csv", csv_text(OLD_FACILITY_COLUMNS, rows))
     with pytest.raises(ImportRejected) as info:

@@ -26,7 +26,10 @@ def activity(db, title_part, area):
 
 
 def months_of(db, activity_id):
-    return [r["date"][:7] for r in db.query("SELECT date FROM occurrences WHERE activity_id = ? ORDER BY date", [activity_id])]
+    return [
+        r["date"][:7]
+        for r in db.query("SELECT date FROM occurrences WHERE activity_id = ? ORDER BY date", [activity_id])
+    ]
 
 
 def test_nishi_sheet_schedule_by_period_resolved_in_fiscal_year(db):
@@ -118,16 +121,26 @@ def test_sheet_without_year_needs_fiscal_year(db, tmp_path):
         import_file(db, path)
     import_file(db, path, fiscal_year=2026)
     assert db.execute("SELECT fiscal_year FROM programs").fetchone()[0] == 2026
-    months = json.loads(db.execute("SELECT months FROM schedule_items WHERE text LIKE 'こどもの居場所研究会開催 (10%'").fetchone()[0])
+    months = json.loads(
+        db.execute("SELECT months FROM schedule_items WHERE text LIKE 'こどもの居場所研究会開催 (10%'").fetchone()[0]
+    )
     assert months == ["2026-10", "2027-02"]
 
 
-@pytest.mark.parametrize("title, kind", [
-    ("ばあばの会", "event"), ("きょうだい育児座談会", "event"), ("ぶれママ拠点見学会", "event"),
-    ("既存の事業の中でおもちゃをテーマにした講習会", "event"), ("夕涼み会", "event"),
-    ("通信やチラシの自治会回覧", "activity"), ("旭区子育て広場連絡会", "activity"),
-    ("鶴見区子育て支援ネットワーク会議", "activity"), ("会員間の交流プログラム", "activity"),
-])
+@pytest.mark.parametrize(
+    "title, kind",
+    [
+        ("ばあばの会", "event"),
+        ("きょうだい育児座談会", "event"),
+        ("ぶれママ拠点見学会", "event"),
+        ("既存の事業の中でおもちゃをテーマにした講習会", "event"),
+        ("夕涼み会", "event"),
+        ("通信やチラシの自治会回覧", "activity"),
+        ("旭区子育て広場連絡会", "activity"),
+        ("鶴見区子育て支援ネットワーク会議", "activity"),
+        ("会員間の交流プログラム", "activity"),
+    ],
+)
 def test_a_gathering_is_an_event_a_body_is_not(title, kind):
     """The weekly digest pushes events: 自治会回覧 or a staff 会議 must not be one."""
     from knowledge.importers.docs import activity_kind

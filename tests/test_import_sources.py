@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from knowledge import ask
-from knowledge.db import migrations, open_db
 from knowledge.importers import ImportRejected, SourceClash, import_file, parse_path, source_id
+from knowledge.store.db import migrations, open_db
 from tests.test_import_opendata import OLD_EVENT_COLUMNS, csv_text
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -32,8 +32,14 @@ def db(tmp_path):
 
 
 def ward_event(ward: str, title: str, day: str) -> dict:
-    return {"都道府県コード又は市区町村コード": "271403", "都道府県名": "大阪府", "市区町村名": f"堺市{ward}",
-            "イベント名": title, "開始日": day, "終了日": day}
+    return {
+        "都道府県コード又は市区町村コード": "271403",
+        "都道府県名": "大阪府",
+        "市区町村名": f"堺市{ward}",
+        "イベント名": title,
+        "開始日": day,
+        "終了日": day,
+    }
 
 
 def events_file(folder: pathlib.Path, *rows: dict, name: str = "events.csv") -> pathlib.Path:
@@ -45,8 +51,10 @@ def events_file(folder: pathlib.Path, *rows: dict, name: str = "events.csv") -> 
 
 def faq_opendata(path: pathlib.Path, rows: list[tuple[str, str, str]]) -> pathlib.Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    items = [{"faq_id": i, "question": q, "answer": a, "category1": "保育", "category2": "64",
-              "service_name": "null"} for i, q, a in rows]
+    items = [
+        {"faq_id": i, "question": q, "answer": a, "category1": "保育", "category2": "64", "service_name": "null"}
+        for i, q, a in rows
+    ]
     path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
     return path
 
@@ -63,8 +71,11 @@ def ids(db, table: str) -> list[str]:
 
 
 def test_two_wards_files_of_one_name_keep_all_their_events(db, tmp_path):
-    nishi = events_file(tmp_path / "nishi", ward_event("西区", "親子ひろば", "2026/05/01"),
-                        ward_event("西区", "おはなし会", "2026/05/02"))
+    nishi = events_file(
+        tmp_path / "nishi",
+        ward_event("西区", "親子ひろば", "2026/05/01"),
+        ward_event("西区", "おはなし会", "2026/05/02"),
+    )
     mihara = events_file(tmp_path / "mihara", ward_event("美原区", "親子ひろば", "2026/05/08"))
     import_file(db, nishi)
     import_file(db, mihara)
@@ -87,7 +98,9 @@ def test_the_area_option_tells_two_councils_files_apart(db, tmp_path):
 
 def test_reimport_is_idempotent_and_an_update_replaces_its_records(db, tmp_path):
     folder = tmp_path / "nishi"
-    path = events_file(folder, ward_event("西区", "親子ひろば", "2026/05/01"), ward_event("西区", "おはなし会", "2026/05/02"))
+    path = events_file(
+        folder, ward_event("西区", "親子ひろば", "2026/05/01"), ward_event("西区", "おはなし会", "2026/05/02")
+    )
     other = events_file(tmp_path / "mihara", ward_event("美原区", "体操", "2026/05/03"))
     import_file(db, path)
     import_file(db, other)
@@ -152,14 +165,20 @@ def test_cli_source_option_and_stats_keep_the_name(tmp_path):
 
 
 def test_two_councils_faq_files_with_the_same_ids_both_stay(db, tmp_path):
-    first = faq_opendata(tmp_path / "a" / "faq_council_a.json", [
-        ("1", "母子手帳はどこでもらえますか？", "区役所の窓口で交付します。"),
-        ("2", "児童手当はいつ振り込まれますか？", "6月、10月、2月に振り込みます。"),
-    ])
-    second = faq_opendata(tmp_path / "b" / "faq_council_b.json", [
-        ("1", "一時預かりを利用したい", "保育園の一時預かりをご利用ください。"),
-        ("2", "病児保育の申し込み方法は？", "事前登録が必要です。"),
-    ])
+    first = faq_opendata(
+        tmp_path / "a" / "faq_council_a.json",
+        [
+            ("1", "母子手帳はどこでもらえますか？", "区役所の窓口で交付します。"),
+            ("2", "児童手当はいつ振り込まれますか？", "6月、10月、2月に振り込みます。"),
+        ],
+    )
+    second = faq_opendata(
+        tmp_path / "b" / "faq_council_b.json",
+        [
+            ("1", "一時預かりを利用したい", "保育園の一時預かりをご利用ください。"),
+            ("2", "病児保育の申し込み方法は？", "事前登録が必要です。"),
+        ],
+    )
     import_file(db, first)
     import_file(db, second)
     assert db["faqs"].count == 4
@@ -208,14 +227,24 @@ def old_base(path: pathlib.Path, files: list[tuple[pathlib.Path, dict]]) -> None
                 if table == "faqs":
                     r["id"] = f"{options['area']}:{r['faq_id']}" if options.get("area") else r["faq_id"]
             db[table].upsert_all(rows, pk="id", alter=True)
-        db["sources"].insert({"name": file.name, "kind": parsed.kind, "area": parsed.area or options.get("area"),
-                              "rows": parsed.rows, "imported_at": "2026-01-01T00:00:00+00:00"})
+        db["sources"].insert(
+            {
+                "name": file.name,
+                "kind": parsed.kind,
+                "area": parsed.area or options.get("area"),
+                "rows": parsed.rows,
+                "imported_at": "2026-01-01T00:00:00+00:00",
+            }
+        )
     db.close()
 
 
 def test_migration_moves_sources_and_records_to_the_new_identity(tmp_path):
-    events = events_file(tmp_path / "nishi", ward_event("西区", "親子ひろば", "2026/05/01"),
-                         ward_event("西区", "おはなし会", "2026/05/02"))
+    events = events_file(
+        tmp_path / "nishi",
+        ward_event("西区", "親子ひろば", "2026/05/01"),
+        ward_event("西区", "おはなし会", "2026/05/02"),
+    )
     faq = faq_opendata(tmp_path / "faq.json", [("7", "母子手帳はどこでもらえますか？", "区役所の窓口で交付します。")])
     path = tmp_path / "old.db"
     old_base(path, [(events, {}), (faq, {})])

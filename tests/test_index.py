@@ -3,7 +3,7 @@
 import gc
 
 from knowledge import ask, open_db
-from knowledge.db import bump_version
+from knowledge.store.db import bump_version
 
 
 def _faq_base(path, question: str, answer: str, faq_id: str = "1"):
@@ -60,7 +60,7 @@ import threading  # noqa: E402
 
 import pytest  # noqa: E402
 
-from knowledge import index as index_mod  # noqa: E402
+from knowledge.search import index as index_mod  # noqa: E402
 
 LIBRARY = ("図書館の開館時間を教えてください", "9時から17時です。")
 VACCINE = ("予防接種の受け方を教えてください", "かかりつけ医で受けられます。")
@@ -169,10 +169,10 @@ def test_a_failed_rebuild_is_logged_and_tried_again_while_the_old_index_answers(
 
     monkeypatch.setattr(index_mod, "build_for", broken)
     _write(path, *VACCINE, faq_id="2")
-    with caplog.at_level("ERROR", logger="knowledge.index"):
+    with caplog.at_level("ERROR", logger="knowledge.search.index"):
         assert VACCINE[0] not in _titles(reader, "予防接種の受け方")
         assert cache.wait_idle(30)
-    failed = [r for r in caplog.records if r.name == "knowledge.index" and r.levelname == "ERROR"]
+    failed = [r for r in caplog.records if r.name == "knowledge.search.index" and r.levelname == "ERROR"]
     assert failed and failed[0].exc_info and "disk on fire" in str(failed[0].exc_info[1])
     assert _titles(reader, "図書館の開館時間") == [LIBRARY[0]]  # the old index still answers
     monkeypatch.setattr(index_mod, "build_for", build)
@@ -196,7 +196,7 @@ def test_a_backup_restored_in_place_is_served_though_its_version_is_lower(tmp_pa
     follow the base as it now is, not keep the newer-numbered one it had."""
     import shutil
 
-    from knowledge.index import index_for
+    from knowledge.search.index import index_for
 
     path, backup = tmp_path / "kb.db", tmp_path / "backup.db"
     db = _faq_base(path, "図書館の開館時間を教えてください", "9時から17時です。")

@@ -1,4 +1,4 @@
-"""``handlers.line_render``: answers as LINE messages that LINE accepts, however long or many
+"""``handlers.line.render``: answers as LINE messages that LINE accepts, however long or many
 the records (every reply body checked against LINE's OpenAPI spec, ``tests/line_spec.py``)."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from line_spec import validate_request
 from linebot.v3.messaging import ApiClient, Configuration, ReplyMessageRequest
 
-from handlers import line_render as render
-from handlers import line_setup
+from handlers.line import render
+from handlers.line import setup as line_setup
 from knowledge import ask
-from knowledge.listings import Listed, Listing
-from knowledge.places import Place
-from line_spec import validate_request
+from knowledge.answers.listings import Listed, Listing
+from knowledge.answers.places import Place
 
 TODAY = date(2026, 12, 1)
 
@@ -35,9 +35,16 @@ def assert_valid(messages) -> dict:
 
 def entry(i: int, *, long: bool = False) -> Listed:
     words = "とても長い説明の" * 40 if long else ""
-    return Listed(day=TODAY + timedelta(days=i % 7), start_time="10:00", end_time="11:30",
-                  title=f"おやこひろば{i}{words}", place=f"地域子育て支援拠点{i}{words}",
-                  audience=f"0歳から3歳の親子{words}", activity_id=f"a{i}", area="横浜市旭区")
+    return Listed(
+        day=TODAY + timedelta(days=i % 7),
+        start_time="10:00",
+        end_time="11:30",
+        title=f"おやこひろば{i}{words}",
+        place=f"地域子育て支援拠点{i}{words}",
+        audience=f"0歳から3歳の親子{words}",
+        activity_id=f"a{i}",
+        area="横浜市旭区",
+    )
 
 
 @pytest.mark.parametrize("count", [1, 9, 10, 11, 25, 300])
@@ -67,10 +74,22 @@ def test_an_empty_window_with_next_events_says_so_then_shows_them():
 
 
 def test_places_with_and_without_coordinates():
-    places = [Place(f"b{i}", f"拠点{i}", "横浜市旭区", "地域子育て支援拠点", "横浜市旭区二俣川1-1", "045-000-0000",
-                    "9:00〜16:00", "https://example.jp/" + "x" * 2000 if i == 1 else "https://example.jp/",
-                    35.46 + i / 100 if i % 2 else None, 139.53 if i % 2 else None, 0.42 * i if i % 2 else None)
-              for i in range(12)]
+    places = [
+        Place(
+            f"b{i}",
+            f"拠点{i}",
+            "横浜市旭区",
+            "地域子育て支援拠点",
+            "横浜市旭区二俣川1-1",
+            "045-000-0000",
+            "9:00〜16:00",
+            "https://example.jp/" + "x" * 2000 if i == 1 else "https://example.jp/",
+            35.46 + i / 100 if i % 2 else None,
+            139.53 if i % 2 else None,
+            0.42 * i if i % 2 else None,
+        )
+        for i in range(12)
+    ]
     body = assert_valid(render.finish(render.place_carousel(places, "近くの拠点"), render.follow_ups()))
     flex = body["messages"][1]
     assert len(flex["contents"]["contents"]) == 10
@@ -79,10 +98,20 @@ def test_places_with_and_without_coordinates():
     assert "x" * 2000 not in first  # a link LINE would refuse (over 1,000 characters) is left out
 
 
-@pytest.mark.parametrize("question", [
-    "旭区の子育て支援拠点", "赤ちゃんサロン", "赤ちゃんサロンはいつ？", "児童手当", "宝くじ", "今週のイベント",
-    "来週の土曜に行けるイベント", "パパと参加できるイベント", "",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "旭区の子育て支援拠点",
+        "赤ちゃんサロン",
+        "赤ちゃんサロンはいつ？",
+        "児童手当",
+        "宝くじ",
+        "今週のイベント",
+        "来週の土曜に行けるイベント",
+        "パパと参加できるイベント",
+        "",
+    ],
+)
 def test_answers_of_every_kind_are_valid_messages(demo_db, question):
     answer = ask(demo_db, question, area="横浜市旭区", today=TODAY, log=False)
     body = assert_valid(render.answer_messages(demo_db, answer, TODAY))
@@ -115,18 +144,37 @@ def test_setup_messages_are_valid(demo_db):
     assert_valid(line_setup.child_question())
     with demo_db.conn:
         for i in range(40):
-            demo_db["areas"].insert({"name": f"長い名前の政令指定都市{i % 3}市第{i}区", "city": f"長い名前の政令指定都市{i % 3}市",
-                                     "ward": f"第{i}区"})
-    for messages in (line_setup.area_question(demo_db), line_setup.area_question(demo_db, cities=True),
-                     line_setup.area_question(demo_db, "長い名前の政令指定都市1市", page=1)):
+            demo_db["areas"].insert(
+                {
+                    "name": f"長い名前の政令指定都市{i % 3}市第{i}区",
+                    "city": f"長い名前の政令指定都市{i % 3}市",
+                    "ward": f"第{i}区",
+                }
+            )
+    for messages in (
+        line_setup.area_question(demo_db),
+        line_setup.area_question(demo_db, cities=True),
+        line_setup.area_question(demo_db, "長い名前の政令指定都市1市", page=1),
+    ):
         body = assert_valid(messages)
         assert len(body["messages"][-1]["quickReply"]["items"]) <= 13
 
 
 def test_emoji_are_counted_as_line_counts_them():
     """LINE counts texts in UTF-16 units: 🎄 is two. A listing of emoji titles stays within altText."""
-    entries = [Listed(day=TODAY, start_time=None, end_time=None, title="🎄" * 30, place=None, audience=None,
-                      activity_id=f"e{i}", area=None) for i in range(60)]
+    entries = [
+        Listed(
+            day=TODAY,
+            start_time=None,
+            end_time=None,
+            title="🎄" * 30,
+            place=None,
+            audience=None,
+            activity_id=f"e{i}",
+            area=None,
+        )
+        for i in range(60)
+    ]
     listing = Listing(label="今週", start=TODAY, end=TODAY, area=None, entries=entries)
     text = "\n".join("・" + e.title for e in entries)
     body = assert_valid(render.listing_messages(listing, text))
@@ -134,10 +182,21 @@ def test_emoji_are_counted_as_line_counts_them():
     assert_valid([render.text_message("😀" * 5000)])
 
 
-@pytest.mark.parametrize("url", ["https://example.jp/子育て ひろば", "https://a.example.jp/ https://b.example.jp/",
-                                 "（https://example.jp/hiroba）", "ftp://example.jp", "なし", ""])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.jp/子育て ひろば",
+        "https://a.example.jp/ https://b.example.jp/",
+        "（https://example.jp/hiroba）",
+        "ftp://example.jp",
+        "なし",
+        "",
+    ],
+)
 def test_links_from_open_data_cells_are_made_safe_or_left_out(url):
     place = Place("b", "拠点", "横浜市旭区", None, None, None, None, url, None, None)
     body = assert_valid(render.place_carousel([place], "拠点"))
-    for action in [c["action"] for c in body["messages"][1]["contents"]["contents"][0].get("footer", {}).get("contents", [])]:
+    for action in [
+        c["action"] for c in body["messages"][1]["contents"]["contents"][0].get("footer", {}).get("contents", [])
+    ]:
         assert " " not in action["uri"] and action["uri"].startswith("https://")

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from werkzeug import Request, Response
 
 from bot.cli import cli
-from handlers import line_richmenu as richmenu
+from handlers.line import richmenu
 
 TOKEN = "test-channel-token"
 LABELS = ["今週のイベント", "近くの拠点", "よくある質問", "設定", "ヘルプ"]
@@ -71,7 +71,9 @@ class FakeLine:
         body = request.get_data()
         self.seen.append(Seen(request.method, request.path, request.headers.get("Content-Type"), body))
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
-            return _error(401, "Authentication failed. Confirm that the access token in the authorization header is valid.")
+            return _error(
+                401, "Authentication failed. Confirm that the access token in the authorization header is valid."
+            )
         key = f"{request.method} {request.path}"
         for pattern, failure in self.fail.items():
             if re.fullmatch(pattern, key):
@@ -181,8 +183,12 @@ def line(httpserver):
 
 @pytest.fixture
 def env(httpserver):
-    return {"LINE_CHANNEL_SECRET": "test-secret", "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
-            "LINE_API_BASE_URL": httpserver.url_for("/"), "KOSODATE_LOG_LEVEL": None}
+    return {
+        "LINE_CHANNEL_SECRET": "test-secret",
+        "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+        "LINE_API_BASE_URL": httpserver.url_for("/"),
+        "KOSODATE_LOG_LEVEL": None,
+    }
 
 
 def run(env, *args):
@@ -202,6 +208,7 @@ def jpeg_header(width: int, height: int) -> bytes:
 
 
 # --- a first run -------------------------------------------------------------------------------
+
 
 def test_first_run_validates_creates_uploads_and_sets_default(line, env):
     result = run(env)
@@ -243,6 +250,7 @@ def test_the_shipped_image_fits_the_menu():
 
 # --- a rerun replaces ours and leaves others alone ---------------------------------------------
 
+
 def test_rerun_sets_the_new_default_then_deletes_our_old_menus_only(line, env):
     old = line.add_menu("kosodate-bot 2026-01-01T00:00:00Z", default=True)
     stale = line.add_menu("kosodate-bot", with_image=False)  # left by an interrupted run
@@ -255,7 +263,7 @@ def test_rerun_sets_the_new_default_then_deletes_our_old_menus_only(line, env):
     new_id = next(i for i in line.menus if i.startswith("richmenu-new"))
     calls = line.calls()
     set_default = calls.index(f"POST /v2/bot/user/all/richmenu/{new_id}")
-    assert calls[set_default + 1:] == [f"DELETE /v2/bot/richmenu/{old}", f"DELETE /v2/bot/richmenu/{stale}"]
+    assert calls[set_default + 1 :] == [f"DELETE /v2/bot/richmenu/{old}", f"DELETE /v2/bot/richmenu/{stale}"]
     assert set(line.menus) == {new_id, foreign, lookalike}
     assert line.default == new_id
     assert old in result.output and stale in result.output
@@ -270,10 +278,13 @@ def test_two_runs_leave_one_menu_of_ours(line, env):
 
 # --- failures leave the account as it was ------------------------------------------------------
 
+
 def test_upload_refused_deletes_the_new_menu_and_keeps_the_old_default(line, env):
     old = line.add_menu("kosodate-bot 2026-01-01T00:00:00Z", default=True)
     line.fail[r"POST /v2/bot/richmenu/richmenu-new\w+/content"] = (
-        400, json.dumps({"message": "Image size must match the rich menu size"}))
+        400,
+        json.dumps({"message": "Image size must match the rich menu size"}),
+    )
 
     result = run(env)
 
@@ -300,15 +311,23 @@ def test_set_default_failing_deletes_the_new_menu(line, env):
 def test_menu_refused_by_validate_reports_lines_details_and_creates_nothing(line, env):
     # The SDK's models already refuse what the spec bounds (a chatBarText over 14 characters);
     # LINE's validate checks more (an area outside the image, an action it does not accept).
-    line.fail[r"POST /v2/bot/richmenu/validate"] = (400, json.dumps({
-        "message": "The request body has 1 error(s)",
-        "details": [{"message": "must be within the rich menu", "property": "areas[2].bounds"}]}))
+    line.fail[r"POST /v2/bot/richmenu/validate"] = (
+        400,
+        json.dumps(
+            {
+                "message": "The request body has 1 error(s)",
+                "details": [{"message": "must be within the rich menu", "property": "areas[2].bounds"}],
+            }
+        ),
+    )
 
     result = run(env)
 
     assert result.exit_code == 1
-    assert result.output == ("Error: LINE API could not validate the rich menu: 400 The request body has 1 error(s) "
-                             "(areas[2].bounds: must be within the rich menu)\n")
+    assert result.output == (
+        "Error: LINE API could not validate the rich menu: 400 The request body has 1 error(s) "
+        "(areas[2].bounds: must be within the rich menu)\n"
+    )
     assert line.calls() == ["POST /v2/bot/richmenu/validate"] and not line.menus
 
 
@@ -316,8 +335,10 @@ def test_expired_token_is_one_line_with_lines_message(line, env):
     result = run({**env, "LINE_CHANNEL_ACCESS_TOKEN": "expired"})
 
     assert result.exit_code == 1
-    assert result.output == ("Error: LINE API could not validate the rich menu: 401 Authentication failed. "
-                             "Confirm that the access token in the authorization header is valid.\n")
+    assert result.output == (
+        "Error: LINE API could not validate the rich menu: 401 Authentication failed. "
+        "Confirm that the access token in the authorization header is valid.\n"
+    )
 
 
 def test_no_answer_in_time_is_reported_and_nothing_made(line, env, monkeypatch):
@@ -341,6 +362,7 @@ def test_no_token_says_so_and_sends_nothing(line, env):
 
 # --- --dry-run and --image ---------------------------------------------------------------------
 
+
 def test_dry_run_prints_the_menu_and_sends_nothing(line, env):
     result = CliRunner().invoke(cli, ["line", "richmenu", "--dry-run"], env=env)
 
@@ -363,12 +385,15 @@ def test_another_jpeg_image_is_uploaded_as_jpeg(line, env, tmp_path):
     assert upload.content_type == "image/jpeg" and upload.body == path.read_bytes()
 
 
-@pytest.mark.parametrize("content, message", [
-    (png_header(2500, 843), "2500×843 pixels; the menu needs 2500×1686"),
-    (jpeg_header(1200, 810), "1200×810 pixels; the menu needs 2500×1686"),
-    (b"GIF89a" + b"\0" * 20, "not a PNG or JPEG file"),
-    (png_header(2500, 1686, pad=richmenu.MAX_IMAGE_BYTES), "bytes; LINE takes at most 1,048,576 (1 MB)"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (png_header(2500, 843), "2500×843 pixels; the menu needs 2500×1686"),
+        (jpeg_header(1200, 810), "1200×810 pixels; the menu needs 2500×1686"),
+        (b"GIF89a" + b"\0" * 20, "not a PNG or JPEG file"),
+        (png_header(2500, 1686, pad=richmenu.MAX_IMAGE_BYTES), "bytes; LINE takes at most 1,048,576 (1 MB)"),
+    ],
+)
 def test_a_wrong_image_is_refused_before_anything_is_sent(line, env, tmp_path, content, message):
     path = tmp_path / "menu.img"
     path.write_bytes(content)
@@ -388,6 +413,7 @@ def test_a_missing_image_is_refused(line, env, tmp_path):
 
 
 # --- the image generator (a dev tool: needs Pillow and the font) -------------------------------
+
 
 def test_the_generator_draws_an_image_of_the_menus_size(tmp_path):
     pytest.importorskip("PIL")

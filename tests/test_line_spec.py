@@ -14,8 +14,11 @@ import urllib.request
 import uuid
 from urllib.error import HTTPError
 
+import line_spec
 import pytest
 import urllib3
+from line_fake import FakeLine
+from line_spec import EXTRA_RULES, check_response, grapheme_length, load_spec, utf16_length, validate_request
 from linebot.v3.messaging import (
     ApiClient,
     ApiException,
@@ -44,10 +47,6 @@ from linebot.v3.messaging import (
     TextMessage,
     URIAction,
 )
-
-import line_spec
-from line_fake import FakeLine
-from line_spec import EXTRA_RULES, check_response, grapheme_length, load_spec, utf16_length, validate_request
 
 REPLY, PUSH, MULTICAST = "/v2/bot/message/reply", "/v2/bot/message/push", "/v2/bot/message/multicast"
 RICHMENU, RICHMENU_VALIDATE = "/v2/bot/richmenu", "/v2/bot/richmenu/validate"
@@ -78,10 +77,13 @@ def quick_reply(n: int = 4, label: str = "えらぶ") -> QuickReply:
 def bubble(title: str = "子育てひろば") -> FlexBubble:
     return FlexBubble(
         body=FlexBox(layout="vertical", contents=[FlexText(text=title, wrap=True), FlexText(text="10:00-12:00")]),
-        footer=FlexBox(layout="vertical", contents=[
-            FlexButton(action=URIAction(label="詳しく見る", uri="https://www.city.example.lg.jp/kosodate/")),
-            FlexButton(action=PostbackAction(label="予約", data="event=42", display_text="予約したい")),
-        ]),
+        footer=FlexBox(
+            layout="vertical",
+            contents=[
+                FlexButton(action=URIAction(label="詳しく見る", uri="https://www.city.example.lg.jp/kosodate/")),
+                FlexButton(action=PostbackAction(label="予約", data="event=42", display_text="予約したい")),
+            ],
+        ),
     )
 
 
@@ -95,12 +97,21 @@ def flex_push(contents, alt_text: str = "今週のイベント") -> dict:
 
 def rich_menu(areas: int = 2, chat_bar_text: str = "メニュー") -> dict:
     width = 2500 // areas
-    return wire(RichMenuRequest(
-        size=RichMenuSize(width=2500, height=843), selected=True, name="kosodate main", chat_bar_text=chat_bar_text,
-        areas=[RichMenuArea(bounds=RichMenuBounds(x=i * width, y=0, width=width, height=843),
-                            action=PostbackAction(label="メニュー", data=f"menu={i}", display_text="メニュー"))
-               for i in range(areas)],
-    ))
+    return wire(
+        RichMenuRequest(
+            size=RichMenuSize(width=2500, height=843),
+            selected=True,
+            name="kosodate main",
+            chat_bar_text=chat_bar_text,
+            areas=[
+                RichMenuArea(
+                    bounds=RichMenuBounds(x=i * width, y=0, width=width, height=843),
+                    action=PostbackAction(label="メニュー", data=f"menu={i}", display_text="メニュー"),
+                )
+                for i in range(areas)
+            ],
+        )
+    )
 
 
 GOOD = {
@@ -114,9 +125,26 @@ GOOD = {
     "flex bubble": (PUSH, flex_push(bubble())),
     "flex carousel of 12": (PUSH, flex_push(FlexCarousel(contents=[bubble() for _ in range(12)]))),
     "altText of 1,500": (PUSH, flex_push(bubble(), alt_text="あ" * 1500)),
-    "postback data of 300": (REPLY, wire(ReplyMessageRequest(reply_token="rt", messages=[TextMessage(
-        text="t", quick_reply=QuickReply(items=[QuickReplyItem(action=PostbackAction(
-            label="l", data="d" * 300, display_text="あ" * 300))]))]))),
+    "postback data of 300": (
+        REPLY,
+        wire(
+            ReplyMessageRequest(
+                reply_token="rt",
+                messages=[
+                    TextMessage(
+                        text="t",
+                        quick_reply=QuickReply(
+                            items=[
+                                QuickReplyItem(
+                                    action=PostbackAction(label="l", data="d" * 300, display_text="あ" * 300)
+                                )
+                            ]
+                        ),
+                    )
+                ],
+            )
+        ),
+    ),
     "five messages": (REPLY, wire(ReplyMessageRequest(reply_token="rt", messages=[TextMessage(text="t")] * 5))),
     "multicast to 500": (MULTICAST, wire(MulticastRequest(to=[USER] * 500, messages=[TextMessage(text="t")]))),
     "rich menu": (RICHMENU, rich_menu()),
@@ -137,7 +165,9 @@ def test_the_sdk_drops_none_fields_and_keeps_defaults():
     assert "null" not in json.dumps(body)
     assert body["notificationDisabled"] is False
     assert body["messages"][0]["quickReply"]["items"][0] == {
-        "type": "action", "action": {"type": "message", "label": "えらぶ", "text": "保育園の空き"}}
+        "type": "action",
+        "action": {"type": "message", "label": "えらぶ", "text": "保育園の空き"},
+    }
 
 
 # --- each rule broken once ------------------------------------------------------------------
@@ -170,68 +200,162 @@ PUSH_BUBBLE = flex_push(bubble())
 
 BAD = {
     # (path, body, property LINE would name, words the message must contain)
-    "6 messages": (REPLY, changed(text_reply(), lambda b: b["messages"].extend([first_message(b)] * 5)),
-                   "messages", "at most 5"),
+    "6 messages": (
+        REPLY,
+        changed(text_reply(), lambda b: b["messages"].extend([first_message(b)] * 5)),
+        "messages",
+        "at most 5",
+    ),
     "no messages": (REPLY, changed(text_reply(), lambda b: b["messages"].clear()), "messages", "at least 1"),
     "5,001-character text": (REPLY, text_reply("あ" * 5001), "messages[0].text", "at most 5000"),
     "5,002 UTF-16 units of emoji": (REPLY, text_reply("🍎" * 2501), "messages[0].text", "it is 5002"),
     "empty text": (REPLY, text_reply(""), "messages[0].text", "May not be empty"),
-    "1,501-character altText": (PUSH, flex_push(bubble(), alt_text="あ" * 1501), "messages[0].altText",
-                                "at most 1500"),
-    "13 bubbles": (PUSH, flex_push(FlexCarousel(contents=[bubble() for _ in range(13)])),
-                   "messages[0].contents.contents", "at most 12"),
-    "14 quick reply items": (REPLY, changed(text_reply(quick_reply=quick_reply(13)),
-                                            lambda b: qr_items(b).append(copy.deepcopy(qr_items(b)[0]))),
-                             "messages[0].quickReply.items", "at most 13"),
-    "21-character quick reply label": (REPLY, text_reply(quick_reply=quick_reply(1, "あ" * 21)),
-                                       "messages[0].quickReply.items[0].action.label", "at most 20"),
-    "41-character flex button label": (PUSH, changed(PUSH_BUBBLE, lambda b: flex_button(b).update(label="x" * 41)),
-                                       "messages[0].contents.footer.contents[0].action.label", "at most 40"),
-    "301-character postback data": (PUSH, changed(PUSH_BUBBLE, lambda b: flex_button(b, 1).update(data="d" * 301)),
-                                    "messages[0].contents.footer.contents[1].action.data", "at most 300"),
-    "301-character displayText": (PUSH, changed(PUSH_BUBBLE, lambda b: flex_button(b, 1).update(displayText="あ" * 301)),
-                                  "messages[0].contents.footer.contents[1].action.displayText", "at most 300"),
-    "301-character message action text": (REPLY, changed(REPLY_QR, lambda b: qr_action(b).update(text="あ" * 301)),
-                                          "messages[0].quickReply.items[0].action.text", "at most 300"),
-    "1,001-character uri": (PUSH, changed(PUSH_BUBBLE, lambda b: flex_button(b).update(
-                                uri="https://example.jp/" + "a" * 982)),
-                            "messages[0].contents.footer.contents[0].action.uri", "at most 1000"),
-    "relative uri": (PUSH, changed(PUSH_BUBBLE, lambda b: flex_button(b).update(uri="/kosodate")),
-                     "messages[0].contents.footer.contents[0].action.uri", "valid uri"),
-    "unknown message type": (REPLY, changed(text_reply(), lambda b: first_message(b).update(type="txt")),
-                             "messages[0].type", "Must be one of the following values"),
-    "unknown flex component type": (PUSH, changed(PUSH_BUBBLE, lambda b: first_message(b)["contents"]["body"]
-                                                  ["contents"][0].update(type="paragraph")),
-                                    "messages[0].contents.body.contents[0].type", "[box, button"),
-    "unknown action type": (REPLY, changed(REPLY_QR, lambda b: qr_action(b).update(type="call")),
-                            "messages[0].quickReply.items[0].action.type", "postback"),
-    "carousel in a carousel": (PUSH, changed(flex_push(FlexCarousel(contents=[bubble()])),
-                                             lambda b: first_message(b)["contents"]["contents"][0].update(type="carousel")),
-                               "messages[0].contents.contents[0].type", "[bubble]"),
-    "text message without text": (REPLY, changed(text_reply(), lambda b: first_message(b).pop("text")),
-                                  "messages[0].text", "Must be specified"),
-    "reply without replyToken": (REPLY, changed(text_reply(), lambda b: b.pop("replyToken")), "replyToken",
-                                 "Must be specified"),
-    "flex without altText": (PUSH, changed(PUSH_BUBBLE, lambda b: first_message(b).pop("altText")),
-                             "messages[0].altText", "Must be specified"),
-    "message without type": (REPLY, changed(text_reply(), lambda b: first_message(b).pop("type")),
-                             "messages[0].type", "Must be specified"),
-    "text of the wrong type": (REPLY, changed(text_reply(), lambda b: first_message(b).update(text=42)),
-                               "messages[0].text", "type string"),
-    "box layout not in the enum": (PUSH, changed(PUSH_BUBBLE, lambda b: first_message(b)["contents"]["body"]
-                                                 .update(layout="diagonal")),
-                                   "messages[0].contents.body.layout", "horizontal, vertical, baseline"),
-    "multicast to 501": (MULTICAST, changed(wire(MulticastRequest(to=[USER] * 500, messages=[TextMessage(text="t")])),
-                                            lambda b: b["to"].append(USER)),
-                         "to", "at most 500"),
+    "1,501-character altText": (PUSH, flex_push(bubble(), alt_text="あ" * 1501), "messages[0].altText", "at most 1500"),
+    "13 bubbles": (
+        PUSH,
+        flex_push(FlexCarousel(contents=[bubble() for _ in range(13)])),
+        "messages[0].contents.contents",
+        "at most 12",
+    ),
+    "14 quick reply items": (
+        REPLY,
+        changed(text_reply(quick_reply=quick_reply(13)), lambda b: qr_items(b).append(copy.deepcopy(qr_items(b)[0]))),
+        "messages[0].quickReply.items",
+        "at most 13",
+    ),
+    "21-character quick reply label": (
+        REPLY,
+        text_reply(quick_reply=quick_reply(1, "あ" * 21)),
+        "messages[0].quickReply.items[0].action.label",
+        "at most 20",
+    ),
+    "41-character flex button label": (
+        PUSH,
+        changed(PUSH_BUBBLE, lambda b: flex_button(b).update(label="x" * 41)),
+        "messages[0].contents.footer.contents[0].action.label",
+        "at most 40",
+    ),
+    "301-character postback data": (
+        PUSH,
+        changed(PUSH_BUBBLE, lambda b: flex_button(b, 1).update(data="d" * 301)),
+        "messages[0].contents.footer.contents[1].action.data",
+        "at most 300",
+    ),
+    "301-character displayText": (
+        PUSH,
+        changed(PUSH_BUBBLE, lambda b: flex_button(b, 1).update(displayText="あ" * 301)),
+        "messages[0].contents.footer.contents[1].action.displayText",
+        "at most 300",
+    ),
+    "301-character message action text": (
+        REPLY,
+        changed(REPLY_QR, lambda b: qr_action(b).update(text="あ" * 301)),
+        "messages[0].quickReply.items[0].action.text",
+        "at most 300",
+    ),
+    "1,001-character uri": (
+        PUSH,
+        changed(PUSH_BUBBLE, lambda b: flex_button(b).update(uri="https://example.jp/" + "a" * 982)),
+        "messages[0].contents.footer.contents[0].action.uri",
+        "at most 1000",
+    ),
+    "relative uri": (
+        PUSH,
+        changed(PUSH_BUBBLE, lambda b: flex_button(b).update(uri="/kosodate")),
+        "messages[0].contents.footer.contents[0].action.uri",
+        "valid uri",
+    ),
+    "unknown message type": (
+        REPLY,
+        changed(text_reply(), lambda b: first_message(b).update(type="txt")),
+        "messages[0].type",
+        "Must be one of the following values",
+    ),
+    "unknown flex component type": (
+        PUSH,
+        changed(PUSH_BUBBLE, lambda b: first_message(b)["contents"]["body"]["contents"][0].update(type="paragraph")),
+        "messages[0].contents.body.contents[0].type",
+        "[box, button",
+    ),
+    "unknown action type": (
+        REPLY,
+        changed(REPLY_QR, lambda b: qr_action(b).update(type="call")),
+        "messages[0].quickReply.items[0].action.type",
+        "postback",
+    ),
+    "carousel in a carousel": (
+        PUSH,
+        changed(
+            flex_push(FlexCarousel(contents=[bubble()])),
+            lambda b: first_message(b)["contents"]["contents"][0].update(type="carousel"),
+        ),
+        "messages[0].contents.contents[0].type",
+        "[bubble]",
+    ),
+    "text message without text": (
+        REPLY,
+        changed(text_reply(), lambda b: first_message(b).pop("text")),
+        "messages[0].text",
+        "Must be specified",
+    ),
+    "reply without replyToken": (
+        REPLY,
+        changed(text_reply(), lambda b: b.pop("replyToken")),
+        "replyToken",
+        "Must be specified",
+    ),
+    "flex without altText": (
+        PUSH,
+        changed(PUSH_BUBBLE, lambda b: first_message(b).pop("altText")),
+        "messages[0].altText",
+        "Must be specified",
+    ),
+    "message without type": (
+        REPLY,
+        changed(text_reply(), lambda b: first_message(b).pop("type")),
+        "messages[0].type",
+        "Must be specified",
+    ),
+    "text of the wrong type": (
+        REPLY,
+        changed(text_reply(), lambda b: first_message(b).update(text=42)),
+        "messages[0].text",
+        "type string",
+    ),
+    "box layout not in the enum": (
+        PUSH,
+        changed(PUSH_BUBBLE, lambda b: first_message(b)["contents"]["body"].update(layout="diagonal")),
+        "messages[0].contents.body.layout",
+        "horizontal, vertical, baseline",
+    ),
+    "multicast to 501": (
+        MULTICAST,
+        changed(
+            wire(MulticastRequest(to=[USER] * 500, messages=[TextMessage(text="t")])), lambda b: b["to"].append(USER)
+        ),
+        "to",
+        "at most 500",
+    ),
     "flex bubble over 30 KB": (PUSH, flex_push(bubble("あ" * 10_100)), "messages[0].contents", "30,000 bytes"),
-    "rich menu chatBarText of 15": (RICHMENU, changed(rich_menu(), lambda b: b.update(chatBarText="メ" * 15)),
-                                    "chatBarText", "at most 14"),
+    "rich menu chatBarText of 15": (
+        RICHMENU,
+        changed(rich_menu(), lambda b: b.update(chatBarText="メ" * 15)),
+        "chatBarText",
+        "at most 14",
+    ),
     "rich menu of 21 areas": (RICHMENU, rich_menu(areas=21), "areas", "at most 20"),
-    "rich menu without size": (RICHMENU_VALIDATE, changed(rich_menu(), lambda b: b.pop("size")), "size",
-                               "Must be specified"),
-    "rich menu area label of 21": (RICHMENU, changed(rich_menu(), lambda b: b["areas"][0]["action"].update(
-                                       label="あ" * 21)), "areas[0].action.label", "at most 20"),
+    "rich menu without size": (
+        RICHMENU_VALIDATE,
+        changed(rich_menu(), lambda b: b.pop("size")),
+        "size",
+        "Must be specified",
+    ),
+    "rich menu area label of 21": (
+        RICHMENU,
+        changed(rich_menu(), lambda b: b["areas"][0]["action"].update(label="あ" * 21)),
+        "areas[0].action.label",
+        "at most 20",
+    ),
 }
 
 
@@ -248,11 +372,13 @@ def test_a_broken_rule_is_reported_once():
 
 def test_requests_outside_the_spec_are_refused():
     assert validate_request("POST", "/v2/bot/message/replies", text_reply()) == [
-        "(body): POST /v2/bot/message/replies is not an operation of the Messaging API spec"]
+        "(body): POST /v2/bot/message/replies is not an operation of the Messaging API spec"
+    ]
     assert validate_request("GET", "/v2/bot/info", None) == []
     assert validate_request("GET", "/v2/bot/info", {"a": 1}) == ["(body): GET /v2/bot/info takes no JSON body"]
-    assert validate_request("POST", PUSH, None) == ["(body): POST /v2/bot/message/push needs a JSON body "
-                                                   "(PushMessageRequest)"]
+    assert validate_request("POST", PUSH, None) == [
+        "(body): POST /v2/bot/message/push needs a JSON body (PushMessageRequest)"
+    ]
 
 
 def test_literal_path_segments_win_over_parameters():
@@ -264,7 +390,12 @@ def test_literal_path_segments_win_over_parameters():
 def test_line_counts_utf16_units_and_graphemes():
     """docs/messaging-api/text-character-count: UTF-16 code units, graphemes for labels etc."""
     assert (utf16_length("あ"), utf16_length("🍎"), utf16_length("👨‍👩‍👧")) == (1, 2, 8)
-    assert (grapheme_length("あ"), grapheme_length("🍎"), grapheme_length("👨‍👩‍👧"), grapheme_length("が")) == (1, 1, 1, 1)
+    assert (grapheme_length("あ"), grapheme_length("🍎"), grapheme_length("👨‍👩‍👧"), grapheme_length("が")) == (
+        1,
+        1,
+        1,
+        1,
+    )
 
 
 # --- the spec transformation itself ---------------------------------------------------------
@@ -288,7 +419,10 @@ def test_every_discriminator_value_dispatches_to_its_schema():
         for value in disc["mapping"]:
             problems = line_spec.check_body(name, {disc["propertyName"]: value})
             assert all(p.message == "Must be specified" or "type" not in p.property for p in problems), (
-                name, value, problems)
+                name,
+                value,
+                problems,
+            )
 
 
 def test_extra_rules_name_real_schemas_and_limits_the_spec_does_not_state():
@@ -305,7 +439,8 @@ def test_extra_rules_name_real_schemas_and_limits_the_spec_does_not_state():
         for prop, constraint in rule.constraint.get("properties", {}).items():
             for keyword in {"maxLength", "minLength", "maxItems", "minItems"} & constraint.keys():
                 assert not stated(schemas[rule.schema], prop, keyword), (
-                    f"the spec now states {rule.schema}.{prop} {keyword}: drop it from EXTRA_RULES")
+                    f"the spec now states {rule.schema}.{prop} {keyword}: drop it from EXTRA_RULES"
+                )
         for required in rule.constraint.get("required", []):
             assert required not in schemas[rule.schema].get("required", []), rule
 
@@ -331,8 +466,12 @@ def assert_answers_match_the_spec(fake_line):
 
 
 def test_a_valid_reply_is_accepted_and_recorded(fake_line, line_api):
-    response = line_api.reply_message(ReplyMessageRequest(reply_token="rt", messages=[
-        TextMessage(text="こんにちは"), FlexMessage(alt_text="イベント", contents=bubble())]))
+    response = line_api.reply_message(
+        ReplyMessageRequest(
+            reply_token="rt",
+            messages=[TextMessage(text="こんにちは"), FlexMessage(alt_text="イベント", contents=bubble())],
+        )
+    )
     assert [bool(m.quote_token) for m in response.sent_messages] == [True, False]
     (request,) = fake_line.requests
     assert request.header("authorization") == "Bearer t"
@@ -348,12 +487,14 @@ def test_an_invalid_reply_raises_400_with_line_details(fake_line, line_api):
     assert raised.value.status == 400
     assert json.loads(raised.value.body) == {
         "message": "The request body has 1 error(s)",
-        "details": [{"message": "Length must be at most 5000 UTF-16 code units (it is 5001)",
-                     "property": "messages[0].text"}],
+        "details": [
+            {"message": "Length must be at most 5000 UTF-16 code units (it is 5001)", "property": "messages[0].text"}
+        ],
     }
     assert fake_line.sent(REPLY) == [] and fake_line.messages() == []
     assert [str(v) for v in fake_line.violations] == [
-        "POST /v2/bot/message/reply: messages[0].text: Length must be at most 5000 UTF-16 code units (it is 5001)"]
+        "POST /v2/bot/message/reply: messages[0].text: Length must be at most 5000 UTF-16 code units (it is 5001)"
+    ]
 
 
 def test_an_unexpected_violation_fails_the_test_at_teardown(line_api_server):
@@ -381,8 +522,12 @@ def test_an_expected_violation_that_never_happens_fails_too(line_api_server):
 
 
 def raw_post(fake_line, path: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(fake_line.url + path, json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        fake_line.url + path,
+        json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -470,8 +615,9 @@ def test_scripted_failures_answer_the_next_requests_then_stop(fake_line, line_ap
 def test_a_scripted_409_carries_an_accepted_request_id(fake_line, line_api):
     fake_line.fail(PUSH, status=409)
     with pytest.raises(ApiException) as raised:
-        line_api.push_message(PushMessageRequest(to=USER, messages=[TextMessage(text="t")]),
-                              x_line_retry_key=str(uuid.uuid4()))
+        line_api.push_message(
+            PushMessageRequest(to=USER, messages=[TextMessage(text="t")]), x_line_retry_key=str(uuid.uuid4())
+        )
     assert raised.value.status == 409 and raised.value.headers["x-line-accepted-request-id"]
 
 
@@ -555,5 +701,6 @@ def test_a_rich_menu_image_must_be_png_or_jpeg(fake_line, api_client):
     rich_menu_id = MessagingApi(api_client).create_rich_menu(RichMenuRequest.from_dict(rich_menu())).rich_menu_id
     fake_line.expect_violations(1)
     with pytest.raises(ApiException):
-        MessagingApiBlob(api_client).set_rich_menu_image(rich_menu_id, body=b"GIF89a",
-                                                          _headers={"Content-Type": "image/gif"})
+        MessagingApiBlob(api_client).set_rich_menu_image(
+            rich_menu_id, body=b"GIF89a", _headers={"Content-Type": "image/gif"}
+        )

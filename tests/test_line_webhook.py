@@ -5,7 +5,6 @@ against LINE's OpenAPI spec (``tests/line_fake.py``)."""
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import hmac
 import json
@@ -13,14 +12,17 @@ import logging
 import pathlib
 import shutil
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.app import create_app
 from bot.config import Config
-from handlers import line_words as words
-from knowledge import clock, inbox, open_db, parents
+from handlers.line import words
+from knowledge import open_db
+from knowledge.lang import clock
+from knowledge.parents import profiles as parents
+from knowledge.store import inbox
 
 PAYLOADS = pathlib.Path(__file__).resolve().parents[2] / "shared" / "payloads"
 SECRET = "test-channel-secret"
@@ -60,9 +62,14 @@ class Line:
     def event(self, kind: str, user: str = USER, **fields) -> dict:
         """One event shaped as LINE sends it, with a fresh ULID-like id and reply token."""
         self._n += 1
-        event = {"type": kind, "mode": "active", "timestamp": 1767225600000,
-                 "source": {"type": "user", "userId": user},
-                 "webhookEventId": f"01JTESTEVENT{self._n:014d}", "deliveryContext": {"isRedelivery": False}}
+        event = {
+            "type": kind,
+            "mode": "active",
+            "timestamp": 1767225600000,
+            "source": {"type": "user", "userId": user},
+            "webhookEventId": f"01JTESTEVENT{self._n:014d}",
+            "deliveryContext": {"isRedelivery": False},
+        }
         if kind not in ("unfollow", "leave", "memberLeft"):
             event["replyToken"] = f"replytoken{self._n:06d}"
         if kind == "follow":
@@ -71,8 +78,9 @@ class Line:
         return event
 
     def text(self, text: str, user: str = USER) -> dict:
-        return self.event("message", user, message={"id": str(self._n), "type": "text", "text": text,
-                                                    "quoteToken": "q"})
+        return self.event(
+            "message", user, message={"id": str(self._n), "type": "text", "text": text, "quoteToken": "q"}
+        )
 
     def postback(self, data: str, params: dict | None = None, user: str = USER) -> dict:
         return self.event("postback", user, postback={"data": data, **({"params": params} if params else {})})
@@ -100,15 +108,21 @@ class Line:
 def line(demo_db_path, tmp_path, fake_line):
     path = tmp_path / "kb.db"
     shutil.copy(demo_db_path, path)
-    app = create_app(Config(db_path=str(path), line_channel_secret=SECRET, line_channel_access_token=TOKEN,
-                            line_api_base_url=fake_line.url))
+    app = create_app(
+        Config(
+            db_path=str(path),
+            line_channel_secret=SECRET,
+            line_channel_access_token=TOKEN,
+            line_api_base_url=fake_line.url,
+        )
+    )
     return Line(app, path, fake_line)
 
 
 @pytest.fixture
 def on_tuesday(monkeypatch):
     """Japan's today is Tuesday 2026-12-01 (the demo's weekly events fall in this week)."""
-    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(2026, 12, 1, 1, 0, tzinfo=UTC))
 
 
 def texts(messages: list[dict]) -> str:
@@ -126,8 +140,14 @@ def test_signature_test_vector_is_how_the_route_checks(line):
     """LINE's own vector: its signature of its body passes (the body then is not a webhook: 400, not 500);
     the same body with another secret's signature is refused before it is read."""
     vector = json.loads(payload("line_signature_test_vector.json"))
-    app = create_app(Config(db_path=str(line.db_path), line_channel_secret=vector["channel_secret"],
-                            line_channel_access_token=TOKEN, line_api_base_url=line.fake.url))
+    app = create_app(
+        Config(
+            db_path=str(line.db_path),
+            line_channel_secret=vector["channel_secret"],
+            line_channel_access_token=TOKEN,
+            line_api_base_url=line.fake.url,
+        )
+    )
     client = app.test_client()
     ok = client.post("/callback", data=vector["body"], headers={"X-Line-Signature": vector["x_line_signature"]})
     assert ok.status_code == 400 and "not a LINE webhook" in ok.get_json()["error"]
@@ -147,10 +167,21 @@ def test_bad_or_missing_signature_is_400_and_nothing_is_processed(line, signatur
     assert any("line webhook refused" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize("body", [
-    b"", b"not json", b"[]", b"{}", b'{"events": 5}', b'{"events": [1]}', b'{"events": [null]}',
-    b'{"events": "x"}', "{\"events\": [{\"type\": \"message\"}]".encode(), b"\xff\xfe\x00",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b"{}",
+        b'{"events": 5}',
+        b'{"events": [1]}',
+        b'{"events": [null]}',
+        b'{"events": "x"}',
+        b'{"events": [{"type": "message"}]',
+        b"\xff\xfe\x00",
+    ],
+)
 def test_malformed_body_is_400_with_one_log_line(line, body, caplog):
     caplog.set_level(logging.WARNING)
     response = line.post(body)
@@ -205,8 +236,14 @@ def test_redelivered_event_is_never_answered_twice(line, caplog):
 def test_the_same_event_posted_at_once_by_two_threads_is_answered_once(line):
     body = json.dumps({"destination": "Ubot", "events": [line.text("今週のイベント")]}, ensure_ascii=False).encode()
     results = []
-    threads = [threading.Thread(target=lambda: results.append(line.client.post(
-        "/callback", data=body, headers={"X-Line-Signature": sign(body)}).status_code)) for _ in range(4)]
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(
+                line.client.post("/callback", data=body, headers={"X-Line-Signature": sign(body)}).status_code
+            )
+        )
+        for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -258,8 +295,18 @@ def test_location_lists_the_nearest_bases_with_distance_and_map(line):
         db.execute("UPDATE bases SET lat = 35.4660, lon = 139.5300 WHERE name = '旭区地域子育て支援拠点'")
         db.execute("UPDATE bases SET lat = 35.5080, lon = 139.6760 WHERE name LIKE '鶴見区%' AND kind LIKE '%拠点%'")
     db.close()
-    messages = line.send(line.event("message", message={"id": "9", "type": "location", "latitude": 35.4700,
-                                                        "longitude": 139.5330, "address": "横浜市旭区"}))
+    messages = line.send(
+        line.event(
+            "message",
+            message={
+                "id": "9",
+                "type": "location",
+                "latitude": 35.4700,
+                "longitude": 139.5330,
+                "address": "横浜市旭区",
+            },
+        )
+    )
     assert messages[0]["text"] == words.NEAREST_HEAD
     bubbles = messages[1]["contents"]["contents"]
     assert bubbles[0]["header"]["contents"][0]["text"] == "旭区地域子育て支援拠点"
@@ -286,13 +333,22 @@ def test_every_event_type_of_the_sdk_fixture_is_handled_without_error(line, capl
     assert replied  # texts, media and postbacks answered; joins, leaves, beacons and the like need none
 
 
-@pytest.mark.parametrize("content", [
-    {"type": "sticker", "packageId": "446", "stickerId": "1988", "stickerResourceType": "STATIC", "quoteToken": "q"},
-    {"type": "image", "contentProvider": {"type": "line"}, "quoteToken": "q"},
-    {"type": "video", "duration": 1000, "contentProvider": {"type": "line"}, "quoteToken": "q"},
-    {"type": "audio", "duration": 1000, "contentProvider": {"type": "line"}},
-    {"type": "file", "fileName": "a.pdf", "fileSize": 10},
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        {
+            "type": "sticker",
+            "packageId": "446",
+            "stickerId": "1988",
+            "stickerResourceType": "STATIC",
+            "quoteToken": "q",
+        },
+        {"type": "image", "contentProvider": {"type": "line"}, "quoteToken": "q"},
+        {"type": "video", "duration": 1000, "contentProvider": {"type": "line"}, "quoteToken": "q"},
+        {"type": "audio", "duration": 1000, "contentProvider": {"type": "line"}},
+        {"type": "file", "fileName": "a.pdf", "fileSize": 10},
+    ],
+)
 def test_stickers_and_media_get_a_friendly_text(line, content):
     messages = line.send(line.event("message", message={"id": "5", **content}))
     assert messages[0]["text"] == words.UNSUPPORTED
@@ -376,7 +432,9 @@ def test_many_wards_are_asked_city_first_then_a_page_at_a_time(line):
     osaka = line.send(line.postback("a=city&v=大阪市"))
     labels = quick_labels(osaka)
     assert len(labels) == 13 and labels[-1] == words.QR_OTHER_CITY and labels[-2] == words.QR_MORE_AREAS
-    more = next(i["action"]["data"] for i in osaka[-1]["quickReply"]["items"] if i["action"]["label"] == words.QR_MORE_AREAS)
+    more = next(
+        i["action"]["data"] for i in osaka[-1]["quickReply"]["items"] if i["action"]["label"] == words.QR_MORE_AREAS
+    )
     page2 = line.send(line.postback(more))
     assert len(quick_labels(page2)) == 7 + 2 and not set(quick_labels(page2)[:7]) & set(labels)
     every = set(quick_labels(osaka)) | set(quick_labels(page2))
@@ -462,7 +520,7 @@ def test_every_kind_of_api_error_leaves_the_worker_serving(line, status):
 
 
 def test_a_reply_timeout_is_logged_and_the_next_event_answered(line, caplog, monkeypatch):
-    import handlers.line as line_module
+    import handlers.line.channel as line_module
 
     monkeypatch.setattr(line_module, "REQUEST_TIMEOUT_S", 0.5)
     line.fake.delay(REPLY, 2.0, times=1)
@@ -481,7 +539,7 @@ def test_a_reply_timeout_is_logged_and_the_next_event_answered(line, caplog, mon
 def test_rich_menu_installed_twice_against_the_spec_checking_fake_leaves_one_default(fake_line):
     """The menu the command makes passes LINE's spec (validate, create, image, default), and a
     second install replaces it."""
-    from handlers import line_richmenu
+    from handlers.line import richmenu as line_richmenu
 
     image = line_richmenu.load_image()
     first = line_richmenu.install(TOKEN, fake_line.url, image)
@@ -491,7 +549,7 @@ def test_rich_menu_installed_twice_against_the_spec_checking_fake_leaves_one_def
     assert fake_line.rich_menu_images[second.rich_menu_id] == ("image/png", image.data)
 
 
-@pytest.mark.parametrize("text", __import__("handlers.line_richmenu", fromlist=["MENU_TEXTS"]).MENU_TEXTS)
+@pytest.mark.parametrize("text", __import__("handlers.line.richmenu", fromlist=["MENU_TEXTS"]).MENU_TEXTS)
 def test_every_rich_menu_button_gets_an_answer_not_a_refusal(line, on_tuesday, text):
     line.send(line.event("follow"), line.postback("a=area&v=横浜市旭区"), line.postback("a=skip"))
     messages = line.send(line.text(text))
@@ -509,8 +567,14 @@ def test_a_secret_without_a_token_is_not_configured_rather_than_failing_each_eve
 
 
 def test_verify_answers_200_even_when_the_base_is_missing(tmp_path, fake_line):
-    app = create_app(Config(db_path=str(tmp_path / "nowhere.db"), line_channel_secret=SECRET,
-                            line_channel_access_token=TOKEN, line_api_base_url=fake_line.url))
+    app = create_app(
+        Config(
+            db_path=str(tmp_path / "nowhere.db"),
+            line_channel_secret=SECRET,
+            line_channel_access_token=TOKEN,
+            line_api_base_url=fake_line.url,
+        )
+    )
     body = payload("line_webhook_verify_empty.json")
     assert app.test_client().post("/callback", data=body, headers={"X-Line-Signature": sign(body)}).status_code == 200
 
@@ -573,7 +637,7 @@ def test_unfollow_unlinks_the_parents_declined_questions(line):
 
 
 def test_the_more_bubble_lists_every_event_as_text(line, monkeypatch):
-    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(2026, 12, 1, 1, 0, tzinfo=UTC))
     messages = line.send(line.text("来月のイベント"))
     flex = messages[0]
     bubbles = flex["contents"]["contents"]
@@ -616,7 +680,12 @@ def test_typing_skip_at_the_child_step_skips(line):
 
 
 def test_a_failed_reply_records_what_line_said(line):
-    line.fake.fail(REPLY, status=401, times=1, body={"message": "Authentication failed. Confirm that the access token in the authorization header is valid."})
+    line.fake.fail(
+        REPLY,
+        status=401,
+        times=1,
+        body={"message": "Authentication failed. Confirm that the access token in the authorization header is valid."},
+    )
     event = line.text("ヘルプ")
     line.post(json.dumps({"destination": "U", "events": [event]}, ensure_ascii=False).encode())
     db = line.db()

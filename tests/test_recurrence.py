@@ -7,7 +7,7 @@ from dateutil.rrule import rrulestr
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from knowledge.recurrence import describe, expand, parse_recurrence
+from knowledge.lang.recurrence import describe, expand, parse_recurrence
 
 
 @pytest.mark.parametrize(
@@ -143,8 +143,11 @@ CLOSED = st.lists(st.integers(1, 12), max_size=2, unique=True).map(
 @st.composite
 def phrases(draw):
     """Japanese phrases of every shape parse_recurrence turns into a rule."""
-    kind = draw(st.sampled_from(["weekly", "biweekly", "ordinal", "monthday", "monthend", "yearly_day",
-                                 "yearly_ordinal", "daily"]))
+    kind = draw(
+        st.sampled_from(
+            ["weekly", "biweekly", "ordinal", "monthday", "monthend", "yearly_day", "yearly_ordinal", "daily"]
+        )
+    )
     every = draw(st.sampled_from(["毎月", "隔月"]))
     if kind in ("weekly", "biweekly"):
         days = draw(st.lists(WEEKDAY, min_size=1, max_size=3, unique=True))
@@ -152,10 +155,23 @@ def phrases(draw):
     if kind == "ordinal":
         ordinals = draw(st.lists(ORDINAL, min_size=1, max_size=2, unique=True))
         prefix = draw(MONTH_PREFIX)
-        return prefix + ("" if prefix and every == "毎月" else every) + "・".join(ordinals) + draw(WEEKDAY) + "曜日" + draw(CLOSED)
+        return (
+            prefix
+            + ("" if prefix and every == "毎月" else every)
+            + "・".join(ordinals)
+            + draw(WEEKDAY)
+            + "曜日"
+            + draw(CLOSED)
+        )
     if kind == "monthday":
         days = draw(st.lists(st.sampled_from([1, 5, 15, 28, 29, 30, 31]), min_size=1, max_size=2, unique=True))
-        return draw(MONTH_PREFIX) + "毎月" + "・".join(f"{d}日" for d in days) + ("（隔月）" if every == "隔月" else "") + draw(CLOSED)
+        return (
+            draw(MONTH_PREFIX)
+            + "毎月"
+            + "・".join(f"{d}日" for d in days)
+            + ("（隔月）" if every == "隔月" else "")
+            + draw(CLOSED)
+        )
     if kind == "monthend":
         return draw(MONTH_PREFIX) + "毎月末日" + ("（隔月）" if every == "隔月" else "") + draw(CLOSED)
     if kind == "yearly_day":
@@ -166,13 +182,24 @@ def phrases(draw):
 
 
 # Rules passed through as RRULE text, where DTSTART gives the days or the week start.
-HANDWRITTEN = st.sampled_from([
-    "FREQ=WEEKLY", "FREQ=WEEKLY;INTERVAL=3", "FREQ=WEEKLY;INTERVAL=2;WKST=SU;BYDAY=SA,SU",
-    "FREQ=MONTHLY", "FREQ=MONTHLY;INTERVAL=5", "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=31",
-    "FREQ=MONTHLY;BYSETPOS=-1;BYDAY=MO,TU,WE,TH,FR", "FREQ=YEARLY", "FREQ=YEARLY;INTERVAL=2",
-    "FREQ=YEARLY;INTERVAL=3;BYMONTH=2,8", "FREQ=YEARLY;BYWEEKNO=1,53;BYDAY=MO", "FREQ=DAILY;INTERVAL=3",
-    "FREQ=DAILY;INTERVAL=10;BYMONTH=1,7", "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU",
-])
+HANDWRITTEN = st.sampled_from(
+    [
+        "FREQ=WEEKLY",
+        "FREQ=WEEKLY;INTERVAL=3",
+        "FREQ=WEEKLY;INTERVAL=2;WKST=SU;BYDAY=SA,SU",
+        "FREQ=MONTHLY",
+        "FREQ=MONTHLY;INTERVAL=5",
+        "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=31",
+        "FREQ=MONTHLY;BYSETPOS=-1;BYDAY=MO,TU,WE,TH,FR",
+        "FREQ=YEARLY",
+        "FREQ=YEARLY;INTERVAL=2",
+        "FREQ=YEARLY;INTERVAL=3;BYMONTH=2,8",
+        "FREQ=YEARLY;BYWEEKNO=1,53;BYDAY=MO",
+        "FREQ=DAILY;INTERVAL=3",
+        "FREQ=DAILY;INTERVAL=10;BYMONTH=1,7",
+        "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU",
+    ]
+)
 
 
 def naive_expand(rrule, start, until, window_start, window_end):

@@ -1,8 +1,8 @@
 """The shipped dictionary reaches bases built before it changed; staff rows survive."""
 
 from knowledge import open_db
-from knowledge.index import index_for
-from knowledge.text import fold
+from knowledge.lang.text import fold
+from knowledge.search.index import index_for
 
 
 def test_shipped_synonyms_refresh_on_open_and_staff_rows_stay(tmp_path):

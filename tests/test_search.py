@@ -1,15 +1,25 @@
 """The matcher's own mechanics, on small hand-made indexes."""
 
-from knowledge.answer import DROP, STOPWORDS
-from knowledge.index import _doc, build_index
-from knowledge.query import make_query
-from knowledge.scoring import candidates, query_grams
+from knowledge.answers.ask import DROP, STOPWORDS
+from knowledge.search.documents import make_doc
+from knowledge.search.index import build_index
+from knowledge.search.query import make_query
+from knowledge.search.scoring import candidates, query_grams
 
 
 def test_a_title_holding_the_question_is_a_candidate_whatever_its_body():
-    real = _doc("activity", "real", "real", "沐浴体験", None, [], "妊娠中のかたへ。" + "会場の案内と持ち物の説明。" * 40, "event")
+    real = make_doc(
+        "activity",
+        "real",
+        "real",
+        "沐浴体験",
+        None,
+        [],
+        "妊娠中のかたへ。" + "会場の案内と持ち物の説明。" * 40,
+        "event",
+    )
     lookalikes = [
-        _doc("activity", f"s{i}", f"s{i}", f"ひろば{i}", None, [], "沐浴体験", "event") for i in range(200)
+        make_doc("activity", f"s{i}", f"s{i}", f"ひろば{i}", None, [], "沐浴体験", "event") for i in range(200)
     ]
     index = build_index(lookalikes + [real])
     query = make_query("沐浴体験", STOPWORDS, {}, DROP)
@@ -32,7 +42,7 @@ def _synonyms(*groups):
     """A dictionary as the base would load it, from (canonical, term) rows."""
     import sqlite_utils
 
-    from knowledge.index import load_synonyms
+    from knowledge.search.index import load_synonyms
 
     db = sqlite_utils.Database(memory=True)
     db["synonyms"].insert_all([{"term": t, "canonical": c} for c, t in groups])
@@ -61,10 +71,12 @@ def test_an_adverb_is_a_word_of_its_own():
 
 
 def test_of_two_titles_that_cover_the_question_the_one_saying_nothing_more_is_more_precise():
-    from knowledge.scoring import title_precision
+    from knowledge.search.scoring import title_precision
 
-    docs = [_doc("faq", str(i), str(i), t, None, [], "", "faq") for i, t in
-            enumerate(["風しんについて教えてください。", "風しん抗体検査について教えてください。"])]
+    docs = [
+        make_doc("faq", str(i), str(i), t, None, [], "", "faq")
+        for i, t in enumerate(["風しんについて教えてください。", "風しん抗体検査について教えてください。"])
+    ]
     index = build_index(docs)
     query = make_query("風しん", STOPWORDS, {}, DROP)
     general, specific = (title_precision(query, d, index, STOPWORDS, DROP) for d in index.docs)
@@ -72,7 +84,7 @@ def test_of_two_titles_that_cover_the_question_the_one_saying_nothing_more_is_mo
 
 
 def test_a_light_word_frames_the_question_and_weighs_as_little_as_a_verb():
-    from knowledge.answer import LIGHT_WORDS
+    from knowledge.answers.ask import LIGHT_WORDS
 
     query = make_query("妊娠届について、自分の場合に必要な対応を知りたい", STOPWORDS, {}, DROP, LIGHT_WORDS)
     weights = {c[0]: c[3] for c in query.chunks}

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
-
-from knowledge import clock
-from knowledge import digest as digest_mod
-from knowledge.audience import Ages
 from slack_fake import ASAHI_CHANNEL, base, base_path, fake, slack  # noqa: F401  (fixtures)
+
+from knowledge.lang import clock
+from knowledge.lang.audience import Ages
+from knowledge.parents import digest as digest_mod
 
 MONDAY = date(2026, 12, 7)
 
 
 @pytest.fixture(autouse=True)
 def on_tuesday(monkeypatch):
-    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(2026, 12, 1, 1, 0, tzinfo=UTC))
 
 
 def replied(fake) -> str:
@@ -24,12 +24,15 @@ def replied(fake) -> str:
     return " ".join(b["text"]["text"] for b in reply["blocks"])
 
 
-@pytest.mark.parametrize("args, ages, week, who", [
-    ("", Ages(), MONDAY, "お子さんの月齢を登録していない"),
-    ("4", Ages(4, 4), MONDAY, "生後4か月"),
-    ("１８か月 2026-12-14", Ages(18, 18), date(2026, 12, 14), "生後18か月"),
-    ("妊娠中", Ages(None, None, True), MONDAY, "出産を控えた"),
-])
+@pytest.mark.parametrize(
+    "args, ages, week, who",
+    [
+        ("", Ages(), MONDAY, "お子さんの月齢を登録していない"),
+        ("4", Ages(4, 4), MONDAY, "生後4か月"),
+        ("１８か月 2026-12-14", Ages(18, 18), date(2026, 12, 14), "生後18か月"),
+        ("妊娠中", Ages(None, None, True), MONDAY, "出産を控えた"),
+    ],
+)
 def test_the_preview_is_what_the_digest_would_send(slack, fake, base, args, ages, week, who):
     assert slack.command(f"digest {args}", channel=ASAHI_CHANNEL).status_code == 200
     shown = replied(fake)

@@ -7,12 +7,22 @@ import time
 import urllib.parse
 
 import pytest
+from slack_fake import (  # noqa: F401  (fixtures)
+    OUTSIDER,
+    PUBLIC_CHANNEL,
+    STAFF_CHANNEL,
+    STAFF_USER,
+    Slack,
+    base,
+    base_path,
+    fake,
+    slack,
+    slack_config,
+)
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import create_app
 from bot.config import Config, ConfigError
-from slack_fake import (OUTSIDER, PUBLIC_CHANNEL, STAFF_CHANNEL, STAFF_USER, Slack, slack_config)
-from slack_fake import base, base_path, fake, slack  # noqa: F401  (fixtures)
 
 PAYLOADS = pathlib.Path(__file__).resolve().parents[2] / "shared" / "payloads"
 
@@ -44,9 +54,15 @@ def test_unsigned_or_stale_requests_get_401_and_nothing_happens(slack, fake, bas
     body = slack.command_body("progress 居場所 後期 研究会を開いた")
     now = int(time.time())
     if case == "bad_signature":
-        response = slack.client.post("/slack/events", data=body, headers={
-            "X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": "v0=" + "0" * 64,
-            "Content-Type": "application/x-www-form-urlencoded"})
+        response = slack.client.post(
+            "/slack/events",
+            data=body,
+            headers={
+                "X-Slack-Request-Timestamp": str(now),
+                "X-Slack-Signature": "v0=" + "0" * 64,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
     elif case == "other_secret":
         response = slack.post(body, secret="not-the-secret")
     elif case == "stale":
@@ -69,8 +85,10 @@ def test_the_shared_signature_vector_verifies_as_slack_says():
     vector = json.loads((PAYLOADS / "slack_signature_test_vector.json").read_text())
     body = (PAYLOADS / vector["body_file"]).read_text().strip()
     ts = vector["headers"]["X-Slack-Request-Timestamp"]
-    assert SignatureVerifier(vector["signing_secret"]).generate_signature(timestamp=ts, body=body) == \
-        vector["headers"]["X-Slack-Signature"]
+    assert (
+        SignatureVerifier(vector["signing_secret"]).generate_signature(timestamp=ts, body=body)
+        == vector["headers"]["X-Slack-Signature"]
+    )
 
 
 @pytest.mark.parametrize("name", ["slack_slash_command_body_bolt.txt", "slack_slash_command_body_signed.txt"])
@@ -87,16 +105,31 @@ def test_real_slash_command_bodies_from_strangers_are_refused_in_japanese(slack,
     assert written(base) == NOTHING
 
 
-@pytest.mark.parametrize("text", ["progress 居場所 後期 研究会を開いた", "event", "unanswered", "audit", "ask 赤ちゃんサロンはいつ？",
-                                  "sheet 居場所 export"])
-@pytest.mark.parametrize("staff,user,channel", [
-    ("users_and_channels", OUTSIDER, PUBLIC_CHANNEL),  # a parent in a public channel
-    ("channels_only", STAFF_USER, PUBLIC_CHANNEL),  # only channels are staff: not this one
-    ("users_only", OUTSIDER, STAFF_CHANNEL),  # only users are staff: not this one
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "progress 居場所 後期 研究会を開いた",
+        "event",
+        "unanswered",
+        "audit",
+        "ask 赤ちゃんサロンはいつ？",
+        "sheet 居場所 export",
+    ],
+)
+@pytest.mark.parametrize(
+    "staff,user,channel",
+    [
+        ("users_and_channels", OUTSIDER, PUBLIC_CHANNEL),  # a parent in a public channel
+        ("channels_only", STAFF_USER, PUBLIC_CHANNEL),  # only channels are staff: not this one
+        ("users_only", OUTSIDER, STAFF_CHANNEL),  # only users are staff: not this one
+    ],
+)
 def test_non_staff_get_an_ephemeral_refusal_and_nothing_is_written(base_path, fake, base, text, staff, user, channel):
-    changes = {"users_and_channels": {}, "channels_only": {"slack_staff_users": ()},
-               "users_only": {"slack_staff_channels": ()}}[staff]
+    changes = {
+        "users_and_channels": {},
+        "channels_only": {"slack_staff_users": ()},
+        "users_only": {"slack_staff_channels": ()},
+    }[staff]
     slack = Slack(create_app(slack_config(base_path, fake, **changes)).test_client(), fake)
     response = slack.command(text, user=user, channel=channel)
     assert response.status_code == 200
@@ -140,20 +173,29 @@ def test_a_mistyped_ward_is_a_config_error(base_path, fake):
         create_app(slack_config(base_path, fake, slack_staff_channels=(("CX0001", "存在しない区"),)))
 
 
-@pytest.mark.parametrize("env,message", [
-    ({"SLACK_STAFF_CHANNELS": "C0123"}, "CHANNEL_ID=ward"),
-    ({"SLACK_STAFF_CHANNELS": "C0123="}, "CHANNEL_ID=ward"),
-    ({"SLACK_STAFF_CHANNELS": "c0123=西区"}, "CHANNEL_ID=ward"),
-    ({"SLACK_STAFF_USERS": "alice"}, "user id"),
-])
+@pytest.mark.parametrize(
+    "env,message",
+    [
+        ({"SLACK_STAFF_CHANNELS": "C0123"}, "CHANNEL_ID=ward"),
+        ({"SLACK_STAFF_CHANNELS": "C0123="}, "CHANNEL_ID=ward"),
+        ({"SLACK_STAFF_CHANNELS": "c0123=西区"}, "CHANNEL_ID=ward"),
+        ({"SLACK_STAFF_USERS": "alice"}, "user id"),
+    ],
+)
 def test_staff_settings_are_checked(env, message):
     with pytest.raises(ConfigError, match=message):
         Config.from_env(env)
 
 
 def test_staff_settings_are_read_from_the_environment():
-    config = Config.from_env({"SLACK_STAFF_USERS": "U0123, W0456", "SLACK_STAFF_CHANNELS": "C0123=堺市西区,C0456=横浜市旭区",
-                              "SLACK_REPORT_CHANNEL": "C0999", "SLACK_API_BASE_URL": "http://127.0.0.1:9/api/"})
+    config = Config.from_env(
+        {
+            "SLACK_STAFF_USERS": "U0123, W0456",
+            "SLACK_STAFF_CHANNELS": "C0123=堺市西区,C0456=横浜市旭区",
+            "SLACK_REPORT_CHANNEL": "C0999",
+            "SLACK_API_BASE_URL": "http://127.0.0.1:9/api/",
+        }
+    )
     assert config.slack_staff_users == ("U0123", "W0456")
     assert config.slack_staff_channels == (("C0123", "堺市西区"), ("C0456", "横浜市旭区"))
     assert config.slack_report_channel == "C0999"
@@ -169,11 +211,15 @@ def test_an_unreachable_slack_at_start_up_answers_503_not_a_dead_app(base_path):
 
 def test_the_manifest_declares_the_command_scopes_and_urls_the_app_serves():
     from bot.slack_routes import PATH
-    from handlers.slack_words import COMMAND
+    from handlers.slack.words import COMMAND
 
     text = (pathlib.Path(__file__).resolve().parents[1] / "slack-manifest.yml").read_text(encoding="utf-8")
     assert f"- command: {COMMAND}\n" in text
-    urls = [line.split("url:")[1].split("#")[0].strip() for line in text.splitlines() if line.strip().startswith(("url:", "request_url:"))]
+    urls = [
+        line.split("url:")[1].split("#")[0].strip()
+        for line in text.splitlines()
+        if line.strip().startswith(("url:", "request_url:"))
+    ]
     assert urls == [f"https://YOUR-HOST{PATH}"] * 2  # the command and interactivity
     for scope in ("commands", "chat:write", "files:write"):
         assert f"- {scope}" in text
@@ -185,11 +231,17 @@ def test_a_modal_submission_delivered_twice_is_written_once(slack, fake, base):
 
     slack.command("progress")
     view = fake.wait_for("/views.open")[0]["view"]
-    state = {"program": {"value": {"type": "static_select", "selected_option": {"value": "program-c94dfbac4026"}}},
-             "period": {"value": {"type": "static_select", "selected_option": {"value": "後期"}}},
-             "text": {"value": {"type": "plain_text_input", "value": "研究会を開いた"}}}
-    payload = {"type": "view_submission", "user": {"id": STAFF_USER, "username": "staff"}, "trigger_id": "T-once",
-               "view": view | {"id": "V1", "state": {"values": state}}}
+    state = {
+        "program": {"value": {"type": "static_select", "selected_option": {"value": "program-c94dfbac4026"}}},
+        "period": {"value": {"type": "static_select", "selected_option": {"value": "後期"}}},
+        "text": {"value": {"type": "plain_text_input", "value": "研究会を開いた"}},
+    }
+    payload = {
+        "type": "view_submission",
+        "user": {"id": STAFF_USER, "username": "staff"},
+        "trigger_id": "T-once",
+        "view": view | {"id": "V1", "state": {"values": state}},
+    }
     body = urllib.parse.urlencode({"payload": json.dumps(payload, ensure_ascii=False)})
     assert slack.post(body).status_code == 200
     fake.wait_for("/respond")
@@ -201,12 +253,12 @@ def test_a_modal_submission_delivered_twice_is_written_once(slack, fake, base):
 def test_a_failure_after_the_ack_is_logged_and_told_in_japanese(slack, fake, base, monkeypatch, caplog):
     import sqlite3
 
-    import knowledge.progress
+    import knowledge.staff.progress
 
     def locked(*args, **kwargs):
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(knowledge.progress, "add", locked)
+    monkeypatch.setattr(knowledge.staff.progress, "add", locked)
     assert slack.command("progress 居場所 後期 研究会を開いた").status_code == 200
     reply = fake.wait_for("/respond")[0]
     assert "エラーが起きました" in reply["text"] and reply["response_type"] == "ephemeral"

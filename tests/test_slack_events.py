@@ -6,10 +6,11 @@ import json
 from datetime import timedelta
 
 import pytest
+from slack_fake import ASAHI_CHANNEL, PUBLIC_CHANNEL, REPORT_CHANNEL, base, base_path, fake, slack  # noqa: F401  (fixtures)
 
-from knowledge import ask, clock, listings, open_db
-from slack_fake import ASAHI_CHANNEL, PUBLIC_CHANNEL, REPORT_CHANNEL
-from slack_fake import base, base_path, fake, slack  # noqa: F401  (fixtures)
+from knowledge import ask, open_db
+from knowledge.answers import listings
+from knowledge.lang import clock
 
 WEEKLY = "event-8d9fa7bb4047"  # 放課後の学びの場, 西区, every Wednesday (demo)
 
@@ -29,9 +30,18 @@ def staff_events(db) -> list[dict]:
 
 def add_party(slack, fake, **extra) -> dict:
     view = event_view(slack, fake)
-    values = {"title": "クリスマス会", "day": day(10), "start_time": "10:00", "end_time": "11:30",
-              "place": "西区役所 3階", "ages": "1歳から3歳の親子", "capacity": "15組", "fee": "無料",
-              "how_to_apply": "電話で西区役所へ", "description": "歌と手あそびのクリスマス会です。"} | extra
+    values = {
+        "title": "クリスマス会",
+        "day": day(10),
+        "start_time": "10:00",
+        "end_time": "11:30",
+        "place": "西区役所 3階",
+        "ages": "1歳から3歳の親子",
+        "capacity": "15組",
+        "fee": "無料",
+        "how_to_apply": "電話で西区役所へ",
+        "description": "歌と手あそびのクリスマス会です。",
+    } | extra
     response = slack.submit(view, values)
     assert response.status_code == 200 and not response.get_data(), response.get_data()
     return fake.wait_for("/respond")[0]
@@ -63,21 +73,27 @@ def test_a_recurring_event_is_a_rule_listed_on_its_days(slack, fake, base):
     [row] = staff_events(base)
     assert "FREQ=WEEKLY" in row["recurrence"] and "BYDAY=FR" in row["recurrence"]
     assert base.execute("SELECT count(*) FROM occurrences WHERE activity_id = ?", [row["id"]]).fetchone()[0] == 0
-    days = [e.day.weekday() for e in listings.events_between(base, "堺市西区", clock.today(),
-                                                            clock.today() + timedelta(days=13)) if e.title == "ベビーヨガ"]
+    days = [
+        e.day.weekday()
+        for e in listings.events_between(base, "堺市西区", clock.today(), clock.today() + timedelta(days=13))
+        if e.title == "ベビーヨガ"
+    ]
     assert days and set(days) == {4}
 
 
-@pytest.mark.parametrize("values,block,message", [
-    ({"title": ""}, "title", "入力してください"),
-    ({"title": "あ" * 101}, "title", "長すぎます"),
-    ({"day": "", "recurrence": ""}, "day", "開催日か、くり返し"),
-    ({"day": "2026-13-01"}, "day", "正しい日付"),
-    ({"day": "", "recurrence": "ときどき"}, "recurrence", "くり返しが読み取れません"),
-    ({"start_time": "25:00"}, "start_time", "時刻は"),
-    ({"start_time": "11:00", "end_time": "10:00"}, "end_time", "終了時刻は開始時刻より後"),
-    ({"description": "あ" * 1001}, "description", "長すぎます"),
-])
+@pytest.mark.parametrize(
+    "values,block,message",
+    [
+        ({"title": ""}, "title", "入力してください"),
+        ({"title": "あ" * 101}, "title", "長すぎます"),
+        ({"day": "", "recurrence": ""}, "day", "開催日か、くり返し"),
+        ({"day": "2026-13-01"}, "day", "正しい日付"),
+        ({"day": "", "recurrence": "ときどき"}, "recurrence", "くり返しが読み取れません"),
+        ({"start_time": "25:00"}, "start_time", "時刻は"),
+        ({"start_time": "11:00", "end_time": "10:00"}, "end_time", "終了時刻は開始時刻より後"),
+        ({"description": "あ" * 1001}, "description", "長すぎます"),
+    ],
+)
 def test_an_invalid_event_modal_answers_field_errors_and_writes_nothing(slack, fake, base, values, block, message):
     view = event_view(slack, fake)
     body = slack.submit(view, {"title": "クリスマス会", "day": day(10)} | values).get_json()
@@ -126,15 +142,26 @@ def test_edit_opens_the_event_filled_in_and_keeps_before_and_after(slack, fake, 
     assert blocks["day"]["element"]["initial_date"] == day(10)
     assert blocks["capacity"]["element"]["initial_value"] == "15組"
     assert blocks["description"]["element"]["initial_value"] == "歌と手あそびのクリスマス会です。"
-    values = {"title": "クリスマス会（午後）", "day": day(11), "start_time": "14:00", "end_time": "15:00",
-              "capacity": "20組", "description": "歌と手あそびのクリスマス会です。"}
+    values = {
+        "title": "クリスマス会（午後）",
+        "day": day(11),
+        "start_time": "14:00",
+        "end_time": "15:00",
+        "capacity": "20組",
+        "description": "歌と手あそびのクリスマス会です。",
+    }
     assert slack.submit(view, values).status_code == 200
     assert "修正しました" in fake.wait_for("/respond", count=2)[1]["text"]
     [row] = staff_events(base)
     assert (row["title"], row["capacity"], row["start_time"]) == ("クリスマス会（午後）", "20組", "14:00")
-    assert [r["date"] for r in base.query("SELECT date FROM occurrences WHERE activity_id = ?", [row["id"]])] == [day(11)]
+    assert [r["date"] for r in base.query("SELECT date FROM occurrences WHERE activity_id = ?", [row["id"]])] == [
+        day(11)
+    ]
     edit = list(base.query("SELECT * FROM audit WHERE action = 'event.edit'"))[0]
-    assert json.loads(edit["before"])["title"] == "クリスマス会" and json.loads(edit["after"])["title"] == "クリスマス会（午後）"
+    assert (
+        json.loads(edit["before"])["title"] == "クリスマス会"
+        and json.loads(edit["after"])["title"] == "クリスマス会（午後）"
+    )
 
 
 def test_an_ambiguous_name_offers_buttons_that_open_the_modal(slack, fake, base):
@@ -152,10 +179,13 @@ def test_an_ambiguous_name_offers_buttons_that_open_the_modal(slack, fake, base)
     assert base.execute("SELECT count(*) FROM activities WHERE status = 'cancelled'").fetchone()[0] == 0
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("event cancel 存在しない催し", "見つかりませんでした"),
-    ("event cancel", "催しの名前を入れてください"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("event cancel 存在しない催し", "見つかりませんでした"),
+        ("event cancel", "催しの名前を入れてください"),
+    ],
+)
 def test_event_names_that_find_nothing_are_said(slack, fake, text, expected):
     slack.command(text)
     assert expected in fake.wait_for("/respond")[0]["text"]

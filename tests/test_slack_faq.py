@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from slack_fake import MIHARA_CHANNEL, OUTSIDER, PUBLIC_CHANNEL, STAFF_USER, base, base_path, fake, slack  # noqa: F401  (fixtures)
 
-from knowledge import faqs, open_db
-from slack_fake import MIHARA_CHANNEL, OUTSIDER, PUBLIC_CHANNEL, STAFF_USER
-from slack_fake import base, base_path, fake, slack  # noqa: F401  (fixtures)
+from knowledge import open_db
+from knowledge.staff import faqs
 
 GARBAGE = ["粗大ごみの出し方を知りたい", "粗大ごみの出し方は？", "粗大ごみの出し方を教えて"]
 OTHER = "犬の散歩ができる公園"
@@ -28,7 +28,9 @@ def unanswered_buttons(reply) -> list[dict]:
 def test_grouping_counts_alike_questions_once():
     db = open_db(":memory:")
     for i, text in enumerate(GARBAGE + [OTHER]):
-        db["unanswered"].insert({"id": i + 1, "text": text, "area": "堺市西区", "asked_at": "2026-01-01T00:00:00+00:00"})
+        db["unanswered"].insert(
+            {"id": i + 1, "text": text, "area": "堺市西区", "asked_at": "2026-01-01T00:00:00+00:00"}
+        )
     groups = faqs.open_groups(db, "堺市西区")
     assert [g.count for g in groups] == [3, 1]
     assert set(groups[0].texts) == set(GARBAGE) and groups[1].text == OTHER
@@ -51,7 +53,9 @@ def test_an_faq_written_from_unanswered_answers_the_next_parent_at_once(slack, f
     assert blocks["question"]["element"]["initial_value"] in GARBAGE
     assert json.loads(view["private_metadata"])["ward"] == "堺市西区"
 
-    response = slack.submit(view, {"question": "粗大ごみの出し方を知りたい", "answer": ANSWER, "words": "そだいごみ、大きいごみ"})
+    response = slack.submit(
+        view, {"question": "粗大ごみの出し方を知りたい", "answer": ANSWER, "words": "そだいごみ、大きいごみ"}
+    )
     assert response.status_code == 200 and not response.get_data()
     told = fake.wait_for("/respond", count=2)[1]  # at the response URL of the button's message
     assert told["response_type"] == "ephemeral" and "FAQ「粗大ごみの出し方を知りたい」" in told["text"]
@@ -70,12 +74,15 @@ def test_an_faq_written_from_unanswered_answers_the_next_parent_at_once(slack, f
     assert [b["text"]["text"] for b in unanswered_buttons(again)] == [f"*{OTHER}*（1件）"]
 
 
-@pytest.mark.parametrize("values,block,message", [
-    ({"question": "", "answer": ANSWER}, "question", "入力してください"),
-    ({"question": "粗大ごみ", "answer": ""}, "answer", "入力してください"),
-    ({"question": "粗大ごみ", "answer": "あ" * 3001}, "answer", "長すぎます"),
-    ({"question": "粗大ごみ", "answer": ANSWER, "words": "あ" * 501}, "words", "長すぎます"),
-])
+@pytest.mark.parametrize(
+    "values,block,message",
+    [
+        ({"question": "", "answer": ANSWER}, "question", "入力してください"),
+        ({"question": "粗大ごみ", "answer": ""}, "answer", "入力してください"),
+        ({"question": "粗大ごみ", "answer": "あ" * 3001}, "answer", "長すぎます"),
+        ({"question": "粗大ごみ", "answer": ANSWER, "words": "あ" * 501}, "words", "長すぎます"),
+    ],
+)
 def test_an_invalid_faq_modal_answers_field_errors_and_writes_nothing(slack, fake, base, values, block, message):
     parents_ask(slack.client.application.test_client(), GARBAGE[:1])
     slack.command("unanswered")

@@ -13,16 +13,28 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
+from slack_fake import (  # noqa: F401  (fixtures)
+    ASAHI_CHANNEL,
+    MIHARA_CHANNEL,
+    PUBLIC_CHANNEL,
+    REPORT_CHANNEL,
+    STAFF_USER,
+    Slack,
+    SlackFake,
+    base,
+    base_path,
+    fake,
+    slack,
+    slack_config,
+)
 
-from handlers import slack_modals as modals
-from handlers import slack_render as render
-from handlers import slack_words as words
-from knowledge import audit, clock, events, faqs, open_db
-from knowledge import sheet as sheet_mod
+from handlers.slack import modals, render, words
+from knowledge import open_db
 from knowledge.importers import import_file
-from slack_fake import (ASAHI_CHANNEL, MIHARA_CHANNEL, PUBLIC_CHANNEL, REPORT_CHANNEL, STAFF_USER, Slack, SlackFake,
-                        slack_config)
-from slack_fake import base, base_path, fake, slack  # noqa: F401  (fixtures)
+from knowledge.lang import clock
+from knowledge.staff import events, faqs
+from knowledge.staff import sheet as sheet_mod
+from knowledge.store import audit
 
 NISHI = "program-c94dfbac4026"  # 西区こどもの居場所等支援事業
 TATAI = "program-43baa9e9b776"  # 多胎家庭支援事業, 堺市 (the city of 西区)
@@ -49,10 +61,16 @@ def initial_program(view: dict) -> str | None:
 
 # --- 1. event rules: only Japanese phrases, with a date within a year; ages read -----------------
 
-@pytest.mark.parametrize("recurrence,code", [
-    ("FREQ=SECONDLY", "recurrence"), ("RRULE:FREQ=WEEKLY;BYDAY=WE", "recurrence"),
-    ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "recurrence"), ("毎年2月30日", "no_dates"),
-])
+
+@pytest.mark.parametrize(
+    "recurrence,code",
+    [
+        ("FREQ=SECONDLY", "recurrence"),
+        ("RRULE:FREQ=WEEKLY;BYDAY=WE", "recurrence"),
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "recurrence"),
+        ("毎年2月30日", "no_dates"),
+    ],
+)
 def test_raw_or_dateless_rules_are_refused(recurrence, code):
     with pytest.raises(audit.Invalid) as e:
         events.check(events.EventInput(title="x", recurrence=recurrence))
@@ -77,8 +95,9 @@ def test_the_event_modal_refuses_a_secondly_rule_in_japanese(slack, fake, base):
 
 # --- 2. acks are not starved by index rebuilds --------------------------------------------------
 
+
 def test_commands_are_acknowledged_while_index_rebuilds_are_blocked(slack, fake, base, monkeypatch):
-    import handlers.slack as hs
+    import handlers.slack.listeners as hs
 
     release, entered = threading.Event(), threading.Event()
 
@@ -89,9 +108,14 @@ def test_commands_are_acknowledged_while_index_rebuilds_are_blocked(slack, fake,
     monkeypatch.setattr(hs, "index_for", blocked_build)
     writers = 8  # more than Bolt's default pool of 5
     statuses = []
-    threads = [threading.Thread(target=lambda n=n: statuses.append(
-        Slack(slack.client.application.test_client(), fake).command(f"progress 居場所 後期 報告{n}").status_code))
-        for n in range(writers)]
+    threads = [
+        threading.Thread(
+            target=lambda n=n: statuses.append(
+                Slack(slack.client.application.test_client(), fake).command(f"progress 居場所 後期 報告{n}").status_code
+            )
+        )
+        for n in range(writers)
+    ]
     for t in threads:
         t.start()
     try:
@@ -113,6 +137,7 @@ def test_commands_are_acknowledged_while_index_rebuilds_are_blocked(slack, fake,
 
 
 # --- 3. program lookup: certain only within the ward and its city --------------------------------
+
 
 def test_another_citys_program_is_proposed_not_written(slack, fake, base):
     slack.command("progress 多胎 後期 旭区で多胎の集いを開催", channel=ASAHI_CHANNEL)
@@ -136,6 +161,7 @@ def test_the_citys_program_is_written_from_a_ward_channel(slack, fake, base):
 
 # --- 4. a re-import keeps what staff set ---------------------------------------------------------
 
+
 def test_a_reimport_keeps_a_cancellation_and_an_edit(base):
     rows = list(base.query("SELECT id FROM activities WHERE source = 'events::demo_events.csv' ORDER BY id LIMIT 2"))
     cancelled, edited = rows[0]["id"], rows[1]["id"]
@@ -151,6 +177,7 @@ def test_a_reimport_keeps_a_cancellation_and_an_edit(base):
 
 
 # --- 5. editing a multi-date event -------------------------------------------------------------
+
 
 def test_the_edit_modal_says_how_many_dates_a_day_replaces(slack, fake, base):
     slack.command("event edit 親子で楽しむ趣味", channel=MIHARA_CHANNEL)  # two alike: buttons
@@ -183,10 +210,15 @@ def test_a_time_edit_keeps_the_dates_and_retimes_them(base):
 
 # --- 6, 7. unanswered: grouped per ward, ids kept server-side, prefills within limits --------------
 
+
 def test_an_faq_for_one_ward_closes_only_that_wards_questions(base_path, fake, base):
     slack = app_with(base_path, fake)
-    base["unanswered"].insert({"text": "粗大ごみの出し方を教えて", "area": "横浜市旭区", "asked_at": "2026-01-01T00:00:00+00:00"})
-    base["unanswered"].insert({"text": "粗大ごみの出し方は？", "area": "堺市西区", "asked_at": "2026-01-01T00:00:01+00:00"})
+    base["unanswered"].insert(
+        {"text": "粗大ごみの出し方を教えて", "area": "横浜市旭区", "asked_at": "2026-01-01T00:00:00+00:00"}
+    )
+    base["unanswered"].insert(
+        {"text": "粗大ごみの出し方は？", "area": "堺市西区", "asked_at": "2026-01-01T00:00:01+00:00"}
+    )
     slack.command("unanswered", channel=PUBLIC_CHANNEL)  # every ward
     buttons = [b for b in fake.wait_for("/respond")[0]["blocks"] if b.get("accessory")]
     assert len(buttons) == 2
@@ -201,8 +233,13 @@ def test_an_faq_for_one_ward_closes_only_that_wards_questions(base_path, fake, b
 
 def test_a_large_group_is_closed_whole_and_its_modal_keeps_slacks_limits(slack, fake, base):
     for i in range(150):
-        base["unanswered"].insert({"text": f"夜間に子どもを預けられる場所はありますか（{i}番目の聞き方です）",
-                                   "area": "堺市西区", "asked_at": "2026-01-01T00:00:00+00:00"})
+        base["unanswered"].insert(
+            {
+                "text": f"夜間に子どもを預けられる場所はありますか（{i}番目の聞き方です）",
+                "area": "堺市西区",
+                "asked_at": "2026-01-01T00:00:00+00:00",
+            }
+        )
     slack.command("unanswered")
     button = [b for b in fake.wait_for("/respond")[0]["blocks"] if b.get("accessory")][0]
     assert "ids" not in json.loads(button["accessory"]["value"]) and len(button["accessory"]["value"]) < 2000
@@ -237,11 +274,20 @@ def test_the_program_select_holds_its_initial_option():
 
 # --- 8. long lists: split into sections, newest first, what is left out counted ------------------
 
+
 def fill_progress(db, n=200, padding=""):
     for i in range(n):
-        db["progress"].insert({"id": f"p{i}", "program_id": NISHI, "period": "後期",
-                               "text": f"第{i}回 居場所の運営会議を開催し、参加団体と課題を共有した{padding}", "posted_by": "職員",
-                               "posted_at": f"2025-10-01T00:{i // 60:02d}:{i % 60:02d}+00:00", "origin": "import"})
+        db["progress"].insert(
+            {
+                "id": f"p{i}",
+                "program_id": NISHI,
+                "period": "後期",
+                "text": f"第{i}回 居場所の運営会議を開催し、参加団体と課題を共有した{padding}",
+                "posted_by": "職員",
+                "posted_at": f"2025-10-01T00:{i // 60:02d}:{i % 60:02d}+00:00",
+                "origin": "import",
+            }
+        )
 
 
 def test_the_progress_reply_shows_the_new_entry_and_counts_the_rest(slack, fake, base):
@@ -266,6 +312,7 @@ def test_the_sheet_counts_what_it_cannot_show(base):
 
 
 # --- 9. confirmations reach staff in channels the bot has not joined ----------------------------
+
 
 def test_a_modal_write_is_confirmed_at_the_commands_response_url(base_path, httpserver, base):
     httpserver.expect_request("/chat.postEphemeral").respond_with_json({"ok": False, "error": "channel_not_found"})
@@ -292,6 +339,7 @@ def test_without_a_response_url_or_channel_a_direct_message_tells(base_path, htt
 
 # --- 10, 11. a missing base; a bad slash-command entry ------------------------------------------
 
+
 def test_a_missing_base_is_answered_in_japanese(tmp_path, fake):
     slack = app_with(tmp_path / "none.db", fake)
     response = slack.command("help")
@@ -306,6 +354,7 @@ def test_an_over_long_progress_text_is_said_and_nothing_saved(slack, fake, base)
 
 
 # --- 12. the rest -------------------------------------------------------------------------------
+
 
 def test_the_report_channel_gets_slack_control_characters_escaped(slack, fake):
     slack.command("progress 居場所 後期 <!channel> 研究会 & 報告")
@@ -353,8 +402,8 @@ def _build_now(cache, path) -> None:
 def test_a_question_during_a_rebuild_is_answered_from_the_old_index(base_path, monkeypatch):
     """Why staff are told only once the index is built: ``IndexCache`` does not make a parent's
     question wait for a build under way when it has an older index to answer from."""
-    import knowledge.index as index_mod
-    from knowledge.db import bump_version, writing
+    import knowledge.search.index as index_mod
+    from knowledge.store.db import bump_version, writing
 
     cache = index_mod.IndexCache()
     reader, writer = open_db(base_path), open_db(base_path)

@@ -5,15 +5,25 @@ from __future__ import annotations
 import threading
 
 import pytest
+from slack_fake import (  # noqa: F401  (fixtures)
+    ASAHI_CHANNEL,
+    MIHARA_CHANNEL,
+    REPORT_CHANNEL,
+    STAFF_CHANNEL,
+    STAFF_USER,
+    Slack,
+    base,
+    base_path,
+    fake,
+    slack,
+)
 
 from knowledge import ask, open_db
-from slack_fake import ASAHI_CHANNEL, MIHARA_CHANNEL, REPORT_CHANNEL, STAFF_CHANNEL, STAFF_USER, Slack
-from slack_fake import base, base_path, fake, slack  # noqa: F401  (fixtures)
 
 NISHI = "program-c94dfbac4026"  # 西区こどもの居場所等支援事業 (FY2025)
 NEWS = "第3回研究会を2月に開催、12団体が参加"
 MIHARA = "program-520c8b3eb980"  # やってみたいが実現できる環境整備 (FY2023)
-# (a question naming 居場所 reads as どこ？ in knowledge.answer — 場所 is a where-word — so the
+# (a question naming 居場所 reads as どこ？ in knowledge.answers.ask — 場所 is a where-word — so the
 # progress a parent sees is asked of 美原区's program)
 MIHARA_Q = "やってみたいが実現できる環境整備の進捗は？"
 
@@ -30,7 +40,12 @@ def test_progress_by_short_name_is_written_audited_reported_and_answered_at_once
     assert "こどもの居場所研究会の開催（10月、2月）" in shown  # the period's schedule
     assert NEWS in shown and reply["response_type"] == "ephemeral"
     [row] = staff_progress(base)
-    assert (row["program_id"], row["period"], row["text"], row["posted_by"]) == (NISHI, "後期", NEWS, f"name-{STAFF_USER}")
+    assert (row["program_id"], row["period"], row["text"], row["posted_by"]) == (
+        NISHI,
+        "後期",
+        NEWS,
+        f"name-{STAFF_USER}",
+    )
     [entry] = base["audit"].rows
     assert entry["actor"] == f"slack:{STAFF_USER}" and entry["action"] == "progress.add"
     assert entry["area"] == "堺市西区" and entry["before"] is None and NEWS in entry["after"]
@@ -50,14 +65,19 @@ def test_a_parent_sees_new_progress_at_once(slack, fake, base_path):
     assert "進捗（後期）：おもちゃ祭りを2月に開き、30組が参加" in answer.text
 
 
-@pytest.mark.parametrize("text,program,period,note", [
-    ("progress", None, None, None),
-    ("progress 居場所", NISHI, None, None),
-    (f"progress 居場所 {NEWS}", NISHI, None, None),
-    ("progress 子育て 後期 報告", None, "後期", "複数あります"),
-    ("progress 存在しない事業 前期 報告", None, "前期", "見つかりませんでした"),
-])
-def test_missing_or_ambiguous_arguments_open_the_modal_and_write_nothing(slack, fake, base, text, program, period, note):
+@pytest.mark.parametrize(
+    "text,program,period,note",
+    [
+        ("progress", None, None, None),
+        ("progress 居場所", NISHI, None, None),
+        (f"progress 居場所 {NEWS}", NISHI, None, None),
+        ("progress 子育て 後期 報告", None, "後期", "複数あります"),
+        ("progress 存在しない事業 前期 報告", None, "前期", "見つかりませんでした"),
+    ],
+)
+def test_missing_or_ambiguous_arguments_open_the_modal_and_write_nothing(
+    slack, fake, base, text, program, period, note
+):
     slack.command(text, trigger_id="T-modal")
     opened = fake.wait_for("/views.open")[0]
     assert opened["trigger_id"] == "T-modal"
@@ -80,13 +100,16 @@ def _progress_view(slack, fake):
     return fake.wait_for("/views.open")[0]["view"]
 
 
-@pytest.mark.parametrize("values,block,message", [
-    ({"program": "", "period": "後期", "text": NEWS}, "program", "事業を選んでください"),
-    ({"program": NISHI, "period": "", "text": NEWS}, "period", "期を選んでください"),
-    ({"program": "program-gone", "period": "後期", "text": NEWS}, "program", "見つかりません"),
-    ({"program": NISHI, "period": "後期", "text": "   "}, "text", "入力してください"),
-    ({"program": NISHI, "period": "後期", "text": "あ" * 2001}, "text", "2,000文字まで"),
-])
+@pytest.mark.parametrize(
+    "values,block,message",
+    [
+        ({"program": "", "period": "後期", "text": NEWS}, "program", "事業を選んでください"),
+        ({"program": NISHI, "period": "", "text": NEWS}, "period", "期を選んでください"),
+        ({"program": "program-gone", "period": "後期", "text": NEWS}, "program", "見つかりません"),
+        ({"program": NISHI, "period": "後期", "text": "   "}, "text", "入力してください"),
+        ({"program": NISHI, "period": "後期", "text": "あ" * 2001}, "text", "2,000文字まで"),
+    ],
+)
 def test_an_invalid_progress_modal_answers_field_errors_and_writes_nothing(slack, fake, base, values, block, message):
     response = slack.submit(_progress_view(slack, fake), values)
     body = response.get_json()
@@ -156,17 +179,23 @@ def test_a_staff_write_during_parents_questions_never_breaks_an_answer(slack, fa
 
 # --- ask ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("channel,ward,question", [
-    (ASAHI_CHANNEL, "横浜市旭区", "赤ちゃんサロンはいつ？"),
-    (STAFF_CHANNEL, "堺市西区", "西区こどもの居場所等支援事業の運営は？"),
-    (STAFF_CHANNEL, "堺市西区", "宝くじの当選番号は？"),
-])
+
+@pytest.mark.parametrize(
+    "channel,ward,question",
+    [
+        (ASAHI_CHANNEL, "横浜市旭区", "赤ちゃんサロンはいつ？"),
+        (STAFF_CHANNEL, "堺市西区", "西区こどもの居場所等支援事業の運営は？"),
+        (STAFF_CHANNEL, "堺市西区", "宝くじの当選番号は？"),
+    ],
+)
 def test_ask_returns_what_a_parent_of_the_channels_ward_gets(slack, fake, base, channel, ward, question):
     slack.command(f"ask {question}", channel=channel)
     reply = fake.wait_for("/respond")[0]
     expected = ask(base, question, area=ward, log=False)
     assert reply["text"] == expected.text[:2900]
-    shown = "\n".join(b["text"]["text"] if b["type"] == "section" else b["elements"][0]["text"] for b in reply["blocks"])
+    shown = "\n".join(
+        b["text"]["text"] if b["type"] == "section" else b["elements"][0]["text"] for b in reply["blocks"]
+    )
     for line in expected.text.splitlines()[:5]:
         assert line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in shown
     assert base["unanswered"].count == 0  # staff trying questions do not fill the parents' gaps
@@ -178,7 +207,7 @@ def test_ask_about_whats_on_renders_the_listing_line_by_line(slack, fake, base):
     expected = ask(base, "今週のイベントは？", area="横浜市旭区", log=False)
     assert expected.listing is not None and expected.listing.visible
     sections = [b["text"]["text"] for b in reply["blocks"] if b["type"] == "section"]
-    from knowledge.render import listing_line
+    from knowledge.answers.wording import listing_line
 
     for entry in expected.listing.visible:
         assert listing_line(entry, False) in sections

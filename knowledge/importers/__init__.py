@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from knowledge import areas as areas_mod
-from knowledge.audience import age_columns
-from knowledge.db import bump_version, now_iso, writing
 from knowledge.importers.base import ImportError_, Parsed, RowError, decode
+from knowledge.lang.audience import age_columns
+from knowledge.store import areas as areas_mod
+from knowledge.store.db import bump_version, now_iso, writing
 
 STAFF_ACTIONS = ("event.edit", "event.cancel")  # audit actions whose fields a re-import leaves as staff set them
 AUDIT_ONLY_KEYS = {"day", "occurrences"}  # keys the audit adds to an event's row
@@ -77,7 +77,7 @@ def faq_key(source: str, faq_id: str) -> str:
 
     ``faq_id`` (the publisher's ID, or the ``id`` column of our own layout) is what answers show
     and evaluation sets compare; two councils' files both have an FAQ 1, so the key needs both.
-    m003 in ``knowledge.db`` writes the same key for FAQs of an older base.
+    m003 in ``knowledge.store.db`` writes the same key for FAQs of an older base.
     """
     return f"{source}#{faq_id}"
 
@@ -139,15 +139,32 @@ def import_file(
         area = areas_mod.resolve(db, area)
     parsed, data = parse_path(path, area=area, fiscal_year=fiscal_year)
     if parsed.errors and not skip_invalid:
-        logger.warning("rejected %s (%s): %d bad row(s), nothing imported (first: %s)",
-                       path.name, parsed.kind, len(parsed.errors), parsed.errors[0])
+        logger.warning(
+            "rejected %s (%s): %d bad row(s), nothing imported (first: %s)",
+            path.name,
+            parsed.kind,
+            len(parsed.errors),
+            parsed.errors[0],
+        )
         raise ImportRejected(path.name, parsed.errors)
     with writing(db):
-        sid, counts = write(db, parsed, name=path.name, sha256=hashlib.sha256(data).hexdigest(), label=source,
-                            folder=str(path.resolve().parent), replace=replace)
-    logger.info("imported %s as source %s (%s): %s%s", path.name, sid, parsed.kind,
-                ", ".join(f"{table} {n}" for table, n in counts.items()) or "nothing",
-                f"; skipped {len(parsed.errors)} bad row(s)" if parsed.errors else "")
+        sid, counts = write(
+            db,
+            parsed,
+            name=path.name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            label=source,
+            folder=str(path.resolve().parent),
+            replace=replace,
+        )
+    logger.info(
+        "imported %s as source %s (%s): %s%s",
+        path.name,
+        sid,
+        parsed.kind,
+        ", ".join(f"{table} {n}" for table, n in counts.items()) or "nothing",
+        f"; skipped {len(parsed.errors)} bad row(s)" if parsed.errors else "",
+    )
     _refresh_vectors(db)
     return ImportReport(path.name, parsed.kind, counts, parsed.errors, parsed.notes, sid)
 
@@ -155,7 +172,7 @@ def import_file(
 def _refresh_vectors(db: sqlite_utils.Database) -> None:
     """With the meaning stage on, the import pays for the new or changed records' vectors, not
     the first question after it; a failure is logged and the next index build tries again."""
-    from knowledge import embed, vectors
+    from knowledge.search import embed, vectors
 
     if not embed.get_embedder().dim:
         return
@@ -166,15 +183,23 @@ def _refresh_vectors(db: sqlite_utils.Database) -> None:
 
 
 def write(
-    db: sqlite_utils.Database, parsed: Parsed, *, name: str, sha256: str | None = None, label: str | None = None,
-    folder: str | None = None, replace: bool = False,
+    db: sqlite_utils.Database,
+    parsed: Parsed,
+    *,
+    name: str,
+    sha256: str | None = None,
+    label: str | None = None,
+    folder: str | None = None,
+    replace: bool = False,
 ) -> tuple[str, dict]:
     """Write a parsed file inside the caller's transaction; return its source identity and counts by table.
 
     ``folder`` is where the file was read from; see ``import_file`` for ``replace``.
     """
-    resolved = {a: areas_mod.ensure_area(db, a)
-                for a in {r.get("area") for rs in parsed.records.values() for r in rs if r.get("area")}}
+    resolved = {
+        a: areas_mod.ensure_area(db, a)
+        for a in {r.get("area") for rs in parsed.records.values() for r in rs if r.get("area")}
+    }
     for table, rows in parsed.records.items():  # 旭区 -> 横浜市旭区, as the areas table names it
         for r in rows:
             if table != "placeholders" and r.get("area"):
@@ -197,7 +222,18 @@ def write(
     staff = _staff_owned(db)
     counts = {}
     # Parents before children, for the foreign keys.
-    order = ["areas", "programs", "bases", "activities", "schedule_items", "progress", "occurrences", "faqs", "synonyms", "placeholders"]
+    order = [
+        "areas",
+        "programs",
+        "bases",
+        "activities",
+        "schedule_items",
+        "progress",
+        "occurrences",
+        "faqs",
+        "synonyms",
+        "placeholders",
+    ]
     for table in sorted(parsed.records, key=lambda t: order.index(t) if t in order else len(order)):
         rows = parsed.records[table]
         if table != "areas":
@@ -243,16 +279,18 @@ def _staff_owned(db: sqlite_utils.Database) -> dict[str, set[str]]:
         return {}
     owned: dict[str, set[str]] = {}
     for target, before, after in db.execute(
-            f"SELECT target, before, after FROM audit WHERE action IN ({','.join('?' * len(STAFF_ACTIONS))}) "
-            "ORDER BY id", STAFF_ACTIONS).fetchall():
+        f"SELECT target, before, after FROM audit WHERE action IN ({','.join('?' * len(STAFF_ACTIONS))}) ORDER BY id",
+        STAFF_ACTIONS,
+    ).fetchall():
         old, new = json.loads(before or "{}"), json.loads(after or "{}")
         changed = {k for k in new if k != "day" and old.get(k) != new.get(k)}
         owned.setdefault(target.removeprefix("activities:"), set()).update(changed)
     return owned
 
 
-def _keep_staff_fields(db: sqlite_utils.Database, table: str, rows: list[dict], staff: dict[str, set[str]],
-                       pk) -> list[dict]:
+def _keep_staff_fields(
+    db: sqlite_utils.Database, table: str, rows: list[dict], staff: dict[str, set[str]], pk
+) -> list[dict]:
     """Write the staff-touched rows here without the fields staff own; return the others.
     Occurrences of an event whose dates staff changed are not re-imported."""
     plain = []
@@ -275,21 +313,23 @@ def _refuse_clash(db: sqlite_utils.Database, sid: str, folder: str, name: str) -
     row = db.execute("SELECT folder FROM sources WHERE id = ?", [sid]).fetchone()
     if not row or not row[0] or row[0] == folder:
         return  # new, from before folders were recorded, or the same file again
-    held = sum(db.execute(f"SELECT count(*) FROM [{t}] WHERE source = ?", [sid]).fetchone()[0]
-               for t in OWNED_TABLES if t in db.table_names())
+    held = sum(
+        db.execute(f"SELECT count(*) FROM [{t}] WHERE source = ?", [sid]).fetchone()[0]
+        for t in OWNED_TABLES
+        if t in db.table_names()
+    )
     if held:
         raise SourceClash(
             f"{name}: a source of this kind, area and name was imported from {row[0]}; importing this "
             f"file from {folder} would replace its {held} record(s). Name it apart with --source LABEL "
-            "to keep both, or pass --replace if it is a newer version of the same source")
+            "to keep both, or pass --replace if it is a newer version of the same source"
+        )
 
 
 def _delete_owned(db: sqlite_utils.Database, table: str, source: str, keep: set[str]) -> None:
     """Drop rows this source wrote before and no longer holds (children first)."""
     stale = [
-        r[0]
-        for r in db.execute(f"SELECT id FROM [{table}] WHERE source = ?", [source]).fetchall()
-        if r[0] not in keep
+        r[0] for r in db.execute(f"SELECT id FROM [{table}] WHERE source = ?", [source]).fetchall() if r[0] not in keep
     ]
     if not stale:
         return

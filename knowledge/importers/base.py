@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from knowledge.csvrows import RowError  # noqa: F401  (importers take it from here)
+from knowledge.lang.csvrows import RowError  # noqa: F401  (importers take it from here)
 
 
 @dataclass

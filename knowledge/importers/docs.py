@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import re
 
-from knowledge import audience
-from knowledge.text import fold, nfkc, squash, strip_html
+from knowledge.lang import audience
+from knowledge.lang.text import fold, nfkc, squash, strip_html
 
-PERIOD_LABEL = re.compile(
-    r"(前期|中期|後期)\s*[(（]\s*[~～〜]\s*(\d{1,2})\s*月\s*[)）]|次年度\s*以降"
-)
+PERIOD_LABEL = re.compile(r"(前期|中期|後期)\s*[(（]\s*[~～〜]\s*(\d{1,2})\s*月\s*[)）]|次年度\s*以降")
 MONTH_PAREN = re.compile(r"[(（]([^()（）]*?(?:\d\s*月|通年)[^()（）]*)[)）]")
 # 会 is a gathering (座談会, 見学会, ばあばの会) unless it is a body or its members (自治会,
 # 連絡会, 協議会, 会議, 会員): those are how a program is run, not something a parent attends.
@@ -40,9 +38,9 @@ def split_after_months(item: str) -> list[str]:
     """``…の継続実施(4~7月) 子育て応援 MAP …`` is two items whose checkbox got lost."""
     pieces, start = [], 0
     for m in MONTH_PAREN.finditer(item):
-        rest = item[m.end():].strip()
+        rest = item[m.end() :].strip()
         if rest and not rest.startswith(("、", "。", "を", "に", "の", "で")):
-            pieces.append(item[start:m.end()].strip())
+            pieces.append(item[start : m.end()].strip())
             start = m.end()
     pieces.append(item[start:].strip())
     return [p for p in pieces if p]
@@ -60,10 +58,9 @@ def dedupe(items: list[str]) -> list[str]:
 
 
 def month_spec(item: str) -> str | None:
-    m = None
-    for m in MONTH_PAREN.finditer(item):
-        pass
-    return m.group(1) if m else None
+    """The last month spec in parentheses of an item (the one that states its schedule)."""
+    specs = MONTH_PAREN.findall(item)
+    return specs[-1] if specs else None
 
 
 _SUFFIXES = ("の継続実施", "を実施", "の実施", "の開催", "を開催", "開催", "の設置", "を設置")

@@ -8,7 +8,7 @@ id is the FAQ's public ``faq_id``; the row's key adds the source (``importers.fa
 from __future__ import annotations
 
 from knowledge.importers.base import Parsed, RowError, make_id
-from knowledge.csvrows import header_of, read_csv
+from knowledge.lang.csvrows import header_of, read_csv
 
 REQUIRED = {"question", "answer"}
 
@@ -29,13 +29,16 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
             parsed.errors.append(RowError(line, f"{' and '.join(missing)} is empty"))
             continue
         row_area = area or row.get("area") or None
-        parsed.add("faqs", {  # the row's key (source and faq_id) is made when it is written
-            "faq_id": row.get("id") or make_id("faq", row_area, row["question"]),
-            "question": row["question"],
-            "answer": row["answer"],
-            "area": row_area,
-            "category": row.get("category") or None,
-            "department": row.get("department") or None,
-        })
+        parsed.add(
+            "faqs",
+            {  # the row's key (source and faq_id) is made when it is written
+                "faq_id": row.get("id") or make_id("faq", row_area, row["question"]),
+                "question": row["question"],
+                "answer": row["answer"],
+                "area": row_area,
+                "category": row.get("category") or None,
+                "department": row.get("department") or None,
+            },
+        )
     parsed.errors.sort(key=lambda e: e.line or 0)
     return parsed

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from knowledge.importers.base import Parsed, RowError
-from knowledge.csvrows import header_of, read_csv
+from knowledge.lang.csvrows import header_of, read_csv
 
 COLUMNS = {"faq_id", "question", "answer"}
 CREDIT = "出典：子育てオープンデータ協議会「FAQデータセット」(CC BY 4.0)"
@@ -68,14 +68,17 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
             parsed.errors.append(_error(unit, number, f"faq_id {faq_id} appears twice"))
             continue
         seen.add(faq_id)
-        parsed.add("faqs", {  # the row's key (source and faq_id) is made when it is written
-            "faq_id": faq_id,
-            "question": question,
-            "answer": answer,
-            "area": area,
-            "category": _clean(row.get("category1")),
-            "category2": _clean(row.get("category2"), also_none="64"),
-            "service_name": _clean(row.get("service_name")),
-        })
+        parsed.add(
+            "faqs",
+            {  # the row's key (source and faq_id) is made when it is written
+                "faq_id": faq_id,
+                "question": question,
+                "answer": answer,
+                "area": area,
+                "category": _clean(row.get("category1")),
+                "category2": _clean(row.get("category2"), also_none="64"),
+                "service_name": _clean(row.get("service_name")),
+            },
+        )
     parsed.errors.sort(key=lambda e: e.line or 0)
     return parsed

@@ -15,9 +15,10 @@ from datetime import date, timedelta
 
 from knowledge.importers import opendata_common as common
 from knowledge.importers.base import Parsed, RowError, make_id
-from knowledge.csvrows import header_of
-from knowledge.recurrence import parse_recurrence
-from knowledge.text import nfkc
+from knowledge.lang.audience import TAG_ORDER, audience_tags
+from knowledge.lang.csvrows import header_of
+from knowledge.lang.recurrence import parse_recurrence
+from knowledge.lang.text import nfkc
 
 # Our field -> the column names of both layouts (first present wins).
 FIELDS = {
@@ -56,8 +57,6 @@ FIELDS = {
 
 # Audience tags: words that, found in 対象者 / タグ / title / description, mark who an event is
 # for. Matched on NFKC text. Ages stated as numbers (0歳, 1歳～2歳, 3歳未満) are read separately.
-from knowledge.audience import TAG_ORDER
-from knowledge.audience import tags_in as _vocabulary_tags
 
 # The word the export writes into タグ for each tag: it must yield exactly that tag again.
 TAG_LABELS = {
@@ -78,23 +77,13 @@ TAG_LABELS = {
 # months) become a daily rule instead of hundreds of rows.
 MAX_SPAN_DAYS = 31
 
+
 def detect(text: str, name: str) -> bool:
     """A standard events header: the event-name column plus either layout's code column."""
     header = header_of(text)
     if "イベント名" not in header:
         return False
     return common.OLD_CODE_COLUMN in header or (bool(header) and header[0] == common.NEW_CODE_COLUMN)
-
-
-def audience_tags(*texts: str | None) -> list[str]:
-    """Audience tags found in any of the texts, in vocabulary order (each text on its own)."""
-    found: set[str] = set()
-    for text in texts:
-        normalised = nfkc(text).strip()
-        if not normalised:
-            continue
-        found |= set(_vocabulary_tags(normalised))
-    return [t for t in TAG_ORDER if t in found]
 
 
 @dataclass
@@ -194,7 +183,9 @@ _CANCELLED = re.compile(r"中止|取り?止め|取りやめ|休止|開催なし"
 _POSTPONED = re.compile(r"延期")
 # A cancelled or postponed mark in brackets anywhere in a title (【中止】親子リトミック, 親子リトミック（中止）,
 # ［延期］…); 雨天中止 and the like in brackets are conditions, not marks, and are not read.
-_TITLE_MARK = re.compile(r"[【\[［(（<＜〈]\s*(?:開催)?(中止|延期)(?:\s*(?:します|しました|となりました|になりました|のお知らせ))?\s*[】\]］)）>＞〉]")
+_TITLE_MARK = re.compile(
+    r"[【\[［(（<＜〈]\s*(?:開催)?(中止|延期)(?:\s*(?:します|しました|となりました|になりました|のお知らせ))?\s*[】\]］)）>＞〉]"
+)
 
 
 def status_of(state: str | None, title: str | None = None) -> str | None:
@@ -263,8 +254,14 @@ def _build_event(rows: list[EventRow], parsed: Parsed) -> None:
         occ_id = make_id("occ", activity_id, day, row.start_time)
         occurrences.setdefault(
             occ_id,
-            {"id": occ_id, "activity_id": activity_id, "date": day, "precision": "day",
-             "start_time": row.start_time, "end_time": row.end_time},
+            {
+                "id": occ_id,
+                "activity_id": activity_id,
+                "date": day,
+                "precision": "day",
+                "start_time": row.start_time,
+                "end_time": row.end_time,
+            },
         )
 
     # A status on every row is the event's; a date cancelled among others is left out.
@@ -295,9 +292,7 @@ def _build_event(rows: list[EventRow], parsed: Parsed) -> None:
         series_ends += [e for _, e in long_spans]
 
     ordered = sorted(occurrences.values(), key=lambda o: (o["date"], o["start_time"] or ""))
-    timed = next(
-        ({"start_time": r.start_time, "end_time": r.end_time} for r in rows if r.start_time), {}
-    )
+    timed = next(({"start_time": r.start_time, "end_time": r.end_time} for r in rows if r.start_time), {})
     if ordered:
         timed = ordered[0]
     record = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from knowledge.importers import opendata_common as common
 from knowledge.importers.base import Parsed, RowError, make_id
-from knowledge.csvrows import header_of
+from knowledge.lang.csvrows import header_of
 
 FIELDS = {
     "own_id": ["ID"],
@@ -141,7 +141,9 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
         else:
             base_id = make_id("base", record_area, rec.get("name"), rec.get("kind"), address)
         if base_id in seen:
-            parsed.errors.append(RowError(rec.line, f"{table.label('own_id')} '{own_id or rec.get('name')}' appears twice"))
+            parsed.errors.append(
+                RowError(rec.line, f"{table.label('own_id')} '{own_id or rec.get('name')}' appears twice")
+            )
             continue
         seen.add(base_id)
         parsed.add(

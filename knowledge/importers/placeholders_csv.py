@@ -6,7 +6,7 @@ Example row: ``（電話番号）,045-954-6111,横浜市旭区``. An empty area 
 from __future__ import annotations
 
 from knowledge.importers.base import Parsed, RowError
-from knowledge.csvrows import header_of, read_csv
+from knowledge.lang.csvrows import header_of, read_csv
 
 
 def detect(text: str, name: str) -> bool:
@@ -22,10 +22,13 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
         if not row.get("placeholder") or not row.get("value"):
             parsed.errors.append(RowError(line, "placeholder and value must both be given"))
             continue
-        parsed.add("placeholders", {
-            "area": area or row.get("area") or "",
-            "placeholder": row["placeholder"],
-            "value": row["value"],
-        })
+        parsed.add(
+            "placeholders",
+            {
+                "area": area or row.get("area") or "",
+                "placeholder": row["placeholder"],
+                "value": row["value"],
+            },
+        )
     parsed.errors.sort(key=lambda e: e.line or 0)
     return parsed

@@ -14,7 +14,7 @@ import re
 
 from knowledge.importers import docs
 from knowledge.importers.base import ImportError_, Parsed, make_id
-from knowledge.text import fold, nfkc, squash, strip_html
+from knowledge.lang.text import fold, nfkc, squash, strip_html
 
 
 def detect(text: str, name: str) -> bool:
@@ -51,12 +51,20 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
 
     parsed = Parsed(kind="plan", area=area, fiscal_year=fiscal_year)
     plan_id = make_id("program", area, title, fiscal_year)
-    parsed.add("programs", {
-        "id": plan_id, "title": title, "area": area, "fiscal_year": fiscal_year, "kind": "plan",
-        "situation": situation, "goals": "\n".join(directions),
-        "departments": json.dumps(departments, ensure_ascii=False),
-        "plan_policy": " / ".join(squash(nfkc(p)) for p in policy[:2]) or None,
-    })
+    parsed.add(
+        "programs",
+        {
+            "id": plan_id,
+            "title": title,
+            "area": area,
+            "fiscal_year": fiscal_year,
+            "kind": "plan",
+            "situation": situation,
+            "goals": "\n".join(directions),
+            "departments": json.dumps(departments, ensure_ascii=False),
+            "plan_policy": " / ".join(squash(nfkc(p)) for p in policy[:2]) or None,
+        },
+    )
     related: dict[str, dict] = {}
     for item in re.findall(r"(?m)^- ・(.+)$", text):
         _relate(related, item, None, [])
@@ -66,14 +74,21 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
     sentences = [s + "。" for s in re.split(r"。", re.sub(r"\s+", "", situation + "".join(_all_paragraphs(text)))) if s]
     for rel in related.values():
         facts = _facts(rel["title"], sentences)
-        parsed.add("programs", {
-            "id": make_id("program", area, rel["title"], fiscal_year),
-            "title": rel["title"], "area": area, "fiscal_year": fiscal_year, "kind": "related",
-            "purpose": "\n".join(rel["directions"]) or None,
-            "situation": "\n".join(facts) or None,
-            "departments": json.dumps(rel["departments"], ensure_ascii=False),
-            "plan_policy": f"{title}（主な関連事業）", "parent_id": plan_id,
-        })
+        parsed.add(
+            "programs",
+            {
+                "id": make_id("program", area, rel["title"], fiscal_year),
+                "title": rel["title"],
+                "area": area,
+                "fiscal_year": fiscal_year,
+                "kind": "related",
+                "purpose": "\n".join(rel["directions"]) or None,
+                "situation": "\n".join(facts) or None,
+                "departments": json.dumps(rel["departments"], ensure_ascii=False),
+                "plan_policy": f"{title}（主な関連事業）",
+                "parent_id": plan_id,
+            },
+        )
     return parsed
 
 
@@ -104,7 +119,7 @@ def _paragraph_after(text: str, heading: str) -> str:
     if i < 0:
         return ""
     paragraphs = []
-    for block in re.split(r"\n\s*\n", text[i + len(heading):]):
+    for block in re.split(r"\n\s*\n", text[i + len(heading) :]):
         block = block.strip()
         if not block:
             continue

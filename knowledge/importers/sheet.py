@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import re
 
-from knowledge.dates import fiscal_years_in, month_in_fiscal_year, parse_month_spec
 from knowledge.importers import docs
 from knowledge.importers.base import ImportError_, Parsed, make_id
-from knowledge.text import nfkc, squash, strip_html
+from knowledge.lang.dates import fiscal_years_in, month_in_fiscal_year, parse_month_spec
+from knowledge.lang.text import nfkc, squash, strip_html
 
 
 def detect(text: str, name: str) -> bool:
@@ -43,22 +43,29 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
 
     parsed = Parsed(kind="sheet", area=area, fiscal_year=fy)
     header = text.split("取組項目")[0]
-    departments = [squash(line) for line in header.splitlines() if line.strip().endswith(("課", "センター")) and "シート" not in line]
+    departments = [
+        squash(line)
+        for line in header.splitlines()
+        if line.strip().endswith(("課", "センター")) and "シート" not in line
+    ]
     program_id = make_id("program", area, title, fy)
     plan = re.search(r"該当する\s*施策\s*\t+([^\t\n]+)", text)
     sdg = re.search(r"ゴール番号[ \t]*(\d+)?[ \t]*([^\t\n]*)", text)
-    parsed.add("programs", {
-        "id": program_id,
-        "title": title,
-        "area": area,
-        "fiscal_year": fy,
-        "kind": "key_initiative",
-        "situation": "\n".join(docs.cell_items(docs.cells_after(text, "現状・課題") or "")),
-        "content": "\n".join(docs.cell_items(docs.cells_after(text, "取組の内容") or "")),
-        "departments": json.dumps(departments, ensure_ascii=False),
-        "plan_policy": squash(nfkc(plan.group(1))) if plan else None,
-        "sdg_goal": squash(f"{sdg.group(1) or ''} {sdg.group(2) or ''}") or None if sdg else None,
-    })
+    parsed.add(
+        "programs",
+        {
+            "id": program_id,
+            "title": title,
+            "area": area,
+            "fiscal_year": fy,
+            "kind": "key_initiative",
+            "situation": "\n".join(docs.cell_items(docs.cells_after(text, "現状・課題") or "")),
+            "content": "\n".join(docs.cell_items(docs.cells_after(text, "取組の内容") or "")),
+            "departments": json.dumps(departments, ensure_ascii=False),
+            "plan_policy": squash(nfkc(plan.group(1))) if plan else None,
+            "sdg_goal": squash(f"{sdg.group(1) or ''} {sdg.group(2) or ''}") or None if sdg else None,
+        },
+    )
 
     schedule, progress = _split_sections(text)
     periods = _periods(schedule)
@@ -69,29 +76,35 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
             spec = docs.month_spec(item)
             months = parse_month_spec(spec, start_month, end_month) if spec else []
             ym = [month_in_fiscal_year(m, fy) for m in months] if period != "次年度以降" else []
-            parsed.add("schedule_items", {
-                "id": make_id("sched", program_id, period, position),
-                "program_id": program_id,
-                "period": period,
-                "period_end_month": end_month,
-                "position": position,
-                "text": item.lstrip("☐☑ "),
-                "months": json.dumps(ym, ensure_ascii=False),
-                "status": "done" if item.startswith("☑") else "planned",
-            })
+            parsed.add(
+                "schedule_items",
+                {
+                    "id": make_id("sched", program_id, period, position),
+                    "program_id": program_id,
+                    "period": period,
+                    "period_end_month": end_month,
+                    "position": position,
+                    "text": item.lstrip("☐☑ "),
+                    "months": json.dumps(ym, ensure_ascii=False),
+                    "status": "done" if item.startswith("☑") else "planned",
+                },
+            )
             if period != "次年度以降":
                 _collect_activity(activities, item.lstrip("☐☑ "), ym, period)
     for period, _end, items in _periods(progress):
         if items:
-            parsed.add("progress", {
-                "id": make_id("progress", program_id, period, "import"),
-                "program_id": program_id,
-                "period": period,
-                "text": "\n".join(i.lstrip("☐☑ ") for i in items),
-                "posted_by": "、".join(departments) or name,
-                "posted_at": None,
-                "origin": "import",
-            })
+            parsed.add(
+                "progress",
+                {
+                    "id": make_id("progress", program_id, period, "import"),
+                    "program_id": program_id,
+                    "period": period,
+                    "text": "\n".join(i.lstrip("☐☑ ") for i in items),
+                    "posted_by": "、".join(departments) or name,
+                    "posted_at": None,
+                    "origin": "import",
+                },
+            )
     content_items = docs.cell_items(docs.cells_after(text, "取組の内容") or "")
     for act in activities.values():
         key = docs.activity_key(act["title"])
@@ -103,9 +116,9 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
 def _split_sections(text: str) -> tuple[str, str]:
     start = text.find("スケジュール")
     prog = re.search(r"進捗の\s*状況", text)
-    end = re.search(r"\d{4}\s*[^\n]*基本計画|該当する", text[prog.end():]) if prog else None
-    schedule = text[start: prog.start()] if prog else text[start:]
-    progress = text[prog.end(): prog.end() + end.start()] if prog and end else (text[prog.end():] if prog else "")
+    end = re.search(r"\d{4}\s*[^\n]*基本計画|該当する", text[prog.end() :]) if prog else None
+    schedule = text[start : prog.start()] if prog else text[start:]
+    progress = text[prog.end() : prog.end() + end.start()] if prog and end else (text[prog.end() :] if prog else "")
     return schedule, progress
 
 
@@ -116,7 +129,7 @@ def _periods(section: str) -> list[tuple[str, int | None, list[str]]]:
     for i, m in enumerate(marks):
         label = m.group(1) or "次年度以降"
         end_month = int(m.group(2)) if m.group(2) else None
-        body = section[m.end(): marks[i + 1].start() if i + 1 < len(marks) else len(section)]
+        body = section[m.end() : marks[i + 1].start() if i + 1 < len(marks) else len(section)]
         items = [it for it in docs.cell_items(body) if not docs.PERIOD_LABEL.fullmatch(it)]
         prev = merged.get(label, (end_month, []))
         merged[label] = (prev[0] or end_month, docs.dedupe(prev[1] + items))
@@ -143,20 +156,26 @@ def _collect_activity(activities: dict, item: str, months: list[str], period: st
 def _add_activity(parsed: Parsed, act: dict, area: str, program_id: str, fy: int) -> None:
     activity_id = make_id("activity", area, docs.activity_key(act["title"]), program_id)
     description = "\n".join(docs.dedupe(act["items"]))
-    parsed.add("activities", {
-        "id": activity_id,
-        "title": act["title"],
-        "kind": docs.activity_kind(act["title"]),
-        "area": area,
-        "program_id": program_id,
-        "description": description,
-        "audience": json.dumps(docs.tags(act["title"], description), ensure_ascii=False),
-        "frequency": "、".join(act["periods"]),
-    })
+    parsed.add(
+        "activities",
+        {
+            "id": activity_id,
+            "title": act["title"],
+            "kind": docs.activity_kind(act["title"]),
+            "area": area,
+            "program_id": program_id,
+            "description": description,
+            "audience": json.dumps(docs.tags(act["title"], description), ensure_ascii=False),
+            "frequency": "、".join(act["periods"]),
+        },
+    )
     for ym in sorted(act["months"]):
-        parsed.add("occurrences", {
-            "id": make_id("occ", activity_id, ym),
-            "activity_id": activity_id,
-            "date": f"{ym}-01",
-            "precision": "month",
-        })
+        parsed.add(
+            "occurrences",
+            {
+                "id": make_id("occ", activity_id, ym),
+                "activity_id": activity_id,
+                "date": f"{ym}-01",
+                "precision": "month",
+            },
+        )

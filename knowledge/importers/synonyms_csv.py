@@ -7,7 +7,7 @@ row, change it and import its own file.
 from __future__ import annotations
 
 from knowledge.importers.base import Parsed, RowError
-from knowledge.csvrows import header_of, read_csv
+from knowledge.lang.csvrows import header_of, read_csv
 
 
 def detect(text: str, name: str) -> bool:

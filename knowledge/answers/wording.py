@@ -1,0 +1,288 @@
+"""The reply's words: plain Japanese text, the same for every channel.
+
+Channels may dress an ``Answer`` up (LINE Flex, Slack blocks), but its ``text`` is complete on
+its own. All wording a parent reads lives here, so a ward can change it in one place. A reply
+answers the question asked (いつ → dates or months first, どこ → the place, 対象 → who) and
+names its source (program and fiscal year) so staff can trust it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import sqlite_utils
+
+from knowledge.answers import schedule
+from knowledge.lang import audience
+from knowledge.lang.dates import WEEKDAYS, format_date
+
+SNIPPET = 160
+STATUS_NOTES = {
+    "cancelled": "※この催しは中止になりました。",
+    "postponed": "※この催しは延期になりました。新しい日程は問い合わせ先にご確認ください。",
+}
+
+
+def empty_question() -> str:
+    return "ご質問を入力してください。例：「赤ちゃんサロンはいつ？」「旭区の子育て支援拠点はどこ？」"
+
+
+def refusal_text(suggestions, contact: str | None, area: str | None) -> str:
+    lines = ["ごめんなさい、そのご質問にお答えできる情報が見つかりませんでした。"]
+    if suggestions:
+        lines.append("もしかして：")
+        lines += [f"・{s.title}" for s in suggestions]
+    if contact:
+        lines.append(f"くわしくは{contact}にお問い合わせください。")
+    else:
+        lines.append("くわしくはお住まいの区役所の子育て支援の窓口にお問い合わせください。")
+    return "\n".join(lines)
+
+
+def answer_text(db: sqlite_utils.Database, item, u, today: date, related) -> str:
+    record = record_of(db, item)
+    kind = item.record["doc"].kind
+    body = {"activity": _activity, "program": _program, "base": _base, "faq": _faq}[kind](db, record, u, today)
+    if related:
+        body.append("関連する質問：")
+        body += [f"・{r.title}" for r in related]
+    return "\n".join(line for line in body if line)
+
+
+def record_of(db: sqlite_utils.Database, item) -> dict:
+    """The stored row of an answer's item, with its JSON lists read."""
+    doc = item.record["doc"]
+    table = {"program": "programs", "activity": "activities", "base": "bases", "faq": "faqs"}[doc.kind]
+    row = db[table].get(doc.id)
+    for key in ("departments", "audience"):
+        if isinstance(row.get(key), str):
+            row[key] = json.loads(row[key] or "[]")
+    return row
+
+
+def _snippet(text: str | None, limit: int = SNIPPET) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _months(occurrences) -> str:
+    """2025年5月・7月・10月、2026年2月: months grouped by year."""
+    by_year: dict[int, list[int]] = {}
+    for o in occurrences:
+        by_year.setdefault(o.day.year, [])
+        if o.day.month not in by_year[o.day.year]:
+            by_year[o.day.year].append(o.day.month)
+    return "、".join(f"{y}年" + "・".join(f"{m}月" for m in ms) for y, ms in by_year.items())
+
+
+def _when_lines(db, record, u, today: date) -> list[str]:
+    if u.when:
+        hits = schedule.dates_in(db, record["id"], u.when.start, u.when.end)
+        if hits:
+            return [f"{u.when.label}の開催：" + "、".join(_fmt(o) for o in hits[:5])]
+    nxt = [o for o in schedule.upcoming(db, record["id"], today) if o.precision == "day"]
+    if nxt:
+        label = "予定されていた日：" if record.get("status") in STATUS_NOTES else "次の開催："
+        return [label + "、".join(_fmt(o) for o in nxt)]
+    stated = schedule.all_dates(db, record["id"])
+    if stated:
+        return ["開催月：" + _months(stated)]
+    return []
+
+
+def _fmt(o) -> str:
+    if o.precision == "month":
+        return f"{o.day.year}年{o.day.month}月"
+    times = (
+        f" {o.start_time}〜{o.end_time}"
+        if o.start_time and o.end_time
+        else (f" {o.start_time}〜" if o.start_time else "")
+    )
+    return format_date(o.day) + times
+
+
+def _source(db, record) -> str | None:
+    if not record.get("program_id"):
+        return None
+    program = db.execute("SELECT title, fiscal_year FROM programs WHERE id = ?", [record["program_id"]]).fetchone()
+    if not program:
+        return None
+    year = f"（{program[1]}年度）" if program[1] else ""
+    return f"出典：{program[0]}{year}"
+
+
+def _activity(db, r, u, today) -> list[str]:
+    when = _when_lines(db, r, u, today)
+    who = []
+    if r.get("ages"):
+        who.append(f"対象：{r['ages']}")
+    elif r.get("audience"):
+        labels = [audience.LABELS.get(t, t) for t in r["audience"]]
+        who.append("対象：" + "、".join(labels))
+    place = []
+    if r.get("place"):
+        place.append(f"場所：{r['place']}")
+    elif r.get("base_id"):
+        base = db.execute("SELECT name, operator FROM bases WHERE id = ?", [r["base_id"]]).fetchone()
+        if base:
+            place.append(f"場所：{base[0]}" + (f"（運営：{base[1]}）" if base[1] else ""))
+    first = {"when": when, "audience": who, "where": place}.get(u.intent or "", [])
+    lines = [f"「{r['title']}」（{r['area']}）"]
+    if r.get("status") in STATUS_NOTES:
+        lines.append(STATUS_NOTES[r["status"]])
+    lines += first
+    description = _snippet(r.get("description"))
+    if description and description != r["title"]:
+        lines.append(description)
+    for block in (when, who, place):
+        if block is not first:
+            lines += block
+    if r.get("frequency"):
+        lines.append(f"回数・時期：{r['frequency']}")
+    if r.get("fee"):
+        lines.append(f"料金：{r['fee']}")
+    if r.get("contact"):
+        lines.append(f"問い合わせ：{r['contact']}")
+    if r.get("url"):
+        lines.append(r["url"])
+    lines.append(_source(db, r) or "")
+    if r.get("sample"):
+        lines.append("※デモ用のサンプルデータです。実際の日程は区役所にご確認ください。")
+    return lines
+
+
+def _program(db, r, u, today) -> list[str]:
+    year = f"・{r['fiscal_year']}年度" if r.get("fiscal_year") else ""
+    lines = [f"「{r['title']}」（{r['area']}{year}）"]
+    if r.get("operator"):
+        lines.append(f"運営：{r['operator']}")
+    if u.intent == "progress":
+        rows = list(
+            db.query(
+                "SELECT period, text, posted_by, posted_at FROM progress WHERE program_id = ? ORDER BY posted_at, period",
+                [r["id"]],
+            )
+        )
+        lines += [f"進捗（{p['period'] or '期間指定なし'}）：{_snippet(p['text'])}" for p in rows] or [
+            "進捗はまだ報告されていません。"
+        ]
+    if u.intent == "when":
+        for s in db.query(
+            "SELECT period, text FROM schedule_items WHERE program_id = ? ORDER BY period_end_month IS NULL, rowid",
+            [r["id"]],
+        ):
+            lines.append(f"{s['period']}：{_snippet(s['text'], 80)}")
+    lines.append(
+        _snippet(
+            r.get("situation") if u.intent == "count" else (r.get("purpose") or r.get("content") or r.get("situation"))
+        )
+    )
+    if u.intent != "count" and r.get("situation") and r.get("purpose"):
+        lines.append(_snippet(r["situation"], 120))
+    if r.get("departments"):
+        lines.append("担当：" + "、".join(r["departments"]))
+    if r.get("plan_policy"):
+        lines.append(f"計画：{r['plan_policy']}")
+    return lines
+
+
+def _base(db, r, u, today) -> list[str]:
+    lines = [f"「{r['name']}」（{r['area']}）"]
+    if r.get("kind"):
+        lines.append(f"種別：{r['kind']}")
+    if r.get("operator"):
+        lines.append(f"運営：{r['operator']}")
+    for label, key in (("住所", "address"), ("電話", "phone"), ("利用時間", "hours"), ("対象年齢", "ages")):
+        if r.get(key):
+            lines.append(f"{label}：{r[key]}")
+    lines.append(_snippet(r.get("description")))
+    if r.get("url"):
+        lines.append(r["url"])
+    return lines
+
+
+def _faq(db, r, u, today) -> list[str]:
+    from knowledge.answers.placeholders import fill_answer
+
+    return [f"Q. {r['question']}", fill_answer(db, r["answer"], r.get("area") or u.area)]
+
+
+# --- listings (what's on) ------------------------------------------------------------------
+
+
+def _short_date(d: date) -> str:
+    return f"{d.month}月{d.day}日（{WEEKDAYS[d.weekday()]}）"
+
+
+def _period(listing) -> str:
+    if listing.start == listing.end:
+        return _short_date(listing.start)
+    return f"{_short_date(listing.start)}〜{_short_date(listing.end)}"
+
+
+def listing_line(entry, with_area: bool = False) -> str:
+    """・12月10日（木）10:30〜11:15 おやこ英語あそび／西区子育て支援センター／対象：1歳から3歳の親子"""
+    parts = [f"・{_short_date(entry.day)}" + (entry.time or "") + f" {entry.title}"]
+    if entry.place:
+        parts.append(entry.place)
+    if entry.audience:
+        parts.append(f"対象：{entry.audience}")
+    if with_area and entry.area:
+        parts.append(entry.area)
+    return "／".join(parts)
+
+
+_STATES_DAYS = re.compile(r"\d+月\d+日")
+
+
+def listing_text(listing, contact: str | None = None) -> str:
+    """The text of a listing: whose and which days, up to ten lines, how many more; an empty
+    window says so and offers the next events after it."""
+    with_area = listing.area is None or listing.by_ward
+    period = _period(listing)
+    # a label that states its days (12月20日から12月25日) is the period itself: say the days once
+    days = (
+        period if period.startswith(listing.label) or _STATES_DAYS.search(listing.label) else f"{listing.label}{period}"
+    )
+    fitted = "（対象が合うものだけを表示しています）" if listing.fitted else ""
+    lines = []
+    if listing.entries:
+        whose = f"{listing.area}の、" if listing.area else ""
+        lines.append(f"{whose}{days}の予定です{fitted}。")
+        if listing.other_area:
+            lines.append(f"※お住まいの区ではなく、{listing.area}の予定です。")
+        lines += [listing_line(e, with_area) for e in listing.visible]
+        if listing.more:
+            lines.append(f"ほかに{listing.more}件あります。")
+    else:
+        where = f"{listing.area}に" if listing.area else ""
+        fits = "お探しの対象に合う" if listing.fitted else ""
+        what = f"「{listing.subject_title}」の" if listing.subject_title else ""
+        lines.append(f"{days}は、{where}{fits}{what}予定はありません。")
+        if listing.offered and listing.offered_elsewhere:
+            lines.append(f"{listing.area}ではこのあとの予定も見つかりませんでした。ほかの区の予定です：")
+            lines += [listing_line(e, True) for e in listing.offered]
+        elif listing.offered:
+            lines.append(f"次の{what}予定：" if what else "次の予定：")
+            lines += [listing_line(e, with_area) for e in listing.offered]
+        else:
+            lines.append("このあとの予定も見つかりませんでした。")
+            lines.append(
+                f"くわしくは{contact}にお問い合わせください。"
+                if contact
+                else "くわしくはお住まいの区役所の子育て支援の窓口にお問い合わせください。"
+            )
+    if any(e.sample for e in listing.visible):
+        lines.append("※デモ用のサンプルデータを含みます。実際の日程は区役所にご確認ください。")
+    return "\n".join(lines)
+
+
+def all_entries_text(listing) -> str:
+    """Every event of a listing, one line each (a channel that shows ten offers the rest so)."""
+    with_area = listing.area is None or listing.by_ward
+    whose = f"{listing.area}の、" if listing.area else ""
+    lines = [f"{whose}{_period(listing)}の予定（全{len(listing.entries)}件）です。"]
+    lines += [listing_line(e, with_area) for e in listing.entries]
+    return "\n".join(lines)
