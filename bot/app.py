@@ -23,7 +23,7 @@ from bot.line_routes import line_blueprint
 from bot.slack_routes import slack_blueprint
 from knowledge import ask
 from knowledge.lang import clock
-from knowledge.store import areas as areas_mod
+from knowledge.store.areas import AreaError
 from knowledge.store.db import BaseMissing, migrations
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def api_ask():
             today=day,
             asker=f"web:{request.remote_addr}",
         )
-    except (ValueError, areas_mod.AreaError) as e:
+    except (ValueError, AreaError) as e:
         return jsonify(error=str(e)), 400
     return jsonify(answer.to_dict())
 

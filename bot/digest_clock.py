@@ -29,7 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config import Config
 from bot.digest_job import send_week
 from knowledge.lang import clock
-from knowledge.parents import digest as digest_mod
+from knowledge.parents.digest import coming_monday, parse_time
 from knowledge.store.db import held
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 def trigger(config: Config) -> CronTrigger:
     """The weekly trigger of ``KOSODATE_DIGEST_TIME`` in the parents' zone."""
-    weekday, hour, minute = digest_mod.parse_time(config.digest_time)
+    weekday, hour, minute = parse_time(config.digest_time)
     return CronTrigger(day_of_week=CRON_DAYS[weekday], hour=hour, minute=minute, timezone=clock.now().tzinfo)
 
 
@@ -49,7 +49,7 @@ def job(config: Config, db_path: str) -> int:
     """One scheduled run: the coming Monday's week (today's, on a Monday)."""
     try:
         with held(db_path) as db:
-            week = digest_mod.coming_monday()
+            week = coming_monday()
             code = send_week(db, config, week)
         logger.info("scheduled digest for the week of %s finished with exit code %d", week, code)
         return code
@@ -61,7 +61,7 @@ def job(config: Config, db_path: str) -> int:
 def missed_run(config: Config, now: datetime | None = None) -> datetime | None:
     """This week's run time when it passed less than ``MISFIRE_GRACE_S`` ago, else None."""
     now = now or clock.now()
-    weekday, hour, minute = digest_mod.parse_time(config.digest_time)
+    weekday, hour, minute = parse_time(config.digest_time)
     last = (now - timedelta(days=(now.weekday() - weekday) % 7)).replace(
         hour=hour, minute=minute, second=0, microsecond=0
     )

@@ -8,7 +8,7 @@ import pytest
 
 from knowledge import open_db
 from knowledge.importers import import_file
-from knowledge.importers.base import ImportError_
+from knowledge.importers.base import UnreadableFile
 from tests.conftest import seed
 
 
@@ -88,7 +88,7 @@ def test_tsurumi_evaluation_prose_activities(db):
 
 
 def test_plan_needs_area_and_lists_related_programs(db):
-    with pytest.raises(ImportError_):
+    with pytest.raises(UnreadableFile):
         import_file(db, seed("001_"))
     import_file(db, seed("001_"), area="堺市")
     titles = {r["title"]: r for r in db.query("SELECT * FROM programs WHERE kind = 'related'")}
@@ -117,7 +117,7 @@ def test_sheet_without_year_needs_fiscal_year(db, tmp_path):
     text = re.sub(r"令和\s*\d+\s*年度", "", text)
     path = tmp_path / "sheet.txt"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ImportError_, match="fiscal-year"):
+    with pytest.raises(UnreadableFile, match="fiscal-year"):
         import_file(db, path)
     import_file(db, path, fiscal_year=2026)
     assert db.execute("SELECT fiscal_year FROM programs").fetchone()[0] == 2026

@@ -20,7 +20,8 @@ from bot.config import Config
 from bot.digest_job import send_week
 from knowledge.lang.audience import Ages
 from knowledge.parents import digest as digest_mod
-from knowledge.store import areas as areas_mod
+from knowledge.store.areas import AreaError
+from knowledge.store.areas import resolve as resolve_area
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,8 @@ def preview(area, age_months, expecting, week, json_only, db_path):
 
     db = open_existing(db_path)
     try:
-        area = areas_mod.resolve(db, area)
-    except areas_mod.AreaError as e:
+        area = resolve_area(db, area)
+    except AreaError as e:
         raise click.BadParameter(str(e), param_hint="--area") from e
     if expecting and age_months is not None:
         raise click.UsageError("give --age-months or --expecting, not both")

@@ -20,10 +20,11 @@ from bot.config import Config, ConfigError
 from knowledge import ask as ask_question
 from knowledge import open_db
 from knowledge.importers import ImportRejected, import_file
-from knowledge.importers.base import ImportError_
+from knowledge.importers.base import UnreadableFile
 from knowledge.importers.demo import build_demo, counts_text
-from knowledge.store import areas as areas_mod
 from knowledge.store import stats as stats_mod
+from knowledge.store.areas import AreaError
+from knowledge.store.areas import resolve as resolve_area
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def kb_import(paths, area, fiscal_year, skip_invalid, label, replace, db_path):
             for err in e.errors:
                 click.echo(f"  {err}", err=True)
             continue
-        except (ImportError_, areas_mod.AreaError, UnicodeDecodeError, ValueError) as e:
+        except (UnreadableFile, AreaError, UnicodeDecodeError, ValueError) as e:
             failed = True
             click.echo(f"{pathlib.Path(path).name}: not imported: {e}", err=True)
             continue
@@ -164,7 +165,7 @@ def ask_cmd(text, area, today, as_json, batch, db_path):
         raise click.UsageError("give a question, or --batch FILE")
     try:
         answer = ask_question(db, text, area=area, today=parse_day(today))
-    except areas_mod.AreaError as e:
+    except AreaError as e:
         raise click.BadParameter(str(e), param_hint="--area") from e
     click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else answer.text)
 
@@ -176,7 +177,7 @@ def _batch_answer(db, line: str, area: str | None, today: str | None) -> dict:
         return ask_question(
             db, case.get("q", ""), area=case.get("area") or area, today=parse_day(case.get("today") or today)
         ).to_dict()
-    except (ValueError, areas_mod.AreaError, click.BadParameter, AttributeError) as e:
+    except (ValueError, AreaError, click.BadParameter, AttributeError) as e:
         return {"answered": False, "items": [], "text": f"質問を読み取れませんでした（{e}）", "error": str(e)}
 
 
@@ -196,8 +197,8 @@ def faq_placeholders(area, assignments, as_json, db_path):
 
     db = open_existing(db_path)
     try:
-        area = areas_mod.resolve(db, area) if area else None
-    except areas_mod.AreaError as e:
+        area = resolve_area(db, area) if area else None
+    except AreaError as e:
         raise click.BadParameter(str(e), param_hint="--area") from e
     for assignment in assignments:
         name, sep, value = assignment.partition("=")

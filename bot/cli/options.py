@@ -19,7 +19,7 @@ import click
 from knowledge import open_db
 from knowledge.importers.demo import build_demo
 from knowledge.lang import clock
-from knowledge.store import db as dbmod
+from knowledge.store.db import BUSY_TIMEOUT_S
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class Group(click.Group):
             logger.debug("database error", exc_info=True)
             if "locked" in str(e) or "busy" in str(e):
                 raise click.ClickException(
-                    f"the knowledge base stayed locked by another writer for {dbmod.BUSY_TIMEOUT_S:g} s; "
+                    f"the knowledge base stayed locked by another writer for {BUSY_TIMEOUT_S:g} s; "
                     "nothing was changed by this command: try again"
                 ) from e
             raise click.ClickException(f"the knowledge base could not be used: {e}") from e

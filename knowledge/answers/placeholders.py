@@ -13,7 +13,8 @@ import re
 
 import sqlite_utils
 
-from knowledge.store import areas as areas_mod
+from knowledge.store.areas import city_of
+from knowledge.store.areas import contact as ward_contact
 
 CUES = re.compile(r"自治体|ＵＲＬ|URL|電話|名称|例|住所|担当|窓口|場所|時間|金額|番号|施設|記載|○|△|×|◎|●|ＡＡ|AA|BB")
 SYMBOL_RUN = re.compile(
@@ -57,7 +58,7 @@ def values(db: sqlite_utils.Database, area: str | None) -> dict[str, str]:
     if "placeholders" not in db.table_names():
         return {}
     scopes = [""]
-    city = areas_mod.city_of(db, area)
+    city = city_of(db, area)
     if city and city != area:
         scopes.append(city)
     if area:
@@ -73,7 +74,7 @@ def values(db: sqlite_utils.Database, area: str | None) -> dict[str, str]:
 def fill(text: str, db: sqlite_utils.Database, area: str | None) -> tuple[str, bool]:
     """The text with values filled and unfilled lines left out; and whether anything was dropped."""
     known = values(db, area)
-    city = areas_mod.city_of(db, area)
+    city = city_of(db, area)
     dropped = False
     lines = []
     for line in text.split("\n"):
@@ -95,10 +96,10 @@ def fill(text: str, db: sqlite_utils.Database, area: str | None) -> tuple[str, b
 def fill_answer(db: sqlite_utils.Database, answer: str, area: str | None) -> str:
     text, dropped = fill(answer, db, area)
     if not text or len(text) < 8:
-        contact = areas_mod.contact(db, area) or "お住まいの市区町村の担当窓口"
+        contact = ward_contact(db, area) or "お住まいの市区町村の担当窓口"
         return f"くわしくは{contact}にお問い合わせください。"
     if dropped:
-        contact = areas_mod.contact(db, area)
+        contact = ward_contact(db, area)
         if contact:
             text += f"\nくわしい窓口や連絡先は{contact}でご案内しています。"
     return text

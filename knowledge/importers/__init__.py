@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from knowledge.importers.base import ImportError_, Parsed, RowError, decode
+from knowledge.importers.base import Parsed, RowError, UnreadableFile, decode
 from knowledge.lang.audience import age_columns
-from knowledge.store import areas as areas_mod
+from knowledge.store.areas import ensure_area
+from knowledge.store.areas import resolve as resolve_area
 from knowledge.store.db import bump_version, now_iso, writing
 
 STAFF_ACTIONS = ("event.edit", "event.cancel")  # audit actions whose fields a re-import leaves as staff set them
@@ -82,7 +83,7 @@ def faq_key(source: str, faq_id: str) -> str:
     return f"{source}#{faq_id}"
 
 
-class SourceClash(ImportError_):
+class SourceClash(UnreadableFile):
     """A file would replace the records of a source of the same identity imported from another
     folder: refused (nothing written) unless the caller names it apart or asks to replace."""
 
@@ -101,7 +102,7 @@ def detect(text: str, name: str):
         module = importlib.import_module(f"knowledge.importers.{module_name}")
         if module.detect(text, name):
             return module
-    raise ImportError_(
+    raise UnreadableFile(
         f"{name}: the kind of file could not be recognised (expected a 重要取組シート, a plan "
         "section, a 地域子育て支援拠点事業 evaluation, a standard events/facilities CSV, an FAQ "
         "file or a synonyms CSV)"
@@ -136,7 +137,7 @@ def import_file(
     """
     path = pathlib.Path(path)
     if area:
-        area = areas_mod.resolve(db, area)
+        area = resolve_area(db, area)
     parsed, data = parse_path(path, area=area, fiscal_year=fiscal_year)
     if parsed.errors and not skip_invalid:
         logger.warning(
@@ -197,15 +198,14 @@ def write(
     ``folder`` is where the file was read from; see ``import_file`` for ``replace``.
     """
     resolved = {
-        a: areas_mod.ensure_area(db, a)
-        for a in {r.get("area") for rs in parsed.records.values() for r in rs if r.get("area")}
+        a: ensure_area(db, a) for a in {r.get("area") for rs in parsed.records.values() for r in rs if r.get("area")}
     }
     for table, rows in parsed.records.items():  # 旭区 -> 横浜市旭区, as the areas table names it
         for r in rows:
             if table != "placeholders" and r.get("area"):
                 r["area"] = resolved[r["area"]]
     if parsed.area:
-        parsed.area = resolved.get(parsed.area) or areas_mod.ensure_area(db, parsed.area)
+        parsed.area = resolved.get(parsed.area) or ensure_area(db, parsed.area)
     sid = source_id(parsed.kind, parsed.area, name, label)
     if folder and not replace:
         _refuse_clash(db, sid, folder, name)

@@ -31,7 +31,7 @@ class Parsed:
         return record
 
 
-class ImportError_(Exception):
+class UnreadableFile(Exception):
     """A file that cannot be imported at all (unknown kind, undecodable, missing year)."""
 
 
@@ -48,4 +48,4 @@ def decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ImportError_("the file is neither UTF-8 nor Shift_JIS (CP932) text")
+    raise UnreadableFile("the file is neither UTF-8 nor Shift_JIS (CP932) text")

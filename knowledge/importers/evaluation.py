@@ -12,7 +12,7 @@ import json
 import re
 
 from knowledge.importers import docs
-from knowledge.importers.base import ImportError_, Parsed, make_id
+from knowledge.importers.base import Parsed, UnreadableFile, make_id
 from knowledge.lang.dates import fiscal_years_in
 from knowledge.lang.text import nfkc, squash, strip_html
 
@@ -40,11 +40,11 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
     years = fiscal_years_in(heading) or fiscal_years_in(text)
     fy = fiscal_year or (years[0] if years else None)
     if fy is None:
-        raise ImportError_(f"{name}: the evaluation states no fiscal year; pass --fiscal-year")
+        raise UnreadableFile(f"{name}: the evaluation states no fiscal year; pass --fiscal-year")
     ward, city = docs.ward_and_city(text)
     area = area or ((city or "") + (ward or "")) or None
     if not area:
-        raise ImportError_(f"{name}: the evaluation names no ward; pass --area")
+        raise UnreadableFile(f"{name}: the evaluation names no ward; pass --area")
 
     cell = lambda label: squash(strip_html(docs.cells_after(text, label) or ""))  # noqa: E731
     actor = cell("事業の実施者").split()

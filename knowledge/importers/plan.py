@@ -13,7 +13,7 @@ import json
 import re
 
 from knowledge.importers import docs
-from knowledge.importers.base import ImportError_, Parsed, make_id
+from knowledge.importers.base import Parsed, UnreadableFile, make_id
 from knowledge.lang.text import fold, nfkc, squash, strip_html
 
 
@@ -35,7 +35,7 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
         _ward, city = docs.ward_and_city(text)
         area = city
     if not area:
-        raise ImportError_(f"{name}: the plan section names no city (本市); pass --area")
+        raise UnreadableFile(f"{name}: the plan section names no city (本市); pass --area")
     title_m = re.search(r"(?m)^\s*(?:\(\d+\)|\d-\d)\s*(\S+?)(?:【[^】]*】)?\s*$", text)
     title = title_m.group(1) if title_m else name
     policy = re.findall(r"(?m)^\s*((?:\(\d+\)|\d-\d)\s*\S+)\s*$", text)

@@ -12,7 +12,7 @@ import json
 import re
 
 from knowledge.importers import docs
-from knowledge.importers.base import ImportError_, Parsed, make_id
+from knowledge.importers.base import Parsed, UnreadableFile, make_id
 from knowledge.lang.dates import fiscal_years_in, month_in_fiscal_year, parse_month_spec
 from knowledge.lang.text import nfkc, squash, strip_html
 
@@ -32,14 +32,14 @@ def sheet_year(text: str) -> int | None:
 def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | None = None) -> Parsed:
     fy = fiscal_year or sheet_year(text)
     if fy is None:
-        raise ImportError_(f"{name}: the sheet states no fiscal year; pass --fiscal-year")
+        raise UnreadableFile(f"{name}: the sheet states no fiscal year; pass --fiscal-year")
     ward, city = docs.ward_and_city(text)
     area = area or ((city or "") + (ward or "")) or None
     if not area:
-        raise ImportError_(f"{name}: the sheet names no ward or city; pass --area")
+        raise UnreadableFile(f"{name}: the sheet names no ward or city; pass --area")
     title = squash(strip_html(docs.cells_after(text, "取組項目") or ""))
     if not title:
-        raise ImportError_(f"{name}: no 取組項目 (initiative title) found")
+        raise UnreadableFile(f"{name}: no 取組項目 (initiative title) found")
 
     parsed = Parsed(kind="sheet", area=area, fiscal_year=fy)
     header = text.split("取組項目")[0]

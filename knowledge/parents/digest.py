@@ -55,7 +55,7 @@ from knowledge.answers.wording import listing_line
 from knowledge.lang import clock
 from knowledge.lang.audience import Ages
 from knowledge.lang.dates import WEEKDAYS
-from knowledge.store import areas as areas_mod
+from knowledge.store.areas import city_of, wards_of
 from knowledge.store.db import now_iso, writing
 
 logger = logging.getLogger(__name__)
@@ -236,8 +236,8 @@ def subscribers(db: sqlite_utils.Database, week: date) -> tuple[list[Subscriber]
 def listing_areas(db: sqlite_utils.Database, area: str) -> tuple[list[str], bool]:
     """The areas a parent's listing covers (a ward and its city; a city and its wards), and
     whether it spans wards (each line then names its ward) — as ``answer``'s listings do."""
-    city = areas_mod.city_of(db, area)
-    wards = areas_mod.wards_of(db, area)
+    city = city_of(db, area)
+    wards = wards_of(db, area)
     return [area] + ([city] if city and city != area else []) + wards, bool(wards)
 
 

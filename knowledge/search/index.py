@@ -34,8 +34,8 @@ import sqlite_utils
 from knowledge.lang.text import FUNCTION_POS, fold, ngrams, parse, reading
 from knowledge.search.documents import Doc, load_docs
 from knowledge.search.weights import TITLE_WEIGHT
-from knowledge.store import areas as areas_mod
 from knowledge.store import db as dbmod
+from knowledge.store.areas import mentions
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ def build_for(db: sqlite_utils.Database, version: int) -> Index:
     """Read every answerable record, the synonym dictionary and the area names of ``db``."""
     started = time.perf_counter()
     index = build_index(load_docs(db), load_synonyms(db), version)
-    index.areas = areas_mod.mentions(db)
+    index.areas = mentions(db)
     _add_vectors(db, index)
     log.info(
         "index built: %d records, version %d, in %.2f s%s",

@@ -20,8 +20,8 @@ import sqlite_utils
 from rapidfuzz import fuzz, process
 
 from knowledge.lang.text import fold
-from knowledge.store import areas as areas_mod
 from knowledge.store import audit
+from knowledge.store.areas import city_of
 from knowledge.store.db import bump_version, now_iso, writing
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def programs_in(db: sqlite_utils.Database, area: str | None) -> list[dict]:
     rows = list(db.query("SELECT id, title, area, fiscal_year, kind FROM programs ORDER BY title"))
     if not area:
         return rows
-    city = areas_mod.city_of(db, area)
+    city = city_of(db, area)
     own = [r for r in rows if r["area"] == area]
     return own + [r for r in rows if r["area"] == city and city != area]
 

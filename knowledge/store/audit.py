@@ -16,7 +16,7 @@ import logging
 
 import sqlite_utils
 
-from knowledge.store import areas as areas_mod
+from knowledge.store.areas import city_of
 from knowledge.store.db import now_iso
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def recent(db: sqlite_utils.Database, area: str | None = None, limit: int = RECE
     the city's programs too); every area when None."""
     where, params = "", []
     if area:
-        shown = [area] + [c for c in [areas_mod.city_of(db, area)] if c and c != area]
+        shown = [area] + [c for c in [city_of(db, area)] if c and c != area]
         where, params = f"WHERE area IN ({','.join('?' * len(shown))})", shown
     rows = db.query(f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?", [*params, limit])
     return [r | {"before": _load(r["before"]), "after": _load(r["after"])} for r in rows]
