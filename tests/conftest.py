@@ -9,7 +9,10 @@ import pytest
 
 from knowledge import open_db
 
-pytest_plugins = ["line_fake"]  # the fake_line fixture: a LINE API that refuses what LINE would
+pytest_plugins = [
+    "line_fake",  # the fake_line fixture: a LINE API that refuses what LINE would
+    "digest_helpers",  # the digest tests' fixtures: west, waits, staff_report (a fake Slack report channel)
+]
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

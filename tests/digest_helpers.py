@@ -1,17 +1,33 @@
-"""Shared pieces of the digest tests: a ward's week of events, parents, and delivery counts."""
+"""Shared pieces of the digest tests: a ward's week of events, parents, delivery counts, the
+``digest send`` command; and, loaded as a plugin (``pytest_plugins`` in tests/conftest.py), their
+fixtures: ``west`` (a base with the ward's week, today fixed), ``waits`` (the back-off's waits) and
+``staff_report`` (a fake Slack API that records the staff report)."""
 
 from __future__ import annotations
 
+import json
+import urllib.parse
 from collections import Counter
 from datetime import UTC, date, datetime
 
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
 from knowledge.lang import clock
+from knowledge.parents import digest
 from knowledge.parents import profiles as parents
 
 WEEK = date(2026, 12, 7)  # a Monday
 TOKEN = "digest-test-token"
 SECRET = "digest-test-secret"
-MESSAGE_PATHS = ("/v2/bot/message/multicast", "/v2/bot/message/push")
+MULTICAST = "/v2/bot/message/multicast"
+PUSH = "/v2/bot/message/push"
+MESSAGE_PATHS = (MULTICAST, PUSH)
+
+
+class Killed(Exception):
+    """The run dies here (as a process killed at that point would)."""
 
 
 def event(eid, title, day, who="", status="", start="10:00", end="11:00", place="西区子育て支援センター"):
@@ -53,6 +69,15 @@ def add_parent(
     return user
 
 
+def many(db, count: int, start: int = 0, **fields) -> list[str]:
+    """``count`` parents of one group, in one transaction (faster than one update each)."""
+    users = [uid(start + i) for i in range(count)]
+    with digest.writing(db):
+        for user in users:
+            parents.update(db, user, area="堺市西区", child_asked=True, **fields)
+    return users
+
+
 def set_today(monkeypatch, day: date = date(2026, 12, 3)) -> None:
     monkeypatch.setattr(clock, "_utcnow", lambda: datetime(day.year, day.month, day.day, 3, 0, tzinfo=UTC))
 
@@ -69,3 +94,90 @@ def deliveries(fake) -> Counter:
 
 def message_calls(fake) -> list:
     return [r for r in fake.requests if r.method == "POST" and r.path in MESSAGE_PATHS]
+
+
+# --- the send command ---------------------------------------------------------------------------
+
+
+def db_path(db) -> str:
+    return db.conn.execute("PRAGMA database_list").fetchone()[2]
+
+
+def env(db, fake, **extra) -> dict:
+    return {
+        "KOSODATE_DB": db_path(db),
+        "LINE_CHANNEL_SECRET": SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+        "LINE_API_BASE_URL": fake.url,
+        "KOSODATE_LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+def send(db, fake, *args, **extra):
+    return CliRunner().invoke(cli, ["digest", "send", "--week", WEEK.isoformat(), *args], env=env(db, fake, **extra))
+
+
+def accepted_then_killed(monkeypatch):
+    """The next run's calls reach LINE, then the run dies before recording them."""
+    from handlers.line import push as line_push  # here: the plugin is loaded by every test session
+
+    real = line_push.send
+
+    def dying(api, user_ids, messages, key):
+        real(api, user_ids, messages, key)
+        raise Killed()
+
+    monkeypatch.setattr(line_push, "send", dying)
+    return real
+
+
+# --- the staff report on Slack ------------------------------------------------------------------
+
+
+def slack_texts(server) -> list[str]:
+    """The texts posted to the fake Slack API (``staff_report``), in order."""
+    out = []
+    for request, _ in server.log:
+        body = request.get_data(as_text=True)
+        data = json.loads(body) if body.startswith("{") else dict(urllib.parse.parse_qsl(body))
+        out.append(data["text"])
+    return out
+
+
+def slack_env(server) -> dict:
+    """The settings that send the staff report to the fake Slack API ``server``."""
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_REPORT_CHANNEL": "C0STAFF",
+        "SLACK_API_BASE_URL": server.url_for("/"),
+    }
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def west(events_db, monkeypatch):
+    events_db.add("堺市西区", WEST_EVENTS)
+    set_today(monkeypatch)
+    return events_db
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    """The back-off's waits, recorded instead of slept."""
+    from handlers.line import push as line_push  # here: the plugin is loaded by every test session
+
+    recorded: list[float] = []
+    monkeypatch.setattr(line_push, "sleep", recorded.append)
+    return recorded
+
+
+@pytest.fixture
+def staff_report(httpserver):
+    """A fake Slack API that accepts ``chat.postMessage``: where a run's staff report goes
+    (``slack_env(staff_report)``), read back with ``slack_texts(staff_report)``."""
+    httpserver.expect_request("/chat.postMessage", method="POST").respond_with_json({"ok": True, "ts": "1.0"})
+    return httpserver

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date
+from datetime import date
 
 import pytest
 from click.testing import CliRunner
-from digest_helpers import MIHARA_EVENTS, WEEK, WEST_EVENTS, add_parent, event, set_today, uid
+from digest_helpers import MIHARA_EVENTS, WEEK, WEST_EVENTS, add_parent, event, set_today
 from linebot.v3.messaging import ValidateMessageRequest
 
 from bot.cli import cli
@@ -193,21 +193,6 @@ def test_digest_settings_are_read():
         Config.from_env({"KOSODATE_DIGEST_EMPTY_NOTE": "あ" * 1001})
 
 
-def test_the_clock_fires_at_the_configured_time_in_tokyo():
-    from datetime import datetime
-
-    from bot.digest_clock import scheduler, trigger
-
-    now = datetime(2026, 12, 3, 0, 0, tzinfo=UTC)
-    first = trigger(Config()).get_next_fire_time(None, now)
-    assert first.isoformat() == "2026-12-07T09:00:00+09:00"
-    first = trigger(Config(digest_time="SUN 18:30")).get_next_fire_time(None, now)
-    assert first.isoformat() == "2026-12-06T18:30:00+09:00"
-    job = scheduler(Config(), "x.db").get_jobs()[0]
-    assert job.max_instances == 1 and job.coalesce and job.misfire_grace_time >= 3600
-    assert uid(1)
-
-
 def test_the_plan_fits_ages_as_events_between_does(wards):
     """The planner lists a ward's week once and fits it per age; each result is what
     ``events_between`` gives for that age."""
@@ -220,3 +205,17 @@ def test_the_plan_fits_ages_as_events_between_does(wards):
     for group in plan.groups:
         for sub in group.recipients:
             assert group.digest == digest.digest_for(wards, sub.area, WEEK, sub.ages), sub
+
+
+def test_a_group_event_without_ages_is_kept_for_a_parent_with_a_child(events_db, monkeypatch):
+    events_db.add("堺市西区", [event("WF1", "パパとあそぼう", "2026/12/12", "お父さんと子ども")])
+    set_today(monkeypatch)
+    baby = add_parent(events_db, 1, month="2026-08")
+    none = add_parent(events_db, 2)
+    plan = digest.plan(events_db, WEEK)
+    got = {s.user_id: g.digest for g in plan.groups for s in g.recipients}
+    assert set(got) == {baby, none} and plan.skipped_empty == 0
+    assert [e.title for e in got[baby].events] == ["パパとあそぼう"]
+    baby_ages = next(s.ages for g in plan.groups for s in g.recipients if s.user_id == baby)
+    preview = digest.digest_for(events_db, "堺市西区", WEEK, baby_ages)
+    assert [e.title for e in preview.events] == ["パパとあそぼう"]

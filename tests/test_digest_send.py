@@ -1,20 +1,33 @@
 """Sending the weekly digest against the spec-checking fake LINE API, through the SDK's client:
-the 500 cut, retry keys, 409, back-off, resume after a crash, the quota, two runs at once."""
+the 500 cut, retry keys, 409, back-off, resume after a crash, the quota (with unfinished batches,
+or unreadable), two runs at once, --week, the staff report, logging and the rerun command."""
 
 from __future__ import annotations
 
-import os
-import pathlib
-import shlex
-import shutil
+import logging
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 from click.testing import CliRunner
-from digest_helpers import SECRET, TOKEN, WEEK, WEST_EVENTS, add_parent, deliveries, message_calls, set_today, uid
+from digest_helpers import (
+    MULTICAST,
+    PUSH,
+    WEEK,
+    Killed,
+    accepted_then_killed,
+    add_parent,
+    db_path,
+    deliveries,
+    env,
+    many,
+    message_calls,
+    send,
+    set_today,
+    slack_env,
+    slack_texts,
+)
 
 from bot.cli import cli
 from bot.config import Config
@@ -25,55 +38,7 @@ from knowledge import open_db
 from knowledge.parents import digest
 from knowledge.parents import profiles as parents
 
-MULTICAST = "/v2/bot/message/multicast"
-PUSH = "/v2/bot/message/push"
-
-
-class Killed(Exception):
-    """The run dies here (as a process killed at that point would)."""
-
-
-@pytest.fixture
-def west(events_db, monkeypatch):
-    events_db.add("堺市西区", WEST_EVENTS)
-    set_today(monkeypatch)
-    return events_db
-
-
-@pytest.fixture
-def waits(monkeypatch):
-    """The back-off's waits, recorded instead of slept."""
-    recorded: list[float] = []
-    monkeypatch.setattr(line_push, "sleep", recorded.append)
-    return recorded
-
-
-def db_path(db) -> str:
-    return db.conn.execute("PRAGMA database_list").fetchone()[2]
-
-
-def env(db, fake, **extra) -> dict:
-    return {
-        "KOSODATE_DB": db_path(db),
-        "LINE_CHANNEL_SECRET": SECRET,
-        "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
-        "LINE_API_BASE_URL": fake.url,
-        "KOSODATE_LOG_LEVEL": "INFO",
-        **extra,
-    }
-
-
-def send(db, fake, *args, **extra):
-    return CliRunner().invoke(cli, ["digest", "send", "--week", WEEK.isoformat(), *args], env=env(db, fake, **extra))
-
-
-def many(db, count: int, start: int = 0, **fields) -> list[str]:
-    """``count`` parents of one group, in one transaction (faster than one update each)."""
-    users = [uid(start + i) for i in range(count)]
-    with digest.writing(db):
-        for user in users:
-            parents.update(db, user, area="堺市西区", child_asked=True, **fields)
-    return users
+RERUN = f"kosodate-bot digest send --week {WEEK.isoformat()}"
 
 
 def test_one_multicast_per_500_and_each_parent_once(west, fake_line, waits):
@@ -276,40 +241,13 @@ def test_an_empty_week_sends_nothing_and_the_note_when_configured(events_db, fak
     assert deliveries(fake_line) == {u: 1 for u in users}
 
 
-@pytest.fixture
-def slack(httpserver):
-    httpserver.expect_request("/chat.postMessage", method="POST").respond_with_json({"ok": True, "ts": "1.0"})
-    return httpserver
-
-
-def slack_texts(server) -> list[str]:
-    import json
-    import urllib.parse
-
-    out = []
-    for request, _ in server.log:
-        body = request.get_data(as_text=True)
-        data = json.loads(body) if body.startswith("{") else dict(urllib.parse.parse_qsl(body))
-        out.append(data["text"])
-    return out
-
-
-def slack_env(server) -> dict:
-    return {
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "s",
-        "SLACK_REPORT_CHANNEL": "C0STAFF",
-        "SLACK_API_BASE_URL": server.url_for("/"),
-    }
-
-
-def test_a_short_quota_sends_nothing_exits_non_zero_and_tells_staff(west, fake_line, slack):
+def test_a_short_quota_sends_nothing_exits_non_zero_and_tells_staff(west, fake_line, staff_report):
     many(west, 5)
     fake_line.set_quota(3)
-    result = send(west, fake_line, **slack_env(slack))
+    result = send(west, fake_line, **slack_env(staff_report))
     assert result.exit_code == digest_run.SHORT
     assert message_calls(fake_line) == [] and digest.counts(west, WEEK) == {}
-    (text,) = slack_texts(slack)
+    (text,) = slack_texts(staff_report)
     assert "送信予定 5通" in text and "残りは 3通" in text and "2通不足" in text
 
 
@@ -326,10 +264,10 @@ def test_allow_partial_sends_in_priority_order_and_a_later_run_sends_the_rest(we
     assert deliveries(fake_line) == {expecting: 1, baby: 1, plain[0]: 1, plain[1]: 1}
 
 
-def test_the_summary_goes_to_staff_and_a_slack_failure_does_not_fail_the_run(west, fake_line, slack, httpserver):
+def test_the_summary_goes_to_staff_and_a_slack_failure_does_not_fail_the_run(west, fake_line, staff_report, httpserver):
     many(west, 2)
-    assert send(west, fake_line, **slack_env(slack)).exit_code == 0
-    (text,) = slack_texts(slack)
+    assert send(west, fake_line, **slack_env(staff_report)).exit_code == 0
+    (text,) = slack_texts(staff_report)
     assert text.startswith("週1回のお知らせ（12月7日（月）〜12月13日（日））：送信 2人")
     httpserver.clear()
     httpserver.expect_request("/chat.postMessage").respond_with_data("down", status=500)
@@ -357,34 +295,6 @@ def test_without_a_token_nothing_is_sent(west, fake_line):
     assert result.exit_code == digest_run.ERROR and "LINE_CHANNEL_ACCESS_TOKEN" in result.output
 
 
-def test_the_clock_job_sends_the_coming_week(west, fake_line):
-    from bot import digest_clock
-
-    users = many(west, 2)
-    assert digest_clock.job(Config.from_env(env(west, fake_line)), db_path(west)) == digest_run.OK
-    assert deliveries(fake_line) == {u: 1 for u in users}
-    assert digest.counts(west, WEEK) == {"sent": 2}  # the coming Monday of Thursday 2026-12-03
-
-
-def test_the_procfiles_clock_process_starts_and_says_when_it_sends(demo_db_path, tmp_path):
-    root = pathlib.Path(__file__).resolve().parents[1]
-    line = next(ln for ln in (root / "Procfile").read_text().splitlines() if ln.startswith("clock:"))
-    command = shlex.split(line.split(":", 1)[1])
-    command[0] = str(pathlib.Path(sys.executable).with_name(command[0]))
-    path = tmp_path / "kb.db"
-    shutil.copy(demo_db_path, path)
-    environ = os.environ | {"KOSODATE_DB": str(path), "KOSODATE_DIGEST_TIME": "WED 07:30", "KOSODATE_LOG_LEVEL": "INFO"}
-    proc = subprocess.Popen(command, env=environ, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline, seen = time.monotonic() + 30, ""
-        while time.monotonic() < deadline and "next run" not in seen:
-            seen += proc.stderr.readline()
-    finally:
-        proc.terminate()
-        proc.wait(10)
-    assert "digest clock started: WED 07:30 in Asia/Tokyo" in seen and "07:30:00+09:00" in seen
-
-
 def test_the_monthly_limit_is_not_retried(west, fake_line, waits):
     many(west, 2)
     fake_line.fail(MULTICAST, 429, times=1, body={"message": "You have reached your monthly limit."})
@@ -403,3 +313,138 @@ def test_a_timed_out_call_is_retried_with_its_key_and_delivered_once(west, fake_
     assert sorted(c.status for c in message_calls(fake_line)) == [200, 409]  # either may win the key
     assert len({c.retry_key for c in message_calls(fake_line)}) == 1 and len(waits) == 1
     assert deliveries(fake_line) == {u: 1 for u in users} and digest.counts(west, WEEK) == {"sent": 2}
+
+
+# --- --week -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["2026-12-08", "2026-12-13", "", "  "])
+def test_send_accepts_only_a_week_s_first_day(west, fake_line, value):
+    many(west, 2)
+    result = CliRunner().invoke(cli, ["digest", "send", "--week", value], env=env(west, fake_line))
+    assert result.exit_code == 2, result.output
+    assert "--week" in result.output and fake_line.requests == []
+
+
+def test_a_tuesday_is_refused_after_the_monday_was_sent(west, fake_line):
+    users = many(west, 2)
+    assert send(west, fake_line).exit_code == 0
+    result = CliRunner().invoke(cli, ["digest", "send", "--week", "2026-12-08"], env=env(west, fake_line))
+    assert result.exit_code == 2 and "MON" in result.output
+    assert deliveries(fake_line) == {u: 1 for u in users}
+
+
+# --- a lock held elsewhere --------------------------------------------------------------------
+
+
+def test_a_lock_held_elsewhere_is_told_to_staff(west, fake_line, staff_report, caplog):
+    many(west, 2)
+    now = digest.now_iso()
+    with digest.writing(west):
+        west.execute(
+            "INSERT INTO digest_lock VALUES ('digest', 'old', 'old-dyno', 7, ?, ?, ?)", [WEEK.isoformat(), now, now]
+        )
+    result = send(west, fake_line, **slack_env(staff_report))
+    assert result.exit_code == digest_run.LOCKED and deliveries(fake_line) == {}
+    (text,) = slack_texts(staff_report)
+    assert "別の配信処理が実行中" in text and "old-dyno" in text and RERUN in text
+
+
+# --- the quota with unfinished batches, or unreadable -----------------------------------------
+
+
+def test_unfinished_batches_accepted_before_do_not_make_the_run_refuse(west, fake_line, monkeypatch):
+    users = many(west, 4)
+    fake_line.set_quota(4)
+    real = accepted_then_killed(monkeypatch)
+    send(west, fake_line)
+    monkeypatch.setattr(line_push, "send", real)
+    result = send(west, fake_line)  # nothing left this month, but the resend is a free 409
+    assert result.exit_code == 0, result.output
+    assert digest.counts(west, WEEK) == {"sent": 4} and deliveries(fake_line) == {u: 1 for u in users}
+    assert [c.status for c in message_calls(fake_line)] == [200, 409]
+
+
+def test_allow_partial_never_resends_an_unfinished_batch_beyond_what_is_left(west, fake_line, monkeypatch, waits):
+    users = many(west, 4)
+    monkeypatch.setattr(line_push, "send", lambda *a: (_ for _ in ()).throw(Killed()))
+    send(west, fake_line)  # a batch of 4 left 'sending', never called
+    monkeypatch.undo()
+    set_today(monkeypatch)
+    fake_line.set_quota(2)
+    result = send(west, fake_line, "--allow-partial")
+    assert result.exit_code == digest_run.SHORT
+    assert message_calls(fake_line) == []
+    assert "上限のため未送信 4人" in result.output and "失敗 0人" in result.output and RERUN in result.output
+    fake_line.set_quota(10)
+    assert send(west, fake_line).exit_code == 0
+    assert deliveries(fake_line) == {u: 1 for u in users}
+
+
+def test_allow_partial_fits_unfinished_batches_then_new_parents_in_what_is_left(west, fake_line, monkeypatch, waits):
+    first = many(west, 2)
+    monkeypatch.setattr(line_push, "send", lambda *a: (_ for _ in ()).throw(Killed()))
+    send(west, fake_line)  # 2 unfinished, never called
+    monkeypatch.undo()
+    set_today(monkeypatch)
+    baby = add_parent(west, 90, month="2026-10")
+    plain = many(west, 2, start=50)
+    fake_line.set_quota(3)
+    result = send(west, fake_line, "--allow-partial")
+    assert result.exit_code == digest_run.SHORT and "上限のため未送信 2人" in result.output
+    assert deliveries(fake_line) == {first[0]: 1, first[1]: 1, baby: 1}
+    assert fake_line.usage <= 3 and plain[0] not in deliveries(fake_line)
+
+
+def test_a_quota_read_timeout_is_an_error_run_with_a_summary(west, fake_line, monkeypatch, staff_report):
+    many(west, 2)
+    monkeypatch.setattr(line_push, "REQUEST_TIMEOUT_S", 0.2)
+    fake_line.delay("/v2/bot/message/quota", 1.0)
+    result = send(west, fake_line, **slack_env(staff_report))
+    assert result.exit_code == digest_run.ERROR and isinstance(result.exception, SystemExit)
+    (text,) = slack_texts(staff_report)
+    assert "送信上限を確認できなかった" in text and message_calls(fake_line) == []
+
+
+# --- who counts -------------------------------------------------------------------------------
+
+
+def test_a_parent_of_an_unknown_ward_is_counted_apart_and_told(west, fake_line, staff_report):
+    add_parent(west, 1, area="堺市旧区")
+    result = send(west, fake_line, **slack_env(staff_report))
+    assert result.exit_code == 0 and "対象なし 0人" in result.output and "地区不明 1人" in result.output
+    (text,) = slack_texts(staff_report)
+    assert "登録された区が見つからない保護者が 1人" in text and deliveries(fake_line) == {}
+
+
+# --- logging, the rerun command and the dry run -----------------------------------------------
+
+
+def test_send_logs_its_batches_and_summary_at_info_without_a_configured_level(west, fake_line, monkeypatch):
+    many(west, 2)
+    environ = env(west, fake_line)
+    environ.pop("KOSODATE_LOG_LEVEL")
+    monkeypatch.delenv("KOSODATE_LOG_LEVEL", raising=False)
+    result = CliRunner().invoke(cli, ["digest", "send", "--week", WEEK.isoformat()], env=environ)
+    assert result.exit_code == 0
+    assert logging.getLogger("handlers.line.digest_run").getEffectiveLevel() == logging.INFO
+    environ["KOSODATE_LOG_LEVEL"] = "ERROR"
+    CliRunner().invoke(cli, ["digest", "send", "--week", WEEK.isoformat()], env=environ)
+    assert logging.getLogger("handlers.line.digest_run").getEffectiveLevel() == logging.ERROR
+
+
+def test_a_partial_failure_gives_the_rerun_command(west, fake_line, waits):
+    many(west, 2)
+    fake_line.fail(MULTICAST, 503, times=line_push.MAX_ATTEMPTS)
+    result = send(west, fake_line)
+    assert result.exit_code == digest_run.FAILED and RERUN in result.output
+
+
+def test_dry_run_prints_each_group_s_message(west, fake_line):
+    many(west, 2)
+    add_parent(west, 900, month="2026-08")
+    result = send(west, fake_line, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("altText: 堺市西区の12月7日（月）〜12月13日（日）の子育てイベント") == 2
+    assert "ベビーヨガ" in result.output and "お知らせの停止は「配信停止」と送ってください。" in result.output
+    assert fake_line.requests == []
