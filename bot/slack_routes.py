@@ -1,12 +1,14 @@
 """``POST /slack/events``: Slack's slash commands, buttons and modals, through Bolt.
 
 The Bolt ``App`` is made here from ``Config`` when the blueprint is made (never at import),
-with ``process_before_response=False`` so listeners run in a thread pool of its own
-(``LISTENER_THREADS``; a write's index rebuild runs elsewhere, see ``handlers.slack.listeners``) after the ack,
-and its ``WebClient`` pointed at ``SLACK_API_BASE_URL`` when set (a local fake in tests). With a
-token, Bolt checks it with ``auth.test`` on construction; if Slack cannot be reached then, the
-app is made again at the next request instead of failing the whole web process. Without Slack
-configuration the route answers 503 and everything else runs.
+with ``process_before_response=False`` so listeners run in a thread pool of its own after the
+ack (``LISTENER_THREADS``; a write's index rebuild runs elsewhere, see
+``handlers.slack.listeners.after_write``), and its ``WebClient`` pointed at
+``SLACK_API_BASE_URL`` when set (a local fake in tests). ``handlers.slack.listeners.register``
+registers the listeners with the settings made here. With a token, Bolt checks it with
+``auth.test`` on construction; if Slack cannot be reached then, the app is made again at the
+next request instead of failing the whole web process. Without Slack configuration the route
+answers 503 and everything else runs.
 
 Staff channels' wards are resolved against the base when it exists (a mistyped ward is a
 ``ConfigError`` at start-up, not a surprise at the first command).
@@ -24,8 +26,8 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk import WebClient
 
 from bot.config import Config, ConfigError
+from handlers.slack import listeners
 from handlers.slack.access import Access
-from handlers.slack.listeners import Settings, StaffBot
 from knowledge import open_db
 from knowledge.store import areas as areas_mod
 from knowledge.store.db import BaseMissing
@@ -64,7 +66,7 @@ def _ward(db, ward: str) -> str:
 def build_bolt_app(config: Config) -> App:
     """The Bolt app with its listeners registered (calls ``auth.test`` when it is made)."""
     access = Access(frozenset(config.slack_staff_users), resolve_wards(config), config.default_area)
-    settings = Settings(config.db_path, access, config.slack_report_channel)
+    settings = listeners.Settings(config.db_path, access, config.slack_report_channel)
     base_url = config.slack_api_base_url
     client = WebClient(token=config.slack_bot_token, base_url=base_url.rstrip("/") + "/") if base_url else None
     app = App(
@@ -75,7 +77,7 @@ def build_bolt_app(config: Config) -> App:
         logger=logging.getLogger("handlers.slack.listeners.bolt"),
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"),
     )
-    StaffBot(settings).register(app)
+    listeners.register(app, settings)
     if not (access.users or access.channels):
         logger.warning(
             "Slack is configured but SLACK_STAFF_USERS and SLACK_STAFF_CHANNELS are empty: everyone is refused"

@@ -11,6 +11,7 @@ from knowledge import open_db
 
 pytest_plugins = [
     "line_fake",  # the fake_line fixture: a LINE API that refuses what LINE would
+    "slack_fake",  # the Slack tests' fixtures: base_path, base, fake (Slack's Web API), slack (signed requests)
     "digest_helpers",  # the digest tests' fixtures: west, waits, staff_report (a fake Slack report channel)
 ]
 

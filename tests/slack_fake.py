@@ -5,14 +5,19 @@
 sends after its ack (in Bolt's thread pool), so tests wait for an effect, never for a time.
 ``Slack`` posts commands, button clicks and modal submissions through Flask's test client,
 signed with the signing secret (v0) exactly as Slack does.
+
+A plugin (``pytest_plugins`` in tests/conftest.py): its fixtures ``base_path``, ``base``, ``fake``
+and ``slack`` reach every test by name; test modules import only its constants and helpers.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import urllib.parse
 
+import pytest
 from slack_sdk.signature import SignatureVerifier
 
 SECRET = "test-signing-secret"
@@ -26,6 +31,7 @@ REPORT_CHANNEL = "CREPORT1"
 OUTSIDER = "UPARENT9"
 PUBLIC_CHANNEL = "CPUBLIC1"
 WAIT_S = 20.0
+BLOCKS_MAX = 50  # Slack: blocks of one message
 
 API_METHODS = (
     "views.open",
@@ -212,11 +218,7 @@ class Slack:
         )
 
 
-# --- fixtures (imported by the test_slack_* modules) ----------------------------------------
-
-import shutil  # noqa: E402
-
-import pytest  # noqa: E402
+# --- fixtures (a plugin: tests/conftest.py lists this module in pytest_plugins) ---------------
 
 
 def slack_config(db_path, fake: SlackFake, **changes):
@@ -253,12 +255,16 @@ def fake(httpserver):
     return SlackFake(httpserver)
 
 
-@pytest.fixture
-def slack(base_path, fake):
+def app_with(base_path, fake: SlackFake, **changes) -> Slack:
+    """A Slack posting to a fresh app on ``base_path`` (for a test that sets up its fake first)."""
     from bot.app import create_app
 
-    app = create_app(slack_config(base_path, fake))
-    return Slack(app.test_client(), fake)
+    return Slack(create_app(slack_config(base_path, fake, **changes)).test_client(), fake)
+
+
+@pytest.fixture
+def slack(base_path, fake):
+    return app_with(base_path, fake)
 
 
 @pytest.fixture
@@ -269,3 +275,19 @@ def base(base_path):
     db = open_db(base_path)
     yield db
     db.close()
+
+
+def fill_progress(db, program_id: str, n: int = 200, padding: str = "") -> None:
+    """``n`` imported progress entries of one program, one a second: more than a message holds."""
+    for i in range(n):
+        db["progress"].insert(
+            {
+                "id": f"p{i}",
+                "program_id": program_id,
+                "period": "後期",
+                "text": f"第{i}回 居場所の運営会議を開催し、参加団体と課題を共有した{padding}",
+                "posted_by": "職員",
+                "posted_at": f"2025-10-01T00:{i // 60:02d}:{i % 60:02d}+00:00",
+                "origin": "import",
+            }
+        )

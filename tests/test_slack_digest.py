@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from slack_fake import ASAHI_CHANNEL, base, base_path, fake, slack  # noqa: F401  (fixtures)
+from slack_fake import ASAHI_CHANNEL
 
 from knowledge.lang import clock
 from knowledge.lang.audience import Ages

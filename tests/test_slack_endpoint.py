@@ -7,22 +7,12 @@ import time
 import urllib.parse
 
 import pytest
-from slack_fake import (  # noqa: F401  (fixtures)
-    OUTSIDER,
-    PUBLIC_CHANNEL,
-    STAFF_CHANNEL,
-    STAFF_USER,
-    Slack,
-    base,
-    base_path,
-    fake,
-    slack,
-    slack_config,
-)
+from slack_fake import OUTSIDER, PUBLIC_CHANNEL, STAFF_CHANNEL, STAFF_USER, Slack, app_with, slack_config
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import create_app
 from bot.config import Config, ConfigError
+from handlers.slack import words
 
 PAYLOADS = pathlib.Path(__file__).resolve().parents[2] / "shared" / "payloads"
 
@@ -264,3 +254,9 @@ def test_a_failure_after_the_ack_is_logged_and_told_in_japanese(slack, fake, bas
     assert "エラーが起きました" in reply["text"] and reply["response_type"] == "ephemeral"
     assert written(base) == NOTHING
     assert any(r.exc_info and "on_command failed" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+
+
+def test_a_missing_base_is_answered_in_japanese(tmp_path, fake):
+    slack = app_with(tmp_path / "none.db", fake)
+    response = slack.command("help")
+    assert response.status_code == 200 and response.get_json()["text"] == words.NO_BASE

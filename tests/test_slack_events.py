@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import pathlib
 from datetime import timedelta
 
 import pytest
-from slack_fake import ASAHI_CHANNEL, PUBLIC_CHANNEL, REPORT_CHANNEL, base, base_path, fake, slack  # noqa: F401  (fixtures)
+from slack_fake import ASAHI_CHANNEL, MIHARA_CHANNEL, PUBLIC_CHANNEL, REPORT_CHANNEL
 
 from knowledge import ask, open_db
 from knowledge.answers import listings
+from knowledge.importers import import_file
 from knowledge.lang import clock
+from knowledge.staff import events
+from knowledge.store import audit
 
 WEEKLY = "event-8d9fa7bb4047"  # 放課後の学びの場, 西区, every Wednesday (demo)
+CLUB = "activity-70fd36a7337f"  # 親子で楽しむ趣味 Club, 美原区: 12 dates, imported
+EVENTS_FILE = pathlib.Path(__file__).resolve().parents[1] / "knowledge" / "data" / "demo_events.csv"
 
 
 def day(offset: int) -> str:
@@ -206,3 +212,101 @@ def test_a_ward_with_bases_offers_them(slack, fake, base):
     fake.wait_for("/respond")
     [row] = staff_events(base)
     assert (row["area"], row["base_id"], row["place"]) == ("横浜市旭区", "base-f493b019798e", "旭区地域子育て支援拠点")
+
+
+# --- rules: only Japanese phrases, with a date within a year; ages read -------------------------
+
+
+@pytest.mark.parametrize(
+    "recurrence,code",
+    [
+        ("FREQ=SECONDLY", "recurrence"),
+        ("RRULE:FREQ=WEEKLY;BYDAY=WE", "recurrence"),
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "recurrence"),
+        ("毎年2月30日", "no_dates"),
+    ],
+)
+def test_raw_or_dateless_rules_are_refused(recurrence, code):
+    with pytest.raises(audit.Invalid) as e:
+        events.check(events.EventInput(title="x", recurrence=recurrence))
+    assert e.value.errors == {"recurrence": code}
+    assert events.check(events.EventInput(title="x", recurrence="毎週水曜日")) == (None, "FREQ=WEEKLY;BYDAY=WE")
+
+
+@pytest.mark.parametrize("ages,code", [("3歳から1歳", "ages_reversed"), ("よくわからない人たち", "ages")])
+def test_reversed_or_unreadable_ages_are_refused(ages, code):
+    with pytest.raises(audit.Invalid) as e:
+        events.check(events.EventInput(title="x", day="2026-05-01", ages=ages))
+    assert e.value.errors == {"ages": code}
+
+
+def test_the_event_modal_refuses_a_secondly_rule_in_japanese(slack, fake, base):
+    slack.command("event")
+    view = fake.wait_for("/views.open")[0]["view"]
+    body = slack.submit(view, {"title": "毎秒の会", "recurrence": "FREQ=SECONDLY"}).get_json()
+    assert body["response_action"] == "errors" and "毎週水曜日" in body["errors"]["recurrence"]
+    assert base.execute("SELECT count(*) FROM activities WHERE source = 'staff'").fetchone()[0] == 0
+
+
+def test_a_past_event_date_is_accepted_with_a_warning(slack, fake, base):
+    slack.command("event")
+    view = fake.wait_for("/views.open")[0]["view"]
+    past = (clock.today() - timedelta(days=3)).isoformat()
+    slack.submit(view, {"title": "済んだ会", "day": past})
+    assert "過ぎた日付" in fake.wait_for("/respond")[0]["text"]
+    assert base.execute("SELECT count(*) FROM activities WHERE title = '済んだ会'").fetchone()[0] == 1
+
+
+def test_the_cancel_modal_closes_with_a_plain_word(slack, fake):
+    slack.command("event cancel 放課後の学びの場")
+    view = fake.wait_for("/views.open")[0]["view"]
+    assert view["close"]["text"] == "閉じる" and view["submit"]["text"] == "中止にする"
+
+
+# --- a re-import keeps what staff set --------------------------------------------------------------
+
+
+def test_a_reimport_keeps_a_cancellation_and_an_edit(base):
+    rows = list(base.query("SELECT id FROM activities WHERE source = 'events::demo_events.csv' ORDER BY id LIMIT 2"))
+    cancelled, edited = rows[0]["id"], rows[1]["id"]
+    events.cancel(base, cancelled, actor="slack:U1")
+    inp = events.as_input(base, edited)
+    inp.fee = "300円（材料費）"
+    events.edit(base, edited, inp, actor="slack:U1")
+    dates = events.occurrences(base, edited)
+    import_file(base, EVENTS_FILE)
+    assert base.execute("SELECT status FROM activities WHERE id = ?", [cancelled]).fetchone()[0] == "cancelled"
+    assert base.execute("SELECT fee FROM activities WHERE id = ?", [edited]).fetchone()[0] == "300円（材料費）"
+    assert events.occurrences(base, edited) == dates
+
+
+# --- editing a multi-date event ---------------------------------------------------------------------
+
+
+def test_the_edit_modal_says_how_many_dates_a_day_replaces(slack, fake, base):
+    slack.command("event edit 親子で楽しむ趣味", channel=MIHARA_CHANNEL)  # two alike: buttons
+    buttons = [b["accessory"] for b in fake.wait_for("/respond")[0]["blocks"] if "accessory" in b]
+    slack.click(next(b for b in buttons if b["value"] == CLUB), channel=MIHARA_CHANNEL)
+    view = fake.wait_for("/views.open")[0]["view"]
+    assert "12日" in view["blocks"][0]["text"]["text"]
+    assert "initial_date" not in {b.get("block_id"): b for b in view["blocks"]}["day"]["element"]
+
+
+def test_a_day_replaces_the_dates_and_the_audit_keeps_them(base):
+    before = [o["date"] for o in events.occurrences(base, CLUB)]
+    inp = events.as_input(base, CLUB)
+    inp.day = "2026-06-01"
+    events.edit(base, CLUB, inp, actor="slack:U1")
+    [row] = base.query("SELECT before, after FROM audit")
+    assert [o["date"] for o in json.loads(row["before"])["occurrences"]] == before and len(before) == 12
+    assert [o["date"] for o in json.loads(row["after"])["occurrences"]] == ["2026-06-01"]
+
+
+def test_a_time_edit_keeps_the_dates_and_retimes_them(base):
+    before = [o["date"] for o in events.occurrences(base, CLUB)]
+    inp = events.as_input(base, CLUB)
+    inp.start_time, inp.end_time = "10:00", "11:30"
+    events.edit(base, CLUB, inp, actor="slack:U1")
+    after = events.occurrences(base, CLUB)
+    assert [o["date"] for o in after] == before
+    assert {(o["start_time"], o["end_time"]) for o in after} == {("10:00", "11:30")}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
-from slack_fake import MIHARA_CHANNEL, OUTSIDER, PUBLIC_CHANNEL, STAFF_USER, base, base_path, fake, slack  # noqa: F401  (fixtures)
+from slack_fake import MIHARA_CHANNEL, OUTSIDER, PUBLIC_CHANNEL, STAFF_USER, SlackFake, app_with
 
+from handlers.slack import words
 from knowledge import open_db
+from knowledge.lang import clock
 from knowledge.staff import faqs
 
 GARBAGE = ["粗大ごみの出し方を知りたい", "粗大ごみの出し方は？", "粗大ごみの出し方を教えて"]
@@ -128,3 +131,73 @@ def test_audit_reads_back_every_write_of_the_ward(slack, fake, base):
     assert "進捗の登録" in text and f"<@{STAFF_USER}>" in text and "研究会を開いた" in text
     assert "クラブを開いた" not in text  # 美原区's write is not 西区's
     assert "変更前：—" in text and "変更後：" in text
+
+
+# --- unanswered: grouped per ward, ids kept server-side, prefills within limits ---------------------
+
+
+def test_an_faq_for_one_ward_closes_only_that_wards_questions(base_path, fake, base):
+    slack = app_with(base_path, fake)
+    base["unanswered"].insert(
+        {"text": "粗大ごみの出し方を教えて", "area": "横浜市旭区", "asked_at": "2026-01-01T00:00:00+00:00"}
+    )
+    base["unanswered"].insert(
+        {"text": "粗大ごみの出し方は？", "area": "堺市西区", "asked_at": "2026-01-01T00:00:01+00:00"}
+    )
+    slack.command("unanswered", channel=PUBLIC_CHANNEL)  # every ward
+    buttons = [b for b in fake.wait_for("/respond")[0]["blocks"] if b.get("accessory")]
+    assert len(buttons) == 2
+    nishi = next(b for b in buttons if json.loads(b["accessory"]["value"])["area"] == "堺市西区")
+    slack.click(nishi["accessory"], channel=PUBLIC_CHANNEL)
+    view = fake.wait_for("/views.open")[0]["view"]
+    slack.submit(view, {"question": "粗大ごみの出し方", "answer": "西区の受付センターへ", "words": ""})
+    fake.wait_for("/respond", count=2)
+    closed = [r["area"] for r in base.query("SELECT area FROM unanswered WHERE resolved_faq IS NOT NULL")]
+    assert closed == ["堺市西区"]
+
+
+def test_a_large_group_is_closed_whole_and_its_modal_keeps_slacks_limits(slack, fake, base):
+    for i in range(150):
+        base["unanswered"].insert(
+            {
+                "text": f"夜間に子どもを預けられる場所はありますか（{i}番目の聞き方です）",
+                "area": "堺市西区",
+                "asked_at": "2026-01-01T00:00:00+00:00",
+            }
+        )
+    slack.command("unanswered")
+    button = [b for b in fake.wait_for("/respond")[0]["blocks"] if b.get("accessory")][0]
+    assert "ids" not in json.loads(button["accessory"]["value"]) and len(button["accessory"]["value"]) < 2000
+    slack.click(button["accessory"])
+    view = fake.wait_for("/views.open")[0]["view"]
+    fields = {b["block_id"]: b["element"] for b in view["blocks"] if b.get("type") == "input"}
+    assert len(fields["words"].get("initial_value", "")) <= faqs.MAX_WORDS == fields["words"]["max_length"]
+    assert fields["question"]["max_length"] == faqs.MAX_QUESTION and fields["answer"]["max_length"] <= 3000
+    assert len(view["private_metadata"]) <= 3000
+    slack.submit(view, {"question": "夜間の預け先", "answer": "西区の子育て支援課へ", "words": ""})
+    fake.wait_for("/respond", count=2)
+    assert base.execute("SELECT count(*) FROM unanswered WHERE resolved_faq IS NULL").fetchone()[0] == 0
+
+
+def test_a_modal_slack_refuses_to_open_from_a_button_is_told(base_path, httpserver, base):
+    httpserver.expect_request("/views.open").respond_with_json({"ok": False, "error": "invalid_arguments"})
+    fake = SlackFake(httpserver)
+    slack = app_with(base_path, fake)
+    base["unanswered"].insert({"text": "夜間保育は？", "area": "堺市西区", "asked_at": "2026-01-01T00:00:00+00:00"})
+    slack.command("unanswered")
+    button = [b for b in fake.wait_for("/respond")[0]["blocks"] if b.get("accessory")][0]
+    slack.click(button["accessory"])
+    told = fake.wait_for("/respond", count=2)[1]
+    assert told["text"] == words.MODAL_FAILED and told["response_type"] == "ephemeral"
+
+
+def test_the_audit_shows_japan_time_japanese_labels_and_the_citys_programs(slack, fake, base):
+    slack.command("progress 多胎 後期 多胎の集いを開催")  # 堺市's program, from 西区's channel
+    fake.wait_for("/respond")
+    slack.command("audit")
+    reply = fake.wait_for("/respond", count=2)[1]
+    text = json.dumps(reply["blocks"], ensure_ascii=False)
+    [row] = base.query("SELECT at FROM audit")
+    local = datetime.fromisoformat(row["at"]).astimezone(clock.now().tzinfo).strftime("%Y-%m-%d %H:%M")
+    assert local in text and row["at"] not in text
+    assert "多胎家庭支援事業" in text and "内容：多胎の集いを開催" in text and "program_id" not in text

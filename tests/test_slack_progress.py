@@ -5,19 +5,18 @@ from __future__ import annotations
 import threading
 
 import pytest
-from slack_fake import (  # noqa: F401  (fixtures)
+from slack_fake import (
     ASAHI_CHANNEL,
+    BLOCKS_MAX,
     MIHARA_CHANNEL,
     REPORT_CHANNEL,
     STAFF_CHANNEL,
     STAFF_USER,
     Slack,
-    base,
-    base_path,
-    fake,
-    slack,
+    fill_progress,
 )
 
+from handlers.slack import modals, words
 from knowledge import ask, open_db
 
 NISHI = "program-c94dfbac4026"  # 西区こどもの居場所等支援事業 (FY2025)
@@ -26,10 +25,17 @@ MIHARA = "program-520c8b3eb980"  # やってみたいが実現できる環境整
 # (a question naming 居場所 reads as どこ？ in knowledge.answers.ask — 場所 is a where-word — so the
 # progress a parent sees is asked of 美原区's program)
 MIHARA_Q = "やってみたいが実現できる環境整備の進捗は？"
+TATAI = "program-43baa9e9b776"  # 多胎家庭支援事業, 堺市 (the city of 西区)
+CIRCLE = "program-03ab91332f25"  # 子育てサークル支援事業, 堺市
 
 
 def staff_progress(db) -> list[dict]:
     return list(db.query("SELECT * FROM progress WHERE origin = 'slack' ORDER BY rowid"))
+
+
+def initial_program(view: dict) -> str | None:
+    select = {b.get("block_id"): b for b in view["blocks"]}["program"]["element"]
+    return (select.get("initial_option") or {}).get("value")
 
 
 def test_progress_by_short_name_is_written_audited_reported_and_answered_at_once(slack, fake, base, base_path):
@@ -216,3 +222,54 @@ def test_ask_about_whats_on_renders_the_listing_line_by_line(slack, fake, base):
 def test_ask_without_a_question_says_how(slack, fake):
     slack.command("ask")
     assert "質問を入れてください" in fake.wait_for("/respond")[0]["text"]
+
+
+# --- program lookup: certain only within the ward and its city -----------------------------------
+
+
+def test_another_citys_program_is_proposed_not_written(slack, fake, base):
+    slack.command("progress 多胎 後期 旭区で多胎の集いを開催", channel=ASAHI_CHANNEL)
+    view = fake.wait_for("/views.open")[0]["view"]
+    assert initial_program(view) == TATAI and "多胎家庭支援事業" in view["blocks"][0]["text"]["text"]
+    assert staff_progress(base) == [] and not fake.received("/respond")
+
+
+def test_a_fuzzy_name_opens_the_modal_and_writes_nothing(slack, fake, base):
+    slack.command("progress 子育てサロン 後期 サロンを3回開催")
+    view = fake.wait_for("/views.open")[0]["view"]
+    assert initial_program(view) in (CIRCLE, None)
+    assert staff_progress(base) == []
+
+
+def test_the_citys_program_is_written_from_a_ward_channel(slack, fake, base):
+    slack.command("progress 多胎 後期 多胎の集いを開催")  # 西区's channel: 堺市's program is its city's
+    fake.wait_for("/respond")
+    assert [(r["program_id"], r["text"]) for r in staff_progress(base)] == [(TATAI, "多胎の集いを開催")]
+
+
+def test_the_program_select_holds_its_initial_option():
+    programs = [{"id": f"program-{i:03d}", "title": f"事業{i:03d}", "area": "堺市"} for i in range(150)]
+    select = modals.progress_view(programs, {}, program_id="program-120")["blocks"][0]["element"]
+    assert len(select["options"]) == 100 and select["initial_option"] in select["options"]
+
+
+# --- long lists and long texts -------------------------------------------------------------------
+
+
+def test_the_progress_reply_shows_the_new_entry_and_counts_the_rest(slack, fake, base):
+    fill_progress(base, NISHI)
+    slack.command("progress 居場所 後期 これが新しい報告です")
+    reply = fake.wait_for("/respond")[0]
+    texts = [b["text"]["text"] if b["type"] == "section" else b["elements"][0]["text"] for b in reply["blocks"]]
+    entries = "\n".join(texts)
+    assert len(reply["blocks"]) <= BLOCKS_MAX and all(len(t) <= 3000 for t in texts)
+    assert entries.index("これが新しい報告です") < entries.index("第199回")  # new first, then newest
+    shown = entries.count("運営会議")
+    assert shown == 200 or f"ほかに{200 - shown}件" in entries
+
+
+def test_an_over_long_progress_text_is_said_and_nothing_saved(slack, fake, base):
+    slack.command("progress 居場所 後期 " + "あ" * 2001)
+    text = fake.wait_for("/respond")[0]["text"]
+    assert "保存できませんでした" in text and "2,000文字まで" in text and "記録は残っています" not in text
+    assert staff_progress(base) == [] and "入力内容は保存されていません" in words.FAILED

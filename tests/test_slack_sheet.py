@@ -6,8 +6,9 @@ import csv
 import io
 
 import pytest
-from slack_fake import STAFF_CHANNEL, base, base_path, fake, slack  # noqa: F401  (fixtures)
+from slack_fake import BLOCKS_MAX, STAFF_CHANNEL, fill_progress
 
+from handlers.slack import render
 from knowledge.staff import sheet as sheet_mod
 from knowledge.staff.progress import add as add_progress
 
@@ -88,3 +89,12 @@ def test_markdown_and_csv_of_a_sheet_hold_every_item_and_entry(base):
     assert md.count("- [ ]") + md.count("- [x]") == items + 1  # and the next year's item
     assert [r[4] for r in rows if r[0] == "進捗"] == ["研究会を開いた"]
     assert sheet_mod.load(base, "program-none") is None
+
+
+def test_the_sheet_counts_what_it_cannot_show(base):
+    fill_progress(base, NISHI, 400, padding="。" + "詳しい報告" * 80)  # far more than 50 blocks hold
+    message = render.sheet_message(sheet_mod.load(base, NISHI))
+    texts = [b["text"]["text"] if b["type"] == "section" else b["elements"][0]["text"] for b in message["blocks"]]
+    assert len(message["blocks"]) <= BLOCKS_MAX and all(len(t) <= 3000 for t in texts)
+    shown = "\n".join(texts).count("運営会議")
+    assert shown > 62 and f"ほかに{400 - shown}件" in texts[-1]

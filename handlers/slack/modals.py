@@ -180,6 +180,20 @@ def cancel_view(title: str, meta: dict) -> dict:
     return _view(EVENT_CANCEL, words.EVENT_MODAL_CANCEL, blocks, meta, submit=words.EVENT_CANCEL_BUTTON)
 
 
+def event_mode_view(db, mode: str, activity_id: str, meta: dict) -> dict:
+    """The modal for an event in the base, by mode: its cancel confirmation, or its edit form
+    filled in (a command naming the event and a button of the choices open the same one)."""
+    if mode == "cancel":
+        return cancel_view(events_mod.get(db, activity_id)["title"], meta)
+    ward = meta.get("ward")
+    return event_view(
+        meta,
+        events_mod.bases_in(db, ward),
+        events_mod.as_input(db, activity_id),
+        dates=events_mod.date_count(db, activity_id),
+    )
+
+
 def values(view: dict) -> dict[str, str]:
     """Each input's value as text ('' when left empty), by block id."""
     out = {}
