@@ -29,7 +29,8 @@ from bot.config import Config, ConfigError
 from handlers.slack import listeners
 from handlers.slack.access import Access
 from knowledge import open_db
-from knowledge.store import areas as areas_mod
+from knowledge.store.areas import AreaError
+from knowledge.store.areas import resolve as resolve_area
 from knowledge.store.db import BaseMissing
 
 logger = logging.getLogger(__name__)
@@ -57,8 +58,8 @@ def resolve_wards(config: Config) -> dict[str, str]:
 
 def _ward(db, ward: str) -> str:
     try:
-        full = areas_mod.resolve(db, ward)
-    except areas_mod.AreaError as e:
+        full = resolve_area(db, ward)
+    except AreaError as e:
         raise ConfigError(f"SLACK_STAFF_CHANNELS: {e}") from None
     return full or ward
 
