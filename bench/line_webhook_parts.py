@@ -74,7 +74,7 @@ def main() -> None:
 
     from bot.app import create_app
     from bot.line_routes import line_channel
-    from handlers.line import channel as hline
+    from handlers.line import conversation, transport
     from knowledge import open_db
     from knowledge.store import inbox
 
@@ -124,8 +124,8 @@ def main() -> None:
             timed(lambda e: inbox.claim(db, "bench", e.webhook_event_id, "message"), events),
         )
     )
-    submit = hline.LineChannel._submit
-    hline.LineChannel._submit = lambda self, event: None
+    submit = transport.LineChannel._submit
+    transport.LineChannel._submit = lambda self, event: None
     try:
         fresh = batch(n)
         rows.append(
@@ -136,7 +136,7 @@ def main() -> None:
             )
         )
     finally:
-        hline.LineChannel._submit = submit
+        transport.LineChannel._submit = submit
     # --- the event thread's work (after the 200) ---
     events = [channel.parser.parse(b.decode(), sign(b))[0] for b in batch(n)]
     from handlers.line.render import answer_messages
@@ -152,8 +152,10 @@ def main() -> None:
         )
     )
     rows.append(("event", "answer_messages (render)", timed(lambda a: answer_messages(db, a, clock.today()), answers)))
-    rows.append(("event", "respond (ask + render + profile read)", timed(lambda e: hline.respond(db, e), events)))
-    messages = hline.respond(db, events[0])
+    rows.append(
+        ("event", "respond (ask + render + profile read)", timed(lambda e: conversation.respond(db, e), events))
+    )
+    messages = conversation.respond(db, events[0])
     rows.append(
         (
             "event",

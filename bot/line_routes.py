@@ -1,4 +1,4 @@
-"""The LINE webhook, ``POST /callback``, as a blueprint (the channel's logic is ``handlers.line.channel``).
+"""The LINE webhook, ``POST /callback``, as a blueprint (the channel is ``handlers.line.transport``).
 
 Without ``LINE_CHANNEL_SECRET`` the route answers 503 "LINE is not configured" and the rest of
 the app runs. A request LINE did not sign, or a body that is not a webhook, gets 400 with one
@@ -12,7 +12,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 
 from bot.config import Config
-from handlers.line.channel import BadRequest, LineChannel
+from handlers.line.transport import BadRequest, LineChannel
 
 logger = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 1024 * 1024  # LINE batches events; a few texts of 5,000 characters fit well

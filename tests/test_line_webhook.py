@@ -520,7 +520,7 @@ def test_every_kind_of_api_error_leaves_the_worker_serving(line, status):
 
 
 def test_a_reply_timeout_is_logged_and_the_next_event_answered(line, caplog, monkeypatch):
-    import handlers.line.channel as line_module
+    import handlers.line.transport as line_module
 
     monkeypatch.setattr(line_module, "REQUEST_TIMEOUT_S", 0.5)
     line.fake.delay(REPLY, 2.0, times=1)

@@ -1,15 +1,23 @@
 """Setup by quick replies: the parent's ward, then (optionally) the child's birth or due month.
 
-The steps are kept in the parent's row (``knowledge.parents.profiles``, ``step``), so they survive a
-restart and a parent can answer minutes later. Choices travel as postback data
-(``a=area&v=横浜市旭区``), ≤ 300 characters. A city with more wards than one quick reply holds
-is asked first, its wards then shown a page at a time. A parent who answered is not asked
-again; 「設定」 starts over on purpose.
+Setup is a table of steps, ``STEPS`` (as python-telegram-bot's ``conversationbot.py`` keeps a
+conversation as a table of states): for each step, the question that opens it, the postback
+actions and the typed text that answer it, and the step that follows. Everything else here either
+builds a question or keeps an answer; ``start``, ``on_postback`` and ``on_text`` walk the table.
+
+The step a parent is at is kept in their row (``knowledge.parents.profiles``, ``step``: ``area``,
+``child``, or None once done), so it survives a restart and a parent can answer minutes later.
+Choices travel as postback data (``a=area&v=横浜市旭区``), ≤ 300 characters, and are taken
+whatever the step (a quick reply tapped late still answers); typed text answers only the step the
+parent is at. A city with more wards than one quick reply holds is asked first, its wards then
+shown a page at a time. A step already answered is passed over; 「設定」 starts over on purpose.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import parse_qs
 
@@ -25,37 +33,38 @@ from knowledge.store import areas
 
 logger = logging.getLogger(__name__)
 PAGE = MAX_QUICK_REPLIES - 2  # choices a page shows, leaving room for ほかの区 and ほかの市
+
+# the steps, as kept in the parents' rows (existing rows hold these very strings)
 STEP_AREA = "area"
 STEP_CHILD = "child"
+FIRST_STEP = STEP_AREA
+
+# the postback actions (``a=``), as the quick replies and date pickers already sent carry them
+ACTION_AREA = "area"
+ACTION_CITY = "city"
+ACTION_CITIES = "cities"
+ACTION_BIRTH = "birth"
+ACTION_DUE = "due"
+ACTION_SKIP = "skip"
+
+# (db, user_id, the postback's fields, the date picker's params) -> the reply
+Answer = Callable[[sqlite_utils.Database, str, dict[str, str], dict | None], list[Message]]
+# (db, user_id, the text) -> the reply, or None when the text does not answer the step
+Typed = Callable[[sqlite_utils.Database, str, str], list[Message] | None]
 
 
-def data_of(raw: str) -> dict[str, str]:
-    """Postback data as a dict (unknown or garbled data gives an empty one)."""
-    try:
-        return {k: v[0] for k, v in parse_qs(raw or "", max_num_fields=10).items()}
-    except ValueError:
-        return {}
+@dataclass(frozen=True)
+class Step:
+    """One row of the setup table."""
+
+    asks: Callable[[sqlite_utils.Database], list[Message]]  # the question that opens the step
+    postbacks: dict[str, Answer]  # the actions that answer it (or turn the question's page)
+    typed: Typed  # a typed answer, taken while the parent is at this step
+    answered: Callable[[Parent], bool]  # the row holds the answer already: the step is passed over
+    then: str | None  # the step that follows; None: setup is done
 
 
-def start(db: sqlite_utils.Database, user_id: str, *, again: bool = False) -> list[Message]:
-    """The first question of setup (after a follow, or on 「設定」 with the current settings)."""
-    parent = (
-        parents.update(db, user_id, step=STEP_AREA, child_asked=False)
-        if again
-        else parents.update(db, user_id, step=STEP_AREA)
-    )
-    lead = [text_message(summary(parent))] if again else []
-    return lead + area_question(db)
-
-
-def summary(parent: Parent) -> str:
-    if parent.child_month:
-        year, month = parent.child_month.split("-")
-        child = (words.CHILD_DUE if parent.child_due else words.CHILD_BIRTH).format(year=year, month=int(month))
-    else:
-        child = words.CHILD_NONE
-    digest = words.DIGEST_OFF_WORD if parent.digest_off else words.DIGEST_ON_WORD
-    return words.SETUP_NOW.format(area=parent.area or words.AREA_UNSET, child=child, digest=digest)
+# --- the questions ---------------------------------------------------------------------------
 
 
 def area_question(
@@ -89,6 +98,8 @@ def area_question(
 def _page(
     messages: list[Message], actions: list[Action], page: int, *, more: dict, tail: list[Action] | None = None
 ) -> list[Message]:
+    """One page of choices, with 次の候補 (``more``, the next page, round to the first) when
+    they do not fit one quick reply."""
     pages = max(1, -(-len(actions) // PAGE))
     page = page % pages
     shown = actions[page * PAGE : (page + 1) * PAGE]
@@ -118,65 +129,8 @@ def _label(area: str, full: bool) -> str:
     return ward or city
 
 
-ACTION_AREA = "area"
-ACTION_CITY = "city"
-ACTION_CITIES = "cities"
-ACTION_BIRTH = "birth"
-ACTION_DUE = "due"
-ACTION_SKIP = "skip"
-
-
-def on_postback(db: sqlite_utils.Database, user_id: str, raw: str, params: dict | None) -> list[Message] | None:
-    """The reply to a setup choice; None when the data is not setup's."""
-    data = data_of(raw)
-    action = data.get("a")
-    if action == ACTION_CITIES:
-        return area_question(db, page=_int(data.get("p")), cities=True)
-    if action == ACTION_CITY:
-        return area_question(db, data.get("v"), _int(data.get("p")))
-    if action == ACTION_AREA:
-        return choose_area(db, user_id, data.get("v", ""))
-    if action in (ACTION_BIRTH, ACTION_DUE):
-        return choose_child(db, user_id, (params or {}).get("date"), due=action == ACTION_DUE)
-    if action == ACTION_SKIP:
-        parent = parents.update(db, user_id, child_asked=True, step=None)
-        return [text_message(words.CHILD_SKIPPED)] + _next(parent)
-    return None
-
-
-def choose_area(db: sqlite_utils.Database, user_id: str, name: str) -> list[Message]:
-    try:
-        area = areas.resolve(db, name)
-    except areas.AreaError:
-        area = None
-    if not area:
-        return area_question(db)
-    parent = parents.get(db, user_id)
-    step = None if parent and parent.child_asked else STEP_CHILD
-    parent = parents.update(db, user_id, area=area, step=step)
-    return [text_message(words.AREA_SET.format(area=area))] + _next(parent)
-
-
-def choose_child(db: sqlite_utils.Database, user_id: str, raw_date: str | None, *, due: bool) -> list[Message]:
-    try:
-        day = date.fromisoformat(raw_date or "")
-        parent = parents.set_child(db, user_id, day, due=due)
-    except ValueError:
-        return finish([text_message(words.CHILD_BAD_DATE)], child_actions())
-    said = (words.CHILD_SET_DUE if due else words.CHILD_SET_BIRTH).format(year=day.year, month=day.month)
-    return [text_message(said)] + _next(parent)
-
-
-def _next(parent: Parent) -> list[Message]:
-    """What setup asks next, or that it is done."""
-    if not parent.area:
-        return [text_message(words.SUGGEST_SETUP)]
-    if not parent.child_asked:
-        return child_question()
-    return [text_message(words.SETUP_DONE)]
-
-
 def child_question() -> list[Message]:
+    """The child step's question: its date pickers, and スキップ."""
     return finish([text_message(words.ASK_CHILD)], child_actions())
 
 
@@ -205,8 +159,26 @@ def child_actions(today: date | None = None) -> list[Action]:
     ]
 
 
+# --- the answers -----------------------------------------------------------------------------
+
+
+def _cities_tapped(db, user_id, data, params) -> list[Message]:
+    """ほかの市, or the next page of cities: the ward question turned to the cities."""
+    return area_question(db, page=_int(data.get("p")), cities=True)
+
+
+def _city_tapped(db, user_id, data, params) -> list[Message]:
+    """A city, or the next page of its wards: the ward question turned to that city."""
+    return area_question(db, data.get("v"), _int(data.get("p")))
+
+
+def _area_tapped(db, user_id, data, params) -> list[Message]:
+    return choose_area(db, user_id, data.get("v", ""))
+
+
 def typed_area(db: sqlite_utils.Database, user_id: str, text: str) -> list[Message] | None:
     """A parent asked for their ward who types it (旭区) instead of tapping: take it."""
+    text = text.strip()
     if len(text) > 20:
         return None
     try:
@@ -214,6 +186,145 @@ def typed_area(db: sqlite_utils.Database, user_id: str, text: str) -> list[Messa
     except areas.AreaError:
         return None
     return choose_area(db, user_id, area) if area else None
+
+
+def choose_area(db: sqlite_utils.Database, user_id: str, name: str) -> list[Message]:
+    """Keep the ward and the step that follows in one write; a name the base does not know
+    (renamed since the quick reply was sent) asks again."""
+    try:
+        area = areas.resolve(db, name)
+    except areas.AreaError:
+        area = None
+    if not area:
+        return area_question(db)
+    following = _following(STEP_AREA, parents.get(db, user_id))
+    parent = parents.update(db, user_id, area=area, step=following)
+    return [text_message(words.AREA_SET.format(area=area))] + _what_follows(db, parent, following)
+
+
+def _birth_tapped(db, user_id, data, params) -> list[Message]:
+    return choose_child(db, user_id, (params or {}).get("date"), due=False)
+
+
+def _due_tapped(db, user_id, data, params) -> list[Message]:
+    return choose_child(db, user_id, (params or {}).get("date"), due=True)
+
+
+def choose_child(db: sqlite_utils.Database, user_id: str, raw_date: str | None, *, due: bool) -> list[Message]:
+    """Keep the month of the date picked; a date no child the bot serves could have asks again.
+    ``set_child`` passes the step itself (the row's step becomes None, the child step's ``then``)."""
+    try:
+        day = date.fromisoformat(raw_date or "")
+        parent = parents.set_child(db, user_id, day, due=due)
+    except ValueError:
+        return finish([text_message(words.CHILD_BAD_DATE)], child_actions())
+    said = (words.CHILD_SET_DUE if due else words.CHILD_SET_BIRTH).format(year=day.year, month=day.month)
+    return [text_message(said)] + _what_follows(db, parent, _following(STEP_CHILD, parent))
+
+
+def _skip_tapped(db, user_id, data, params) -> list[Message]:
+    """スキップ: the child step counts as answered, with nothing kept."""
+    following = _following(STEP_CHILD, None)
+    parent = parents.update(db, user_id, child_asked=True, step=following)
+    return [text_message(words.CHILD_SKIPPED)] + _what_follows(db, parent, following)
+
+
+def _typed_skip(db: sqlite_utils.Database, user_id: str, text: str) -> list[Message] | None:
+    """スキップ (or あとで...) typed at the child step: as if the button were tapped."""
+    return _skip_tapped(db, user_id, {}, None) if words.typed_key(text) in words.SKIP_WORDS else None
+
+
+# --- the table -------------------------------------------------------------------------------
+
+STEPS: dict[str, Step] = {
+    STEP_AREA: Step(
+        asks=area_question,
+        postbacks={ACTION_AREA: _area_tapped, ACTION_CITY: _city_tapped, ACTION_CITIES: _cities_tapped},
+        typed=typed_area,
+        answered=lambda parent: bool(parent.area),
+        then=STEP_CHILD,
+    ),
+    STEP_CHILD: Step(
+        asks=lambda db: child_question(),  # nothing from the base
+        postbacks={ACTION_BIRTH: _birth_tapped, ACTION_DUE: _due_tapped, ACTION_SKIP: _skip_tapped},
+        typed=_typed_skip,
+        answered=lambda parent: parent.child_asked,
+        then=None,
+    ),
+}
+# every step's postback actions, each answered whatever step the parent is at
+POSTBACKS: dict[str, Answer] = {action: answer for step in STEPS.values() for action, answer in step.postbacks.items()}
+
+
+# --- walking the table -----------------------------------------------------------------------
+
+
+def question(db: sqlite_utils.Database, step: str) -> list[Message]:
+    """The question that opens ``step``."""
+    return STEPS[step].asks(db)
+
+
+def start(db: sqlite_utils.Database, user_id: str, *, again: bool = False) -> list[Message]:
+    """The first step's question (after a follow, or on 「設定」 with the current settings, the
+    child's step then asked again too)."""
+    if not again:
+        parents.update(db, user_id, step=FIRST_STEP)
+        return question(db, FIRST_STEP)
+    parent = parents.update(db, user_id, step=FIRST_STEP, child_asked=False)
+    return [text_message(summary(parent))] + question(db, FIRST_STEP)
+
+
+def on_postback(db: sqlite_utils.Database, user_id: str, raw: str, params: dict | None) -> list[Message] | None:
+    """The reply to a setup choice; None when the data is not setup's."""
+    data = data_of(raw)
+    answer = POSTBACKS.get(data.get("a", ""))
+    return answer(db, user_id, data, params) if answer is not None else None
+
+
+def on_text(db: sqlite_utils.Database, user_id: str, parent: Parent | None, text: str) -> list[Message] | None:
+    """A typed answer to the step the parent is at; None when the text answers nothing there (a
+    question). A step this version does not know (an older one's ``city:…``) takes no text."""
+    step = STEPS.get(parent.step) if parent is not None and parent.step else None
+    return step.typed(db, user_id, text) if step is not None else None
+
+
+def _following(step: str, parent: Parent | None) -> str | None:
+    """The step after ``step`` still to answer (None: setup is done); a parent not read (None)
+    has answered none of them."""
+    following = STEPS[step].then
+    while following is not None and parent is not None and STEPS[following].answered(parent):
+        following = STEPS[following].then
+    return following
+
+
+def _what_follows(db: sqlite_utils.Database, parent: Parent, step: str | None) -> list[Message]:
+    """The question of the step that follows, else how setup ends: done, or (no ward yet: a child
+    picker tapped with none chosen) a word on what choosing one brings."""
+    if step is not None:
+        return question(db, step)
+    return [text_message(words.SETUP_DONE if parent.set_up else words.SUGGEST_SETUP)]
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def summary(parent: Parent) -> str:
+    """What is kept of the parent, shown before 「設定」 asks again."""
+    if parent.child_month:
+        year, month = parent.child_month.split("-")
+        child = (words.CHILD_DUE if parent.child_due else words.CHILD_BIRTH).format(year=year, month=int(month))
+    else:
+        child = words.CHILD_NONE
+    digest = words.DIGEST_OFF_WORD if parent.digest_off else words.DIGEST_ON_WORD
+    return words.SETUP_NOW.format(area=parent.area or words.AREA_UNSET, child=child, digest=digest)
+
+
+def data_of(raw: str) -> dict[str, str]:
+    """Postback data as a dict (unknown or garbled data gives an empty one)."""
+    try:
+        return {k: v[0] for k, v in parse_qs(raw or "", max_num_fields=10).items()}
+    except ValueError:
+        return {}
 
 
 def _int(raw: str | None) -> int:

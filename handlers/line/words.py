@@ -3,8 +3,11 @@
 Answers are worded by ``knowledge.answers.wording`` (the same for every channel); what is said here is
 LINE's own: the welcome, the setup questions, commands, and the labels of buttons. A ward can
 reword them in this one place. Labels of quick replies and buttons stay within LINE's 20
-characters; ``handlers.line.render`` cuts anything longer that comes from the base.
+characters; ``handlers.line.render`` cuts anything longer that comes from the base. What a parent
+types is looked up among the commands below through ``typed_key``.
 """
+
+from knowledge.lang.text import nfkc
 
 WELCOME = (
     "友だち追加ありがとうございます。\n"
@@ -72,6 +75,7 @@ CMD_STOP = ("配信停止", "お知らせ停止", "通知停止")
 CMD_RESUME = ("配信再開", "お知らせ再開", "通知再開")
 CMD_NEAR = ("近くの拠点", "近くの子育て支援拠点", "近くの施設")
 CMD_FAQ = ("よくある質問", "FAQ", "faq")
+SKIP_WORDS = ("スキップ", "すきっぷ", "skip", "あとで", "後で")  # at the child step: as スキップ is tapped
 
 # quick replies and buttons (≤ 20 characters each)
 QR_THIS_WEEK = "今週のイベント"
@@ -99,3 +103,9 @@ WHO = "対象"
 ADDRESS = "住所"
 HOURS = "時間"
 PHONE = "電話"
+
+
+def typed_key(text: str) -> str:
+    """A typed text as the commands and ``SKIP_WORDS`` are looked up by it: width, spaces, case
+    and a closing 。 or ！ make no difference, so 「設定。」 is 設定 and 「Ｓｋｉｐ」 is skip."""
+    return "".join(nfkc(text).split()).lower().rstrip("。.!！")
