@@ -109,3 +109,31 @@ def test_an_event_described_and_listed_is_one_item_with_its_dates(demo_db, quest
     titles = [(i.title, i.kind) for i in answer.items]
     assert len(titles) == len(set(t for t, _ in titles))
     assert answer.answered and "次の開催：" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question, area",
+    [
+        ("旭区の子育て支援拠点", "横浜市旭区"),  # records shown as cards
+        ("赤ちゃんサロンはいつ？", "横浜市旭区"),  # a single fact, in words
+        ("今週のイベント", "横浜市旭区"),  # a listing
+        ("来週水曜の沐浴の練習", "横浜市旭区"),  # an empty window, another ward's next days
+        ("宝くじ", "横浜市旭区"),  # a refusal
+    ],
+)
+def test_an_answer_carries_what_channels_show(demo_db, question, area):
+    """The records' lines and links, a listing's words: the text is their join, and each
+    channel renders an answer with its base closed (a renderer reads no base)."""
+    from handlers.line.render import answer_messages
+    from handlers.slack.render import answer_message
+
+    answer = ask(demo_db, question, area=area, today=TODAY, log=False)
+    if answer.listing is not None:
+        assert answer.listing_words.text == answer.text
+    elif answer.answered:
+        best = answer.items[0]
+        assert all(line in answer.text.split("\n")[1:] for line in best.lines)
+        assert all(item.lines for item in answer.items)
+    demo_db.close()  # any read from here on raises
+    assert answer_messages(demo_db, answer, TODAY)
+    assert answer_message(answer, question, area)["text"] == answer.text[:2900]

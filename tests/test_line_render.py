@@ -15,6 +15,8 @@ from handlers.line import setup as line_setup
 from knowledge import ask
 from knowledge.answers.listings import Listed, Listing
 from knowledge.answers.places import Place
+from knowledge.answers.wording import ListingWords, listing_words
+from knowledge.store.db import bump_version
 
 TODAY = date(2026, 12, 1)
 
@@ -31,6 +33,12 @@ def assert_valid(messages) -> dict:
     errors = validate_request("POST", "/v2/bot/message/reply", body)
     assert errors == [], errors
     return body
+
+
+def said(text: str) -> ListingWords:
+    """A listing's words from a text of one's own: its first line the head, the rest notes."""
+    head, *rest = text.split("\n")
+    return ListingWords(head, tuple(rest))
 
 
 def entry(i: int, *, long: bool = False) -> Listed:
@@ -52,7 +60,7 @@ def test_a_listing_of_any_size_is_one_valid_carousel_with_a_more_bubble_past_ten
     entries = [entry(i) for i in range(count)]
     listing = Listing(label="今週", start=TODAY, end=TODAY + timedelta(days=6), area="横浜市旭区", entries=entries)
     text = "\n".join(f"・{e.title}" for e in entries) * 3
-    body = assert_valid(render.finish(render.listing_messages(listing, text), render.follow_ups()))
+    body = assert_valid(render.finish(render.listing_messages(listing, said(text)), render.follow_ups()))
     [flex] = body["messages"]
     bubbles = flex["contents"]["contents"]
     assert len(bubbles) == min(count, 10)
@@ -63,14 +71,16 @@ def test_a_listing_of_any_size_is_one_valid_carousel_with_a_more_bubble_past_ten
 
 def test_very_long_fields_are_cut_not_refused():
     listing = Listing(label="今週", start=TODAY, end=TODAY, area=None, entries=[entry(i, long=True) for i in range(10)])
-    assert_valid(render.listing_messages(listing, "あ" * 9000))
+    assert_valid(render.listing_messages(listing, said("あ" * 9000)))
 
 
 def test_an_empty_window_with_next_events_says_so_then_shows_them():
     listing = Listing(label="明日", start=TODAY, end=TODAY, area="横浜市旭区", entries=[], offered=[entry(1), entry(2)])
-    body = assert_valid(render.listing_messages(listing, "明日は予定はありません。\n次の予定：\n・…"))
+    words = listing_words(listing)
+    body = assert_valid(render.listing_messages(listing, words))
     assert [m["type"] for m in body["messages"]] == ["text", "flex"]
-    assert body["messages"][0]["text"] == "明日は予定はありません。"
+    assert body["messages"][0]["text"] == words.head == "明日12月1日（火）は、横浜市旭区に予定はありません。"
+    assert words.text.startswith(words.head + "\n次の予定：\n・")
 
 
 def test_places_with_and_without_coordinates():
@@ -128,9 +138,39 @@ def test_a_base_question_gets_cards_with_a_map_button(demo_db):
     assert "地図を見る" not in first  # the demo's bases have no address: no map to show
     with demo_db.conn:
         demo_db["bases"].update(answer.items[0].id, {"address": "横浜市旭区鶴ケ峰1-4-12"})
+        bump_version(demo_db)
+    answer = ask(demo_db, "旭区の子育て支援拠点", area="横浜市旭区", today=TODAY, log=False)
     body = assert_valid(render.answer_messages(demo_db, answer, TODAY))
     first = json.dumps(body["messages"][0]["contents"]["contents"][0], ensure_ascii=False)
     assert "住所：横浜市旭区鶴ケ峰1-4-12" in first and "地図を見る" in first
+
+
+def test_cards_are_drawn_from_the_answer_alone_with_its_base_closed(demo_db):
+    """A card's lines, link and map come with the answer (``Item.lines``, ``url``, ``address``,
+    ``lat``/``lon``): the renderer reads no base and takes no text apart."""
+    with demo_db.conn:
+        demo_db["bases"].update(
+            "base-f493b019798e",
+            {"address": "横浜市旭区鶴ケ峰1-4-12", "lat": 35.47, "lon": 139.54, "url": "https://example.jp/hiroba"},
+        )
+        bump_version(demo_db)
+    answers = {
+        q: ask(demo_db, q, area="横浜市旭区", today=TODAY, log=False)
+        for q in ("旭区の子育て支援拠点", "ちょこっとお預かり", "来週のイベント", "来週水曜の沐浴の練習", "宝くじ")
+    }
+    base = answers["旭区の子育て支援拠点"].items[0]
+    assert base.id == "base-f493b019798e" and base.url == "https://example.jp/hiroba"
+    assert base.lines and not any(line.startswith(("「", "https://")) for line in base.lines)
+    demo_db.close()  # any read from here on raises
+    for answer in answers.values():
+        assert_valid(render.answer_messages(demo_db, answer, TODAY))
+    [flex] = render.answer_messages(demo_db, answers["旭区の子育て支援拠点"], TODAY)
+    bubble = flex.contents.contents[0].to_dict()
+    assert [line["text"] for line in bubble["body"]["contents"]] == list(base.lines)
+    assert [b["action"]["uri"] for b in bubble["footer"]["contents"]] == [
+        "https://example.jp/hiroba",
+        "https://www.google.com/maps/search/?api=1&query=35.470000,139.540000",
+    ]
 
 
 def test_a_single_fact_is_text(demo_db):
@@ -177,7 +217,7 @@ def test_emoji_are_counted_as_line_counts_them():
     ]
     listing = Listing(label="今週", start=TODAY, end=TODAY, area=None, entries=entries)
     text = "\n".join("・" + e.title for e in entries)
-    body = assert_valid(render.listing_messages(listing, text))
+    body = assert_valid(render.listing_messages(listing, said(text)))
     assert render.units(body["messages"][0]["altText"]) <= 1500
     assert_valid([render.text_message("😀" * 5000)])
 

@@ -7,16 +7,18 @@ within what the Messaging API accepts, or the parent gets nothing: texts are cut
 ``MAX_TEXT``, ``altText`` to ``MAX_ALT_TEXT``, labels to ``MAX_LABEL``, quick replies to
 ``MAX_QUICK_REPLIES`` items and a reply to ``MAX_MESSAGES`` messages
 (developers.line.biz/en/reference/messaging-api). The words are ``knowledge.answers.wording``'s, the
-same as every channel's; LINE's own words live in ``handlers.line.words``.
+same as every channel's, carried by the ``Answer`` (a card's lines, link and place on its item, a
+listing's head in its words): nothing here reads the base or takes a text apart. LINE's own words
+live in ``handlers.line.words``.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
-import sqlite_utils
 from linebot.v3.messaging import (
     Action,
     FlexBox,
@@ -36,11 +38,14 @@ from linebot.v3.messaging import (
 )
 
 from handlers.line import words
-from knowledge.answers import wording as render
 from knowledge.answers.ask import THRESHOLD, Answer, Item
 from knowledge.answers.listings import Listed, Listing
 from knowledge.answers.places import Place
+from knowledge.answers.wording import ListingWords
 from knowledge.lang.dates import WEEKDAYS
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 MAX_MESSAGES = 5  # per reply or push
 MAX_TEXT = 5000  # characters of a text message
@@ -137,12 +142,13 @@ def finish(messages: list[Message], quick: list[Action] | None) -> list[Message]
 
 
 def answer_messages(db: sqlite_utils.Database, answer: Answer, today: date) -> list[Message]:
-    """The reply to a question: a carousel for a listing or for events and bases, else text."""
+    """The reply to a question: a carousel for a listing or for events and bases, else text.
+    ``db`` and ``today`` are the callers' and go unused: the answer carries what is shown."""
     if answer.listing is not None:
         asked = answer.understanding.question if answer.understanding else ""
-        messages = listing_messages(answer.listing, answer.text, asked)
+        messages = listing_messages(answer.listing, answer.listing_words, asked)
     elif answer.answered and _as_cards(answer):
-        messages = [card_carousel(db, answer, today)]
+        messages = [card_carousel(answer)]
     else:
         messages = [text_message(answer.text)]
     return finish(messages, follow_ups(answer))
@@ -155,30 +161,25 @@ def _as_cards(answer: Answer) -> bool:
     return answer.items[0].kind in CARD_KINDS and not (u and u.intent)
 
 
-def card_carousel(db: sqlite_utils.Database, answer: Answer, today: date) -> FlexMessage:
+def card_carousel(answer: Answer) -> FlexMessage:
     best = answer.items[0]
     shown = [best] + [i for i in answer.items[1:] if i.kind in CARD_KINDS and i.score >= THRESHOLD]
-    bubbles = [answer_bubble(db, item, answer, today) for item in shown[:MAX_BUBBLES]]
+    bubbles = [answer_bubble(item) for item in shown[:MAX_BUBBLES]]
     return FlexMessage(alt_text=alt_text(answer.text), contents=FlexCarousel(contents=bubbles))
 
 
-def answer_bubble(db: sqlite_utils.Database, item: Item, answer: Answer, today: date) -> FlexBubble:
+def answer_bubble(item: Item) -> FlexBubble:
     """One record's card: its title, then the lines of its answer (the same words as the text
-    answer), with its link and, for a base, its map as buttons."""
-    text = render.answer_text(db, item, answer.understanding, today, [])
-    lines = [line for line in text.split("\n")[1:] if line.strip()]
-    urls = [safe_uri(line) for line in lines if URL.fullmatch(line.strip())]
-    body = [_line(line) for line in lines if not URL.fullmatch(line.strip())][:MAX_BUBBLE_LINES]
+    answer), with its link and, for a place, its map as buttons."""
+    body = [_line(line) for line in item.lines[:MAX_BUBBLE_LINES]]
     buttons = []
-    if urls and urls[0]:
-        buttons.append(_button(URIAction(label=words.BTN_DETAILS, uri=urls[0])))
-    if item.kind == "base":
-        record = render.record_of(db, item)
-        link = map_link(record.get("lat"), record.get("lon"), record.get("address"))
-        if link:
-            buttons.append(_button(URIAction(label=words.BTN_MAP, uri=link)))
-    title = item.title if item.kind != "base" else render.record_of(db, item).get("name") or item.title
-    return _bubble(title, body, buttons)
+    link = safe_uri(item.url)
+    if link:
+        buttons.append(_button(URIAction(label=words.BTN_DETAILS, uri=link)))
+    where = map_link(item.lat, item.lon, item.address)
+    if where:
+        buttons.append(_button(URIAction(label=words.BTN_MAP, uri=where)))
+    return _bubble(item.title, body, buttons)
 
 
 def alt_text(text: str) -> str:
@@ -197,9 +198,10 @@ def alt_text(text: str) -> str:
 # --- listings ----------------------------------------------------------------------------
 
 
-def listing_messages(listing: Listing, text: str, question: str = "") -> list[Message]:
+def listing_messages(listing: Listing, said: ListingWords, question: str = "") -> list[Message]:
     """The window's events as a carousel; an empty window in words (with the next events as a
     carousel when some were found after it)."""
+    text = said.text
     if not listing.entries and not listing.offered:
         return [text_message(text)]
     bubbles = [
@@ -214,7 +216,7 @@ def listing_messages(listing: Listing, text: str, question: str = "") -> list[Me
     carousel = FlexMessage(alt_text=alt_text(text), contents=FlexCarousel(contents=bubbles))
     if listing.entries:
         return [carousel]
-    return [text_message(text.split("\n")[0]), carousel]  # "nothing then; the next ones:" then the cards
+    return [text_message(said.head), carousel]  # "nothing then; the next ones:" then the cards
 
 
 def event_bubble(entry: Listed, with_area: bool = False) -> FlexBubble:

@@ -1,7 +1,8 @@
 """Answers, sheets, listings and logs as Slack Block Kit: what staff see in their replies.
 
 Only the dress is made here; the words parents read come from ``knowledge.answers.wording`` (an
-``Answer``'s text and listing lines), the words staff read from ``handlers.slack.words``.
+``Answer``'s text, its listing's words and event lines), the words staff read from
+``handlers.slack.words``. Nothing here reads the base or takes an answer's text apart.
 Slack limits a section's text to 3,000 characters and a message to 50 blocks: long texts are
 cut into sections and long lists are counted, not dropped silently.
 """
@@ -99,16 +100,19 @@ def answer_message(answer, question: str, ward: str | None) -> dict:
 
 
 def _listing_blocks(answer) -> list[dict]:
-    """A listing: the text's opening line, then one line per day of an event."""
-    listing = answer.listing
+    """A listing: its head, one section per event shown, then the rest of its words (notes, how
+    many more) as context. An event the text says otherwise than its section (another ward's,
+    which the text names with its ward) is in the context too, as the text says it."""
+    listing, said = answer.listing, answer.listing_words
     with_area = listing.area is None or listing.by_ward
-    lines = answer.text.splitlines()
     shown = [render.listing_line(e, with_area) for e in listing.visible]
-    intro = [line for line in lines if line not in shown]
-    blocks = [section(escape(intro[0]))] if intro else []
+    told = [render.listing_line(e, said.with_area) for e in said.events]
+    rest = [line for at, line in enumerate(told) if at >= len(shown) or line != shown[at]]
+    blocks = [section(escape(said.head))]
     blocks += [section(escape(line)) for line in shown]
-    if len(intro) > 1:
-        blocks.append(context(escape("\n".join(intro[1:]))))
+    notes = [*said.before, *rest, *said.after]
+    if notes:
+        blocks.append(context(escape("\n".join(notes))))
     return blocks
 
 

@@ -245,11 +245,20 @@ EVENT_HINT = re.compile(r"イベント|会$|会は|会に|会を|集まり|集�
 
 @dataclass
 class Item:
+    """One record found, and what a channel shows of it on a card of its own (filled for the
+    records of an answer: ``lines`` and ``url`` as ``wording.RecordWords`` says them, where a
+    place is for a map), so that a channel never reads the base or takes the text apart."""
+
     kind: str
     id: str
     title: str
     score: float
     record: dict = field(default_factory=dict, repr=False)
+    lines: tuple[str, ...] = field(default=(), repr=False)  # its answer's lines below its title, link apart
+    url: str | None = field(default=None, repr=False)  # its link
+    address: str | None = field(default=None, repr=False)  # a place's address and coordinates
+    lat: float | None = field(default=None, repr=False)
+    lon: float | None = field(default=None, repr=False)
 
     def public(self) -> dict:
         return {"kind": self.kind, "id": self.id, "title": self.title, "score": round(min(self.score, 1.0), 3)}
@@ -276,6 +285,7 @@ class Answer:
     related: list[Item] = field(default_factory=list)
     contact: str | None = None
     listing: listings.Listing | None = None  # what's on, as data: each channel renders it its way
+    listing_words: render.ListingWords | None = None  # the listing's text in parts (its head, notes, events)
     best: Item | None = field(default=None, repr=False)  # the best match, answered or not (for the log)
 
     def to_dict(self) -> dict:
@@ -360,11 +370,14 @@ def _answer(db: sqlite_utils.Database, index: Index, question: str, area: str | 
     listing = _listing(db, index, u, ranked, area)
     if listing is not None:
         shown = [Item("event", e.activity_id, e.title, 1.0, {"listed": e}) for e in listing.visible]
-        answer = Answer(bool(shown), shown, render.listing_text(listing, contact), u, contact=contact, listing=listing)
+        said = render.listing_words(listing, contact)
+        answer = Answer(bool(shown), shown, said.text, u, contact=contact, listing=listing, listing_words=said)
     elif best and best.score >= threshold(index):
         items = _dedupe_groups(ranked)[:5]
         related = [i for i in items[1:] if i.kind == best.kind == "faq"][:2]
-        text = render.answer_text(db, best, u, today, related)
+        text = _worded(db, best, u, today, related)
+        for item in items[1:]:
+            _worded(db, item, u, today)
         answer = Answer(True, items, text, u, related=related, contact=contact)
     else:
         suggestions = [i for i in _dedupe_groups(ranked) if i.score >= SUGGEST_MIN][:3]
@@ -378,6 +391,16 @@ def _answer(db: sqlite_utils.Database, index: Index, question: str, area: str | 
         )
     answer.best = best
     return answer
+
+
+def _worded(db: sqlite_utils.Database, item: Item, u: Understanding, today: date, related=()) -> str:
+    """The answer about ``item``'s record, in words; fills the item with what a card of it shows
+    (its lines, its link, where it is), read here once so that no channel reads the base."""
+    row = render.record_of(db, item)
+    said = render.record_words(db, row, item.record["doc"].kind, u, today, related)
+    item.lines, item.url = said.lines, said.link
+    item.address, item.lat, item.lon = row.get("address"), row.get("lat"), row.get("lon")
+    return said.text
 
 
 def _listing(

@@ -255,7 +255,7 @@ class Listing:
 
     ``entries`` are every event found in the window (a subject's in ranked order, else in date
     order); ``offered`` are the next events after an empty window. Channels render ``visible``
-    their own way (a LINE carousel, Slack blocks); ``knowledge.answers.wording.listing_text`` is the text.
+    their own way (a LINE carousel, Slack blocks); ``knowledge.answers.wording.listing_words`` is the text.
     """
 
     label: str

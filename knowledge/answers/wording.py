@@ -4,17 +4,24 @@ Channels may dress an ``Answer`` up (LINE Flex, Slack blocks), but its ``text`` 
 its own. All wording a parent reads lives here, so a ward can change it in one place. A reply
 answers the question asked (いつ → dates or months first, どこ → the place, 対象 → who) and
 names its source (program and fiscal year) so staff can trust it.
+
+A reply is worded in parts (``RecordWords``: a record's lines and its link; ``ListingWords``: a
+listing's head, notes and events) and its text is their join: a channel that shows a record as
+a card or a listing's events one by one takes the parts it needs, never the text apart.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import sqlite_utils
 
 from knowledge.answers import schedule
+from knowledge.answers.listings import Listed
 from knowledge.lang import audience
 from knowledge.lang.dates import WEEKDAYS, format_date
 
@@ -41,14 +48,41 @@ def refusal_text(suggestions, contact: str | None, area: str | None) -> str:
     return "\n".join(lines)
 
 
-def answer_text(db: sqlite_utils.Database, item, u, today: date, related) -> str:
-    record = record_of(db, item)
-    kind = item.record["doc"].kind
-    body = {"activity": _activity, "program": _program, "base": _base, "faq": _faq}[kind](db, record, u, today)
-    if related:
-        body.append("関連する質問：")
-        body += [f"・{r.title}" for r in related]
-    return "\n".join(line for line in body if line)
+LINK = re.compile(r"https?://\S+")
+
+
+class Link(str):
+    """A record's link among the lines of its answer: a line of the text, a button on a card."""
+
+
+def _link(cell: str) -> str:
+    """A URL cell as a line of the answer: its link when it holds one (not なし, not two addresses)."""
+    return Link(cell) if LINK.fullmatch(cell.strip()) else cell
+
+
+@dataclass(frozen=True)
+class RecordWords:
+    """One record's answer: ``text`` for every channel, and what a card of the record shows
+    below its title (``lines``: the text's lines after its first, a value with line breaks as
+    several lines, blank ones left out; ``link``: the record's link, not among ``lines``)."""
+
+    text: str
+    lines: tuple[str, ...]
+    link: str | None
+
+
+def record_words(db: sqlite_utils.Database, record: dict, kind: str, u, today: date, related=()) -> RecordWords:
+    """The answer about ``record`` (a row as ``record_of`` reads it, of a doc's ``kind``), with
+    the ``related`` questions after it in the text."""
+    said = [line for line in _WORDING[kind](db, record, u, today) if line]
+    text = said + (["関連する質問："] + [f"・{r.title}" for r in related] if related else [])
+    shown = [(part, isinstance(line, Link)) for line in said for part in line.split("\n")][1:]
+    link = next((line for line in said if isinstance(line, Link)), None)
+    return RecordWords(
+        text="\n".join(text),
+        lines=tuple(part for part, is_link in shown if not is_link and part.strip()),
+        link=str(link) if link is not None else None,
+    )
 
 
 def record_of(db: sqlite_utils.Database, item) -> dict:
@@ -146,7 +180,7 @@ def _activity(db, r, u, today) -> list[str]:
     if r.get("contact"):
         lines.append(f"問い合わせ：{r['contact']}")
     if r.get("url"):
-        lines.append(r["url"])
+        lines.append(_link(r["url"]))
     lines.append(_source(db, r) or "")
     if r.get("sample"):
         lines.append("※デモ用のサンプルデータです。実際の日程は区役所にご確認ください。")
@@ -199,7 +233,7 @@ def _base(db, r, u, today) -> list[str]:
             lines.append(f"{label}：{r[key]}")
     lines.append(_snippet(r.get("description")))
     if r.get("url"):
-        lines.append(r["url"])
+        lines.append(_link(r["url"]))
     return lines
 
 
@@ -207,6 +241,9 @@ def _faq(db, r, u, today) -> list[str]:
     from knowledge.answers.placeholders import fill_answer
 
     return [f"Q. {r['question']}", fill_answer(db, r["answer"], r.get("area") or u.area)]
+
+
+_WORDING = {"activity": _activity, "program": _program, "base": _base, "faq": _faq}
 
 
 # --- listings (what's on) ------------------------------------------------------------------
@@ -237,8 +274,29 @@ def listing_line(entry, with_area: bool = False) -> str:
 _STATES_DAYS = re.compile(r"\d+月\d+日")
 
 
-def listing_text(listing, contact: str | None = None) -> str:
-    """The text of a listing: whose and which days, up to ten lines, how many more; an empty
+@dataclass(frozen=True)
+class ListingWords:
+    """A listing's reply in its parts, for a channel that shows the events its own way (a card,
+    a block each) and says the rest; ``text`` is the whole."""
+
+    head: str  # whose days, or that there is nothing then
+    before: tuple[str, ...] = ()  # between the head and the events: another ward's, 次の予定：, nothing found
+    events: tuple[Listed, ...] = ()  # the events the text lists, a line each (``listing_line``)
+    with_area: bool = False  # whether those lines name each event's area
+    after: tuple[str, ...] = ()  # how many more there are; the demo note
+
+    @property
+    def lines(self) -> list[str]:
+        events = [listing_line(e, self.with_area) for e in self.events]
+        return [self.head, *self.before, *events, *self.after]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def listing_words(listing, contact: str | None = None) -> ListingWords:
+    """The reply to a listing: whose and which days, up to ten events, how many more; an empty
     window says so and offers the next events after it."""
     with_area = listing.area is None or listing.by_ward
     period = _period(listing)
@@ -247,36 +305,38 @@ def listing_text(listing, contact: str | None = None) -> str:
         period if period.startswith(listing.label) or _STATES_DAYS.search(listing.label) else f"{listing.label}{period}"
     )
     fitted = "（対象が合うものだけを表示しています）" if listing.fitted else ""
-    lines = []
+    before: list[str] = []
+    after: list[str] = []
+    events: Sequence[Listed] = ()
     if listing.entries:
         whose = f"{listing.area}の、" if listing.area else ""
-        lines.append(f"{whose}{days}の予定です{fitted}。")
+        head = f"{whose}{days}の予定です{fitted}。"
         if listing.other_area:
-            lines.append(f"※お住まいの区ではなく、{listing.area}の予定です。")
-        lines += [listing_line(e, with_area) for e in listing.visible]
+            before.append(f"※お住まいの区ではなく、{listing.area}の予定です。")
+        events = listing.visible
         if listing.more:
-            lines.append(f"ほかに{listing.more}件あります。")
+            after.append(f"ほかに{listing.more}件あります。")
     else:
         where = f"{listing.area}に" if listing.area else ""
         fits = "お探しの対象に合う" if listing.fitted else ""
         what = f"「{listing.subject_title}」の" if listing.subject_title else ""
-        lines.append(f"{days}は、{where}{fits}{what}予定はありません。")
+        head = f"{days}は、{where}{fits}{what}予定はありません。"
         if listing.offered and listing.offered_elsewhere:
-            lines.append(f"{listing.area}ではこのあとの予定も見つかりませんでした。ほかの区の予定です：")
-            lines += [listing_line(e, True) for e in listing.offered]
+            before.append(f"{listing.area}ではこのあとの予定も見つかりませんでした。ほかの区の予定です：")
+            events, with_area = listing.offered, True
         elif listing.offered:
-            lines.append(f"次の{what}予定：" if what else "次の予定：")
-            lines += [listing_line(e, with_area) for e in listing.offered]
+            before.append(f"次の{what}予定：" if what else "次の予定：")
+            events = listing.offered
         else:
-            lines.append("このあとの予定も見つかりませんでした。")
-            lines.append(
+            before.append("このあとの予定も見つかりませんでした。")
+            before.append(
                 f"くわしくは{contact}にお問い合わせください。"
                 if contact
                 else "くわしくはお住まいの区役所の子育て支援の窓口にお問い合わせください。"
             )
     if any(e.sample for e in listing.visible):
-        lines.append("※デモ用のサンプルデータを含みます。実際の日程は区役所にご確認ください。")
-    return "\n".join(lines)
+        after.append("※デモ用のサンプルデータを含みます。実際の日程は区役所にご確認ください。")
+    return ListingWords(head, tuple(before), tuple(events), with_area, tuple(after))
 
 
 def all_entries_text(listing) -> str:
