@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import db as bot_db
+from bot import logs
 from bot.config import Config
 from bot.db import get_db
 from bot.line_routes import line_blueprint
@@ -35,9 +36,10 @@ RECORD_TABLES = ("programs", "activities", "bases", "faqs")
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
-    config.apply()
+    logs.configure(config.log_level)
     app = Flask(__name__)
     app.config["KOSODATE"] = config
+    app.config["KOSODATE_SETTINGS"] = config.settings()  # made once, passed to every question
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.ensure_ascii = False
     if config.proxy_hops:  # behind a router: the client is the address it forwards, not the router's
@@ -45,8 +47,8 @@ def create_app(config: Config | None = None) -> Flask:
     bot_db.init_app(app)
     app.get("/healthz")(healthz)
     app.route("/api/ask", methods=["GET", "POST"])(api_ask)
-    app.register_blueprint(line_blueprint(config))
-    app.register_blueprint(slack_blueprint(config))
+    app.register_blueprint(line_blueprint(config, app.config["KOSODATE_SETTINGS"]))
+    app.register_blueprint(slack_blueprint(config, app.config["KOSODATE_SETTINGS"]))
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(BaseMissing, base_missing)
     app.register_error_handler(sqlite3.Error, database_error)
@@ -87,6 +89,7 @@ def api_ask():
             area=area or current_app.config["KOSODATE"].default_area,
             today=day,
             asker=f"web:{request.remote_addr}",
+            settings=current_app.config["KOSODATE_SETTINGS"],
         )
     except (ValueError, AreaError) as e:
         return jsonify(error=str(e)), 400

@@ -9,6 +9,10 @@ import os
 import re
 from dataclasses import dataclass
 
+from knowledge.lang.clock import Clock
+from knowledge.settings import Settings
+from knowledge.store.unanswered import Policy
+
 MAX_DIGEST_NOTE = 1000  # characters of the "nothing this week" note (a LINE text takes 5,000)
 
 
@@ -63,16 +67,13 @@ class Config:
         config.validate()
         return config
 
-    def apply(self) -> None:
-        """Make the process-wide settings take effect: logging, the clock's zone, the
-        unanswered log's policy. Called once by the app factory and the CLI."""
-        from bot import logs
-        from knowledge.lang import clock
-        from knowledge.store import unanswered
-
-        logs.configure(self.log_level)
-        clock.use_zone(self.timezone)
-        unanswered.configure(unanswered.Policy(self.unanswered_days, self.unanswered_per_hour))
+    def settings(self) -> Settings:
+        """The domain's settings (the parents' clock, the declined-questions log's policy), made
+        once by the app factory, the CLI and the clock process and passed down."""
+        return Settings(
+            clock=Clock.named(self.timezone),
+            unanswered=Policy(self.unanswered_days, self.unanswered_per_hour),
+        )
 
     def validate(self) -> None:
         import logging

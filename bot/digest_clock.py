@@ -26,9 +26,9 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot import logs
 from bot.config import Config
 from bot.digest_job import send_week
-from knowledge.lang import clock
 from knowledge.parents.digest import coming_monday, parse_time
 from knowledge.store.db import held
 
@@ -42,14 +42,14 @@ CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def trigger(config: Config) -> CronTrigger:
     """The weekly trigger of ``KOSODATE_DIGEST_TIME`` in the parents' zone."""
     weekday, hour, minute = parse_time(config.digest_time)
-    return CronTrigger(day_of_week=CRON_DAYS[weekday], hour=hour, minute=minute, timezone=clock.now().tzinfo)
+    return CronTrigger(day_of_week=CRON_DAYS[weekday], hour=hour, minute=minute, timezone=config.settings().clock.zone)
 
 
 def job(config: Config, db_path: str) -> int:
     """One scheduled run: the coming Monday's week (today's, on a Monday)."""
     try:
         with held(db_path) as db:
-            week = coming_monday()
+            week = coming_monday(config.settings().clock.today())
             code = send_week(db, config, week)
         logger.info("scheduled digest for the week of %s finished with exit code %d", week, code)
         return code
@@ -60,7 +60,7 @@ def job(config: Config, db_path: str) -> int:
 
 def missed_run(config: Config, now: datetime | None = None) -> datetime | None:
     """This week's run time when it passed less than ``MISFIRE_GRACE_S`` ago, else None."""
-    now = now or clock.now()
+    now = now or config.settings().clock.now()
     weekday, hour, minute = parse_time(config.digest_time)
     last = (now - timedelta(days=(now.weekday() - weekday) % 7)).replace(
         hour=hour, minute=minute, second=0, microsecond=0
@@ -75,13 +75,13 @@ def attempt(sched: BaseScheduler, config: Config, db_path: str, scheduled: datet
     ``RETRY_WINDOW_S`` of ``scheduled`` (now when not given)."""
     from handlers.line import digest_run
 
-    scheduled = scheduled or clock.now()
+    scheduled = scheduled or config.settings().clock.now()
     try:
         code = job(config, db_path)
     except Exception:  # noqa: BLE001 - logged by job; retried below
         code = digest_run.ERROR
     if code in (digest_run.LOCKED, digest_run.ERROR, digest_run.FAILED):
-        again = clock.now() + timedelta(seconds=RETRY_S)
+        again = config.settings().clock.now() + timedelta(seconds=RETRY_S)
         if (again - scheduled).total_seconds() <= RETRY_WINDOW_S:
             logger.warning("digest run ended with exit code %d: trying again at %s", code, again)
             sched.add_job(
@@ -104,7 +104,7 @@ def attempt(sched: BaseScheduler, config: Config, db_path: str, scheduled: datet
 
 
 def scheduler(config: Config, db_path: str) -> BlockingScheduler:
-    sched = BlockingScheduler(timezone=clock.now().tzinfo)
+    sched = BlockingScheduler(timezone=config.settings().clock.zone)
     sched.add_job(
         attempt,
         trigger(config),
@@ -122,7 +122,7 @@ def scheduler(config: Config, db_path: str) -> BlockingScheduler:
         sched.add_job(
             attempt,
             "date",
-            run_date=clock.now(),
+            run_date=config.settings().clock.now(),
             args=[sched, config, db_path, missed],
             id="weekly-digest-missed",
             name="weekly digest (missed at start)",
@@ -132,8 +132,9 @@ def scheduler(config: Config, db_path: str) -> BlockingScheduler:
 
 
 def run_forever(config: Config, db_path: str) -> None:
-    config.apply()  # logs at the configured level (INFO by default), the parents' zone
+    logs.configure(config.log_level)  # INFO by default: each run's outcome is in the log
     sched = scheduler(config, db_path)
-    first = trigger(config).get_next_fire_time(None, clock.now())
-    logger.info("digest clock started: %s in %s; next run %s", config.digest_time, clock.now().tzinfo, first)
+    parents_clock = config.settings().clock
+    first = trigger(config).get_next_fire_time(None, parents_clock.now())
+    logger.info("digest clock started: %s in %s; next run %s", config.digest_time, parents_clock.zone, first)
     sched.start()  # blocks; SIGTERM (a platform's stop) ends it

@@ -29,7 +29,13 @@ def send_week(db, config: Config, week, *, allow_partial: bool = False, echo=Non
     notify = slack_notify.poster(config.slack_bot_token, config.slack_report_channel, config.slack_api_base_url)
     with messaging_api(config.line_channel_access_token, config.line_api_base_url) as api:
         summary = digest_run.run(
-            db, api, week, note=config.digest_empty_note, allow_partial=allow_partial, notify=notify
+            db,
+            api,
+            week,
+            note=config.digest_empty_note,
+            allow_partial=allow_partial,
+            notify=notify,
+            today=config.settings().clock.today(),
         )
     if echo:
         echo(summary.text())

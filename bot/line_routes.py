@@ -13,13 +13,14 @@ from flask import Blueprint, current_app, jsonify, request
 
 from bot.config import Config
 from handlers.line.transport import BadRequest, LineChannel
+from knowledge.settings import Settings
 
 logger = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 1024 * 1024  # LINE batches events; a few texts of 5,000 characters fit well
 EXTENSION = "kosodate_line"
 
 
-def line_blueprint(config: Config) -> Blueprint:
+def line_blueprint(config: Config, settings: Settings) -> Blueprint:
     bp = Blueprint("line", __name__)
     channel = None
     if config.line_channel_secret and config.line_channel_access_token:
@@ -29,6 +30,7 @@ def line_blueprint(config: Config) -> Blueprint:
             db_path=config.db_path,
             base_url=config.line_api_base_url,
             default_area=config.default_area,
+            settings=settings,
         )
 
     @bp.record_once

@@ -29,6 +29,8 @@ from bot.config import Config, ConfigError
 from handlers.slack import listeners
 from handlers.slack.access import Access
 from knowledge import open_db
+from knowledge.settings import DEFAULTS
+from knowledge.settings import Settings as DomainSettings
 from knowledge.store.areas import AreaError
 from knowledge.store.areas import resolve as resolve_area
 from knowledge.store.db import BaseMissing
@@ -64,10 +66,10 @@ def _ward(db, ward: str) -> str:
     return full or ward
 
 
-def build_bolt_app(config: Config) -> App:
+def build_bolt_app(config: Config, domain: DomainSettings = DEFAULTS) -> App:
     """The Bolt app with its listeners registered (calls ``auth.test`` when it is made)."""
     access = Access(frozenset(config.slack_staff_users), resolve_wards(config), config.default_area)
-    settings = listeners.Settings(config.db_path, access, config.slack_report_channel)
+    settings = listeners.Settings(config.db_path, access, config.slack_report_channel, domain)
     base_url = config.slack_api_base_url
     client = WebClient(token=config.slack_bot_token, base_url=base_url.rstrip("/") + "/") if base_url else None
     app = App(
@@ -90,8 +92,8 @@ def build_bolt_app(config: Config) -> App:
 class _Handler:
     """The request handler of the Bolt app, made once (again after a failed attempt)."""
 
-    def __init__(self, config: Config):
-        self.config = config
+    def __init__(self, config: Config, domain: DomainSettings):
+        self.config, self.domain = config, domain
         self.lock = threading.Lock()
         self.handler: SlackRequestHandler | None = None
 
@@ -99,7 +101,7 @@ class _Handler:
         with self.lock:
             if self.handler is None:
                 try:
-                    self.handler = SlackRequestHandler(build_bolt_app(self.config))
+                    self.handler = SlackRequestHandler(build_bolt_app(self.config, self.domain))
                 except ConfigError:
                     raise
                 except Exception:
@@ -107,7 +109,7 @@ class _Handler:
             return self.handler
 
 
-def slack_blueprint(config: Config) -> Blueprint:
+def slack_blueprint(config: Config, domain: DomainSettings = DEFAULTS) -> Blueprint:
     bp = Blueprint("slack", __name__)
     if not slack_configured(config):
         logger.info("Slack is not configured: %s answers 503", PATH)
@@ -117,7 +119,7 @@ def slack_blueprint(config: Config) -> Blueprint:
             return jsonify(error="Slack is not configured"), 503
 
         return bp
-    holder = _Handler(config)
+    holder = _Handler(config, domain)
     holder.get()  # at start-up: a wrong token or ward shows in the log at once
 
     @bp.post(PATH)

@@ -9,6 +9,7 @@ import pytest
 from bot.config import Config, ConfigError
 from knowledge import ask
 from knowledge.lang import clock
+from knowledge.settings import Settings
 from knowledge.store import unanswered
 
 LATE_UTC = datetime(2026, 12, 4, 23, 30, tzinfo=UTC)  # Friday 23:30 UTC = Saturday 08:30 in Tokyo
@@ -17,15 +18,28 @@ LATE_UTC = datetime(2026, 12, 4, 23, 30, tzinfo=UTC)  # Friday 23:30 UTC = Satur
 @pytest.fixture
 def late_evening_utc(monkeypatch):
     monkeypatch.setattr(clock, "_utcnow", lambda: LATE_UTC)
-    yield
-    clock.use_zone(None)
 
 
 def test_today_is_tokyos_at_2330_utc(late_evening_utc, monkeypatch):
     monkeypatch.setenv("TZ", "UTC")
     assert clock.today() == date(2026, 12, 5)
-    clock.use_zone("UTC")
-    assert clock.today() == date(2026, 12, 4)
+    assert clock.Clock.named(None).today() == date(2026, 12, 5)
+    assert clock.Clock.named("UTC").today() == date(2026, 12, 4)
+
+
+def test_a_deploys_zone_reaches_ask_through_its_settings(late_evening_utc, demo_db):
+    """The zone is passed down in the settings the edge made, not set in a global: two settings
+    in one process give two days."""
+    utc = Settings(clock=clock.Clock.named("UTC"))
+    assert ask(demo_db, "今日のイベント", area="横浜市旭区", log=False, settings=utc).understanding.today == date(
+        2026, 12, 4
+    )
+    assert ask(demo_db, "今日のイベント", area="横浜市旭区", log=False).understanding.today == date(2026, 12, 5)
+
+
+def test_an_unknown_zone_is_refused_with_its_name():
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        clock.Clock.named("Mars/Olympus")
 
 
 def test_ask_without_today_uses_japans_date(late_evening_utc, demo_db):
@@ -98,15 +112,15 @@ def test_clean_caps_the_length():
 
 
 def test_one_asker_is_rate_limited_others_are_not(demo_db):
-    unanswered.configure(unanswered.Policy(per_hour=3))
-    try:
-        stored = [unanswered.record(demo_db, f"質問{i}", area=None, best_score=0.1, asker="line:U1") for i in range(5)]
-        assert stored == [True, True, True, False, False]
-        assert unanswered.record(demo_db, "別の人", area=None, best_score=0.1, asker="line:U2")
-        later = datetime.now(UTC) + timedelta(hours=1, minutes=1)
-        assert unanswered.record(demo_db, "一時間後", area=None, best_score=0.1, asker="line:U1", now=later)
-    finally:
-        unanswered.configure(unanswered.Policy())
+    policy = unanswered.Policy(per_hour=3)
+    stored = [
+        unanswered.record(demo_db, f"質問{i}", area=None, best_score=0.1, asker="line:U1", policy=policy)
+        for i in range(5)
+    ]
+    assert stored == [True, True, True, False, False]
+    assert unanswered.record(demo_db, "別の人", area=None, best_score=0.1, asker="line:U2", policy=policy)
+    later = datetime.now(UTC) + timedelta(hours=1, minutes=1)
+    assert unanswered.record(demo_db, "一時間後", area=None, best_score=0.1, asker="line:U1", now=later, policy=policy)
     texts = [r["text"] for r in demo_db.query("SELECT text FROM unanswered")]
     assert texts[-5:] == ["質問0", "質問1", "質問2", "別の人", "一時間後"]
     assert all("U1" not in (r["asker"] or "") for r in demo_db.query("SELECT asker FROM unanswered"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from datetime import date
 
 import click
 
@@ -20,6 +21,7 @@ from bot.config import Config
 from bot.digest_job import send_week
 from knowledge.lang.audience import Ages
 from knowledge.parents import digest as digest_mod
+from knowledge.settings import Settings
 from knowledge.store.areas import AreaError
 from knowledge.store.areas import resolve as resolve_area
 
@@ -31,16 +33,16 @@ def digest():
     """The weekly digest of events sent to parents on LINE."""
 
 
-def _week(value: str | None):
+def _week(value: str | None, today: date):
     day = parse_day(value)
-    return day or digest_mod.coming_monday()
+    return day or digest_mod.coming_monday(today)
 
 
-def _send_week_option(value: str | None):
+def _send_week_option(value: str | None, today: date):
     """``--week`` of ``send``: a week's first day only (the ledger is keyed by it: another day
     would make an overlapping week and send its days again); given but empty is an error too."""
     if value is None:
-        return digest_mod.coming_monday()
+        return digest_mod.coming_monday(today)
     if not value.strip():
         raise click.BadParameter("give the week's first day, YYYY-MM-DD (or leave --week out)", param_hint="--week")
     day = parse_day(value)
@@ -58,7 +60,8 @@ def _send_week_option(value: str | None):
 @click.option("--week", help="The week's first day, YYYY-MM-DD (default: the coming Monday).")
 @click.option("--json-only", is_flag=True, help="Print only the Flex JSON.")
 @db_option
-def preview(area, age_months, expecting, week, json_only, db_path):
+@click.pass_obj
+def preview(settings: Settings, area, age_months, expecting, week, json_only, db_path):
     """Print what such a parent would get: the text, then the LINE messages as JSON."""
     from handlers.line import digest as line_digest
 
@@ -71,7 +74,7 @@ def preview(area, age_months, expecting, week, json_only, db_path):
         raise click.UsageError("give --age-months or --expecting, not both")
     ages = Ages(None, None, True) if expecting else Ages(age_months, age_months) if age_months is not None else Ages()
     config = Config.from_env()
-    found = digest_mod.digest_for(db, area, _week(week), ages, config.digest_empty_note)
+    found = digest_mod.digest_for(db, area, _week(week, settings.clock.today()), ages, config.digest_empty_note)
     text, flex = line_digest.preview(found)
     if not json_only:
         click.echo(
@@ -92,7 +95,8 @@ def preview(area, age_months, expecting, week, json_only, db_path):
     help="When the month's quota is short, send in priority order (see the README) instead of nothing.",
 )
 @db_option
-def send(week, dry_run, allow_partial, db_path):
+@click.pass_obj
+def send(settings: Settings, week, dry_run, allow_partial, db_path):
     """Send the week's digest to every subscribed parent, once (a rerun sends only what is missing)."""
     config = Config.from_env()
     if not os.environ.get("KOSODATE_LOG_LEVEL"):
@@ -101,7 +105,7 @@ def send(week, dry_run, allow_partial, db_path):
         from bot import logs
 
         logs.configure(config.log_level)
-    week_day = _send_week_option(week)
+    week_day = _send_week_option(week, settings.clock.today())
     db = open_existing(db_path)
     if dry_run:
         _print_plan(db, week_day, config.digest_empty_note)

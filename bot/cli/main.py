@@ -14,6 +14,7 @@ import sys
 
 import click
 
+from bot import logs
 from bot.cli.digest import digest
 from bot.cli.options import Group, db_option, open_existing, parse_day, seeds_dir
 from bot.config import Config, ConfigError
@@ -22,6 +23,7 @@ from knowledge import open_db
 from knowledge.importers import ImportRejected, import_file
 from knowledge.importers.base import UnreadableFile
 from knowledge.importers.demo import build_demo, counts_text
+from knowledge.settings import Settings
 from knowledge.store import stats as stats_mod
 from knowledge.store.areas import AreaError
 from knowledge.store.areas import resolve as resolve_area
@@ -31,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 @click.group(cls=Group)
 @click.version_option(package_name="kosodate-bot")
-def cli():
+@click.pass_context
+def cli(ctx: click.Context):
     """kosodate-bot: a child-rearing support bot for Japanese wards."""
     try:
         config = Config.from_env()
@@ -39,7 +42,8 @@ def cli():
         raise click.ClickException(str(e)) from e
     if not os.environ.get("KOSODATE_LOG_LEVEL"):  # the CLI speaks through its output; logs on demand
         config = dataclasses.replace(config, log_level="WARNING")
-    config.apply()
+    logs.configure(config.log_level)
+    ctx.obj = config.settings()  # the domain's settings, made once, for the commands that ask
 
 
 @cli.group()
@@ -153,29 +157,34 @@ def kb_export(directory, db_path):
     "--batch", type=click.File("r", encoding="utf-8"), help='JSONL of {"q", "area", "today"}: one JSON answer a line.'
 )
 @db_option
-def ask_cmd(text, area, today, as_json, batch, db_path):
+@click.pass_obj
+def ask_cmd(settings: Settings, text, area, today, as_json, batch, db_path):
     """Answer a question as a parent would see it."""
     db = open_existing(db_path)
     if batch:
         for line in batch:
             if line.strip():
-                click.echo(json.dumps(_batch_answer(db, line, area, today), ensure_ascii=False))
+                click.echo(json.dumps(_batch_answer(db, line, area, today, settings), ensure_ascii=False))
         return
     if not text:
         raise click.UsageError("give a question, or --batch FILE")
     try:
-        answer = ask_question(db, text, area=area, today=parse_day(today))
+        answer = ask_question(db, text, area=area, today=parse_day(today), settings=settings)
     except AreaError as e:
         raise click.BadParameter(str(e), param_hint="--area") from e
     click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else answer.text)
 
 
-def _batch_answer(db, line: str, area: str | None, today: str | None) -> dict:
+def _batch_answer(db, line: str, area: str | None, today: str | None, settings: Settings) -> dict:
     """One batch line; a bad line gets an answer that says why, so lines stay aligned."""
     try:
         case = json.loads(line)
         return ask_question(
-            db, case.get("q", ""), area=case.get("area") or area, today=parse_day(case.get("today") or today)
+            db,
+            case.get("q", ""),
+            area=case.get("area") or area,
+            today=parse_day(case.get("today") or today),
+            settings=settings,
         ).to_dict()
     except (ValueError, AreaError, click.BadParameter, AttributeError) as e:
         return {"answered": False, "items": [], "text": f"質問を読み取れませんでした（{e}）", "error": str(e)}

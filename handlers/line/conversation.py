@@ -39,8 +39,8 @@ from handlers.line.render import (
 from knowledge import ask
 from knowledge.answers import places, topics
 from knowledge.answers import wording as render
-from knowledge.lang import clock
 from knowledge.parents import profiles as parents
+from knowledge.settings import DEFAULTS, Settings
 from knowledge.store import unanswered
 from knowledge.store.areas import AreaError
 
@@ -54,7 +54,9 @@ def kind_of(event: Event) -> str:
     return f"{kind}/{message.type}" if message is not None and getattr(message, "type", None) else kind
 
 
-def respond(db: sqlite_utils.Database, event: Event, default_area: str | None = None) -> list[Message]:
+def respond(
+    db: sqlite_utils.Database, event: Event, default_area: str | None = None, settings: Settings = DEFAULTS
+) -> list[Message]:
     """The reply to one event (empty when there is nothing to say or no one to say it to).
 
     The bot talks with one parent at a time: in a group or a room it only says, once invited,
@@ -71,17 +73,19 @@ def respond(db: sqlite_utils.Database, event: Event, default_area: str | None = 
         unanswered.forget(db, asker_of(user_id))
         return []
     if isinstance(event, PostbackEvent):
-        return on_postback(db, user_id, event.postback.data, event.postback.params, default_area)
+        return on_postback(db, user_id, event.postback.data, event.postback.params, default_area, settings)
     if isinstance(event, MessageEvent):
-        return on_message(db, user_id, event.message, default_area)
+        return on_message(db, user_id, event.message, default_area, settings)
     return _no_reply(event)
 
 
-def on_message(db: sqlite_utils.Database, user_id: str, content, default_area: str | None) -> list[Message]:
+def on_message(
+    db: sqlite_utils.Database, user_id: str, content, default_area: str | None, settings: Settings = DEFAULTS
+) -> list[Message]:
     """A parent's message: a text or a location is answered; anything else (a sticker, an
     image) gets a word on what the bot can read."""
     if isinstance(content, TextMessageContent):
-        return on_text(db, user_id, content.text or "", default_area)
+        return on_text(db, user_id, content.text or "", default_area, settings)
     if isinstance(content, LocationMessageContent):
         return on_location(db, user_id, content.latitude, content.longitude, default_area)
     return finish([text_message(words.UNSUPPORTED)], follow_ups())
@@ -107,7 +111,12 @@ def asker_of(user_id: str) -> str:
 
 
 def on_postback(
-    db: sqlite_utils.Database, user_id: str, data: str, params: dict | None, default_area: str | None
+    db: sqlite_utils.Database,
+    user_id: str,
+    data: str,
+    params: dict | None,
+    default_area: str | None,
+    settings: Settings = DEFAULTS,
 ) -> list[Message]:
     """A tapped choice: setup's first, then the "more" bubble's every-event list; anything else
     (stale or garbled data) gets the help text rather than silence."""
@@ -116,15 +125,17 @@ def on_postback(
         return reply
     fields = setup.data_of(data)
     if fields.get("a") == ACTION_ALL and fields.get("q"):
-        return all_events(db, user_id, fields["q"], default_area)
+        return all_events(db, user_id, fields["q"], default_area, settings)
     return finish([text_message(words.HELP)], follow_ups())
 
 
-def all_events(db: sqlite_utils.Database, user_id: str, question: str, default_area: str | None) -> list[Message]:
+def all_events(
+    db: sqlite_utils.Database, user_id: str, question: str, default_area: str | None, settings: Settings = DEFAULTS
+) -> list[Message]:
     """Every event of a listing as text (the carousel shows ten): the "more" bubble's button."""
-    answer = _ask(db, user_id, question, _area_of(db, user_id, default_area))
+    answer = _ask(db, user_id, question, _area_of(db, user_id, default_area), settings)
     if answer.listing is None or not answer.listing.entries:
-        return answer_messages(db, answer, clock.today())
+        return answer_messages(db, answer, settings.clock.today())
     return finish([text_message(render.all_entries_text(answer.listing))], follow_ups())
 
 
@@ -142,7 +153,9 @@ def command(*names: str):
     return register
 
 
-def on_text(db: sqlite_utils.Database, user_id: str, text: str, default_area: str | None) -> list[Message]:
+def on_text(
+    db: sqlite_utils.Database, user_id: str, text: str, default_area: str | None, settings: Settings = DEFAULTS
+) -> list[Message]:
     """A typed text: a command, else an answer to the setup step the parent is at, else a
     question. A parent without a ward is asked for it after the answer, on its last message."""
     parent = parents.get(db, user_id)
@@ -152,8 +165,8 @@ def on_text(db: sqlite_utils.Database, user_id: str, text: str, default_area: st
     typed = setup.on_text(db, user_id, parent, text)
     if typed is not None:
         return typed
-    answer = _ask(db, user_id, text, (parent.area if parent else None) or default_area)
-    messages = answer_messages(db, answer, clock.today())
+    answer = _ask(db, user_id, text, (parent.area if parent else None) or default_area, settings)
+    messages = answer_messages(db, answer, settings.clock.today())
     if (parent is None or not parent.area) and len(messages) < MAX_MESSAGES:
         if parent is None:  # a friend from before the webhook was connected: set up now
             parents.update(db, user_id, step=setup.STEP_AREA)
@@ -161,13 +174,13 @@ def on_text(db: sqlite_utils.Database, user_id: str, text: str, default_area: st
     return messages
 
 
-def _ask(db: sqlite_utils.Database, user_id: str, text: str, area: str | None):
+def _ask(db: sqlite_utils.Database, user_id: str, text: str, area: str | None, settings: Settings = DEFAULTS):
     """``knowledge.ask`` for this parent; an area the base no longer knows is not an error."""
     try:
-        return ask(db, text, area=area, asker=asker_of(user_id))
+        return ask(db, text, area=area, asker=asker_of(user_id), settings=settings)
     except AreaError:
         logger.warning("area %r is not in the base: answering without an area", area)
-        return ask(db, text, area=None, asker=asker_of(user_id))
+        return ask(db, text, area=None, asker=asker_of(user_id), settings=settings)
 
 
 def _area_of(db: sqlite_utils.Database, user_id: str, default_area: str | None) -> str | None:

@@ -98,9 +98,11 @@ def run(
     note: str | None = None,
     allow_partial: bool = False,
     notify: Callable[[str], None] | None = None,
+    today: date | None = None,
 ) -> Summary:
     """Send the week's digest; see the module docstring. ``api`` None: the quota is not read
-    and nothing is sent (the caller's dry run uses ``dry_plan`` instead)."""
+    and nothing is sent (the caller's dry run uses ``dry_plan`` instead). ``today`` is the
+    parents' day on the deploy's clock (what the cards call 今週 or 来週; Japan's by default)."""
     summary = Summary(week)
     try:
         run_id = digest_mod.take_lock(db, week)
@@ -120,7 +122,7 @@ def run(
             notify(text)
         return summary
     try:
-        _run_locked(db, api, summary, run_id, note, allow_partial)
+        _run_locked(db, api, summary, run_id, note, allow_partial, today)
     finally:
         digest_mod.release_lock(db, run_id)
     if summary.code in (FAILED, SHORT) and (summary.failed or summary.left):
@@ -134,9 +136,9 @@ def run(
     return summary
 
 
-def _run_locked(db, api, summary: Summary, run_id: str, note, allow_partial: bool) -> None:
+def _run_locked(db, api, summary: Summary, run_id: str, note, allow_partial: bool, today: date | None) -> None:
     week = summary.week
-    digest_mod.purge_forgotten(db)
+    digest_mod.purge_forgotten(db, today)
     _expire(db, summary)
     pending = _pending(db, week)
     plan = digest_mod.plan(db, week, note=note, exclude=digest_mod.handled(db, week))
@@ -173,7 +175,7 @@ def _run_locked(db, api, summary: Summary, run_id: str, note, allow_partial: boo
         for batch in pending:
             _send_stored(db, sender, batch)
         for group in groups:
-            _send_group(db, sender, summary.week, group)
+            _send_group(db, sender, summary.week, group, today)
     if summary.failed and summary.code == OK:
         summary.code = FAILED
     summary.quota_left = _quota_left(api)
@@ -264,8 +266,8 @@ def _pending(db, week: date) -> list[Batch]:
     return out
 
 
-def _send_group(db, sender: _Sender, week: date, group: Group) -> None:
-    payload = line_digest.payload(line_digest.messages(group.digest))
+def _send_group(db, sender: _Sender, week: date, group: Group, today: date | None) -> None:
+    payload = line_digest.payload(line_digest.messages(group.digest, today))
     content_id = group.digest.key
     digest_mod.store_content(db, week, content_id, payload)
     for chunk in digest_mod.batches([s.user_id for s in group.recipients], line_push.MAX_MULTICAST):

@@ -28,6 +28,7 @@ from linebot.v3.webhooks import Event
 
 from handlers.line.client import REQUEST_TIMEOUT_S, configuration
 from handlers.line.conversation import kind_of, respond
+from knowledge.settings import DEFAULTS, Settings
 from knowledge.store import inbox
 from knowledge.store.db import busy_timeout, held
 
@@ -50,11 +51,18 @@ class LineChannel:
     """One process's LINE channel: the parser, the reply client and the event threads."""
 
     def __init__(
-        self, *, secret: str, token: str, db_path: str, base_url: str | None = None, default_area: str | None = None
+        self,
+        *,
+        secret: str,
+        token: str,
+        db_path: str,
+        base_url: str | None = None,
+        default_area: str | None = None,
+        settings: Settings = DEFAULTS,
     ):
         self.parser = WebhookParser(secret)
         self.token, self.base_url = token, base_url
-        self.db_path, self.default_area = db_path, default_area
+        self.db_path, self.default_area, self.settings = db_path, default_area, settings
         self._pool: ThreadPoolExecutor | None = None
         self._client: ApiClient | None = None
         self._pid = 0
@@ -194,7 +202,7 @@ class LineChannel:
         A chat in standby belongs to another module channel: it is left unanswered."""
         if getattr(event, "mode", "active") == "standby":
             return "standby", None
-        messages = respond(db, event, self.default_area)
+        messages = respond(db, event, self.default_area, self.settings)
         return self._reply(event, messages, event_id) if messages else ("done", None)
 
     def _reply(self, event: Event, messages: list[Message], event_id: str) -> tuple[str, str | None]:

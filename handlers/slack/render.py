@@ -10,11 +10,11 @@ cut into sections and long lists are counted, not dropped silently.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from handlers.slack import words
 from knowledge.answers import wording as render
-from knowledge.lang import clock
+from knowledge.lang.clock import JAPAN
 from knowledge.staff.sheet import Sheet, months_text, title_line
 
 SECTION_MAX = 2900  # characters of one section's text (Slack: 3,000)
@@ -226,7 +226,7 @@ def event_choices_message(rows: list[dict], name: str, mode: str) -> dict:
     return message(blocks, words.EVENT_CHOOSE.format(name=name))
 
 
-def audit_message(rows: list[dict], ward: str | None) -> dict:
+def audit_message(rows: list[dict], ward: str | None, zone: tzinfo = JAPAN.zone) -> dict:
     if not rows:
         return message([section(escape(words.AUDIT_NONE))], words.AUDIT_NONE)
     header = words.AUDIT_HEADER.format(ward=ward or words.ALL_WARDS)
@@ -234,7 +234,7 @@ def audit_message(rows: list[dict], ward: str | None) -> dict:
     for r in rows:
         user = (r["actor"] or "").removeprefix("slack:")
         line = words.AUDIT_LINE.format(
-            at=escape(japan_time(r["at"])),
+            at=escape(local_time(r["at"], zone)),
             user=escape(user),
             action=escape(words.ACTIONS.get(r["action"], r["action"])),
             target=escape(r.get("label") or r["target"]),
@@ -245,10 +245,10 @@ def audit_message(rows: list[dict], ward: str | None) -> dict:
     return message(blocks, header)
 
 
-def japan_time(iso: str | None) -> str:
+def local_time(iso: str | None, zone: tzinfo) -> str:
     """A stored UTC ISO time as the parents' (and staff's) local time: 2026-01-01 09:00."""
     try:
-        return datetime.fromisoformat(iso or "").astimezone(clock.now().tzinfo).strftime(AUDIT_TIME)
+        return datetime.fromisoformat(iso or "").astimezone(zone).strftime(AUDIT_TIME)
     except ValueError:
         return iso or ""
 

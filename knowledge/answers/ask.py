@@ -24,7 +24,7 @@ import sqlite_utils
 
 from knowledge.answers import listings, schedule
 from knowledge.answers import wording as render
-from knowledge.lang import audience, clock
+from knowledge.lang import audience
 from knowledge.lang.dates import When, kanji_dates, parse_when
 from knowledge.lang.text import fold, nfkc
 from knowledge.search import weights
@@ -32,9 +32,11 @@ from knowledge.search.documents import Doc
 from knowledge.search.index import Index, index_for
 from knowledge.search.query import make_query
 from knowledge.search.scoring import candidates, combine, coverage, query_grams, title_precision, title_similarity
+from knowledge.settings import DEFAULTS, Settings
 from knowledge.store import areas as areas_mod
 from knowledge.store import db as dbmod
 from knowledge.store import unanswered
+from knowledge.store.unanswered import Policy
 
 THRESHOLD = 0.45
 # With the meaning stage (``knowledge.search.embed``) a record far in meaning loses up to W_SEM of its
@@ -326,13 +328,16 @@ def ask(
     today: date | None = None,
     log: bool = True,
     asker: str | None = None,
+    settings: Settings = DEFAULTS,
 ) -> Answer:
-    """Answer one question for a parent of ``area`` on ``today`` (default: today in Japan).
+    """Answer one question for a parent of ``area`` on ``today`` (default: today on the deploy's
+    clock, ``settings.clock``).
 
-    ``asker`` (a LINE user id, a client address) only rate-limits what the unanswered log keeps.
+    ``asker`` (a LINE user id, a client address) only rate-limits what the unanswered log keeps,
+    by ``settings.unanswered``.
     """
     started = time.perf_counter()
-    today = today or clock.today()
+    today = today or settings.clock.today()
     question = (question or "").strip()[:MAX_QUESTION]
     if area:
         area = areas_mod.resolve(db, area)
@@ -347,7 +352,9 @@ def ask(
         index.answers.put(key, answer)
     best = answer.best
     if not answer.answered and answer.listing is None and log:
-        _log_unanswered(db, question, answer.understanding.area, best.score if best else 0.0, asker)
+        _log_unanswered(
+            db, question, answer.understanding.area, best.score if best else 0.0, asker, settings.unanswered
+        )
     logger.info(
         "question answered=%s score=%.3f item=%s area=%s chars=%d ms=%.1f%s",
         answer.answered,
@@ -679,10 +686,12 @@ def _dedupe_groups(items: list[Item]) -> list[Item]:
     return out
 
 
-def _log_unanswered(db: sqlite_utils.Database, question: str, area: str | None, best: float, asker: str | None) -> None:
+def _log_unanswered(
+    db: sqlite_utils.Database, question: str, area: str | None, best: float, asker: str | None, policy: Policy
+) -> None:
     """Keep the question for staff; a failed write (a read-only base, a lock held too long) is
     logged as an error and never fails the parent's answer."""
     try:
-        unanswered.record(db, question, area=area, best_score=best, asker=asker)
+        unanswered.record(db, question, area=area, best_score=best, asker=asker, policy=policy)
     except sqlite3.Error:
         logger.exception("could not log an unanswered question (area %s); the answer was still given", area or "-")

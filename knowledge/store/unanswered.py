@@ -47,17 +47,14 @@ _PHONE_DIGITS = (9, 10, 11, 12)  # a Japanese number has 10 or 11 digits (+81 dr
 
 @dataclass(frozen=True)
 class Policy:
+    """How long declined questions are kept, and how many rows one asker may add an hour: the
+    deploy's choice (``knowledge.settings.Settings.unanswered``), passed to ``record``."""
+
     retention_days: int = 90
     per_hour: int = 20
 
 
-_policy = Policy()
-
-
-def configure(policy: Policy) -> None:
-    """Set the retention and rate limit for this process (from the app's configuration)."""
-    global _policy
-    _policy = policy
+DEFAULT_POLICY = Policy()
 
 
 def clean(text: str) -> str:
@@ -82,14 +79,15 @@ def record(
     best_score: float,
     asker: str | None = None,
     now: datetime | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> bool:
     """Store one declined question; False when the asker is over their hourly share."""
     now = now or datetime.now(UTC)
     who = pseudonym(asker) if asker else None
     with busy_timeout(db, LOCK_WAIT_S), writing(db):
-        _purge_now_and_then(db, now)
-        if who and _recent(db, who, now) >= _policy.per_hour:
-            logger.info("unanswered question not logged: asker %s is over %d an hour", who, _policy.per_hour)
+        _purge_now_and_then(db, now, policy)
+        if who and _recent(db, who, now) >= policy.per_hour:
+            logger.info("unanswered question not logged: asker %s is over %d an hour", who, policy.per_hour)
             return False
         db["unanswered"].insert(
             {
@@ -110,9 +108,9 @@ def forget(db: sqlite_utils.Database, asker: str) -> int:
         return db.execute("UPDATE unanswered SET asker = NULL WHERE asker = ?", [pseudonym(asker)]).rowcount
 
 
-def purge(db: sqlite_utils.Database, now: datetime | None = None) -> int:
+def purge(db: sqlite_utils.Database, now: datetime | None = None, policy: Policy = DEFAULT_POLICY) -> int:
     """Delete rows older than the retention time; return how many."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=_policy.retention_days)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=policy.retention_days)
     with writing(db):
         return db.execute("DELETE FROM unanswered WHERE asked_at < ?", [_iso(cutoff)]).rowcount
 
@@ -120,12 +118,12 @@ def purge(db: sqlite_utils.Database, now: datetime | None = None) -> int:
 _last_purge: dict[str, datetime] = {}
 
 
-def _purge_now_and_then(db: sqlite_utils.Database, now: datetime) -> None:
+def _purge_now_and_then(db: sqlite_utils.Database, now: datetime, policy: Policy) -> None:
     """``purge`` at most once per ``PURGE_EVERY`` per base in this process, not per question."""
     key = db.execute("PRAGMA database_list").fetchone()[2] or "memory"
     last = _last_purge.get(key)
     if last is None or not timedelta(0) <= now - last < PURGE_EVERY:
-        purge(db, now)
+        purge(db, now, policy)
         _last_purge[key] = now
 
 

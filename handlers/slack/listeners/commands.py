@@ -158,7 +158,7 @@ def do_ask(call: Call) -> None:
         call.say(words.ASK_EMPTY)
         return
     with call.db() as db:  # staff's trial questions are not logged as gaps
-        answer = ask(db, call.text, area=call.ward, log=False)
+        answer = ask(db, call.text, area=call.ward, log=False, settings=call.settings.domain)
     call.reply(render.answer_message(answer, call.text, call.ward))
 
 
@@ -283,7 +283,7 @@ def export_sheet(call: Call, sheet, fmt: str) -> None:
     """Share the sheet as a file in the channel (CSV with a BOM, so Excel reads it as UTF-8)."""
     title = sheet_mod.title_line(sheet)
     content = "\ufeff" + sheet_mod.to_csv(sheet) if fmt == "csv" else sheet_mod.to_markdown(sheet)
-    stamp = clock.now().strftime("%Y-%m-%d %H:%M")
+    stamp = call.settings.domain.clock.now().strftime("%Y-%m-%d %H:%M")
     call.client.files_upload_v2(
         channel=call.channel,
         content=content,
@@ -341,7 +341,7 @@ def digest_who(ages: Ages) -> str:
 def do_audit(call: Call) -> None:
     with call.db() as db:
         rows = [r | {"label": audit_label(db, r)} for r in audit.recent(db, call.ward)]
-    call.reply(render.audit_message(rows, call.ward))
+    call.reply(render.audit_message(rows, call.ward, call.settings.domain.clock.zone))
 
 
 def audit_label(db, row: dict) -> str | None:

@@ -1,5 +1,5 @@
 """What every listener of one Bolt app shares: where the base is, who is staff, where writes
-are reported.
+are reported, and the deploy's settings for the domain (``knowledge.settings``).
 
 Made once per app (``bot.slack_routes`` builds it from ``Config``) and handed to the listeners
 in Bolt's ``context`` by ``middleware``, never kept in a module global: two apps in one process
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from handlers.slack.access import Access
+from knowledge.settings import DEFAULTS
+from knowledge.settings import Settings as DomainSettings
 from knowledge.store.db import held
 
 
@@ -22,6 +24,7 @@ class Settings:
     db_path: str
     access: Access
     report_channel: str | None = None
+    domain: DomainSettings = DEFAULTS  # the deploy's settings for knowledge: the parents' clock...
 
     def db(self) -> AbstractContextManager[sqlite_utils.Database]:
         """The base for one block of work, through ``held``: listeners run in Bolt's thread pool
