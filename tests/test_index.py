@@ -81,11 +81,11 @@ def held_rebuilds(monkeypatch):
     release, started = threading.Event(), []
     build = getattr(index_mod, "build_for", None)
 
-    def held(db, version):
+    def held(db, version, meaning):
         if threading.current_thread() is not threading.main_thread():
             started.append(version)
             assert release.wait(30)
-        return build(db, version)
+        return build(db, version, meaning)
 
     monkeypatch.setattr(index_mod, "build_for", held, raising=False)
     yield release, started
@@ -164,7 +164,7 @@ def test_a_failed_rebuild_is_logged_and_tried_again_while_the_old_index_answers(
     assert ask(reader, "図書館の開館時間", log=False).answered
     build = getattr(index_mod, "build_for", None)
 
-    def broken(db, version):
+    def broken(db, version, meaning):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(index_mod, "build_for", broken)

@@ -28,7 +28,7 @@ def test_commands_are_acknowledged_while_index_rebuilds_are_blocked(slack, fake,
 
     release, entered = threading.Event(), threading.Event()
 
-    def blocked_build(db, wait=False):
+    def blocked_build(db, wait=False, meaning=None):
         entered.set()
         release.wait()
 
@@ -82,10 +82,10 @@ def test_a_question_during_a_rebuild_is_answered_from_the_old_index(base_path, m
     building, release = threading.Event(), threading.Event()
     real_build = index_mod.build_for
 
-    def held_build(db, version):
+    def held_build(db, version, meaning):
         building.set()
         release.wait()
-        return real_build(db, version)
+        return real_build(db, version, meaning)
 
     try:
         old = cache.get(reader)

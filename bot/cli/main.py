@@ -60,10 +60,11 @@ def kb():
     "(default: $KOSODATE_SEEDS; none).",
 )
 @db_option
-def kb_init(demo, seeds, db_path):
+@click.pass_obj
+def kb_init(settings: Settings, demo, seeds, db_path):
     """Create the knowledge base (and, with --demo, fill it with demo knowledge)."""
     if demo:
-        build_demo(db_path, seeds_dir(seeds), echo=click.echo)
+        build_demo(db_path, seeds_dir(seeds), echo=click.echo, meaning=settings.meaning)
         click.echo(f"demo knowledge base ready: {db_path}")
     else:
         open_db(db_path).close()
@@ -88,7 +89,8 @@ def kb_init(demo, seeds, db_path):
     "from another folder: replace that source's records.",
 )
 @db_option
-def kb_import(paths, area, fiscal_year, skip_invalid, label, replace, db_path):
+@click.pass_obj
+def kb_import(settings: Settings, paths, area, fiscal_year, skip_invalid, label, replace, db_path):
     """Import ward documents, open-data CSVs, FAQ, synonym or placeholder files.
 
     A source is its kind, area and file name (or --source label): re-importing it replaces its
@@ -99,7 +101,14 @@ def kb_import(paths, area, fiscal_year, skip_invalid, label, replace, db_path):
     for path in paths:
         try:
             report = import_file(
-                db, path, area=area, fiscal_year=fiscal_year, skip_invalid=skip_invalid, source=label, replace=replace
+                db,
+                path,
+                area=area,
+                fiscal_year=fiscal_year,
+                skip_invalid=skip_invalid,
+                source=label,
+                replace=replace,
+                meaning=settings.meaning,
             )
         except ImportRejected as e:
             failed = True

@@ -19,6 +19,8 @@ import click
 from knowledge import open_db
 from knowledge.importers.demo import build_demo
 from knowledge.lang import clock
+from knowledge.search.embed import DEFAULT_MEANING, Meaning
+from knowledge.settings import Settings
 from knowledge.store.db import BUSY_TIMEOUT_S
 
 logger = logging.getLogger(__name__)
@@ -79,12 +81,20 @@ def open_existing(db_path: str):
     if not pathlib.Path(db_path).exists():
         if db_path == DEFAULT_DB and not os.environ.get("KOSODATE_DB"):
             click.echo(f"no knowledge base at {db_path}: building the demo base first", err=True)
-            build_demo(db_path, seeds_dir(None), echo=lambda m: click.echo(m, err=True))
+            build_demo(db_path, seeds_dir(None), echo=lambda m: click.echo(m, err=True), meaning=_meaning())
         else:
             raise click.ClickException(
                 f"no knowledge base at {db_path}: run `kosodate-bot kb init --demo --db {db_path}` or `kb import`"
             )
     return open_db(db_path)
+
+
+def _meaning() -> Meaning:
+    """The meaning stage of the settings the ``kosodate-bot`` group made (the code's default
+    outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    settings = ctx.find_object(Settings) if ctx else None
+    return settings.meaning if settings else DEFAULT_MEANING
 
 
 def parse_day(value: str | None) -> date | None:

@@ -343,7 +343,7 @@ def ask(
         area = areas_mod.resolve(db, area)
     if not fold(question):
         return Answer(False, [], render.empty_question())
-    index = index_for(db)
+    index = index_for(db, meaning=settings.meaning)
     key = (question, area, today, dbmod.version(db))
     answer = index.answers.get(key)
     cached = answer is not None

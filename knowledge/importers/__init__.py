@@ -26,6 +26,7 @@ import sqlite_utils
 
 from knowledge.importers.base import Parsed, RowError, UnreadableFile, decode
 from knowledge.lang.audience import age_columns
+from knowledge.search.embed import DEFAULT_MEANING, Meaning
 from knowledge.store.areas import ensure_area
 from knowledge.store.areas import resolve as resolve_area
 from knowledge.store.db import bump_version, now_iso, writing
@@ -127,6 +128,7 @@ def import_file(
     skip_invalid: bool = False,
     source: str | None = None,
     replace: bool = False,
+    meaning: Meaning = DEFAULT_MEANING,
 ) -> ImportReport:
     """Import one file; raise ``ImportRejected`` (nothing written) on bad rows.
 
@@ -166,19 +168,21 @@ def import_file(
         ", ".join(f"{table} {n}" for table, n in counts.items()) or "nothing",
         f"; skipped {len(parsed.errors)} bad row(s)" if parsed.errors else "",
     )
-    _refresh_vectors(db)
+    _refresh_vectors(db, meaning)
     return ImportReport(path.name, parsed.kind, counts, parsed.errors, parsed.notes, sid)
 
 
-def _refresh_vectors(db: sqlite_utils.Database) -> None:
-    """With the meaning stage on, the import pays for the new or changed records' vectors, not
-    the first question after it; a failure is logged and the next index build tries again."""
+def _refresh_vectors(db: sqlite_utils.Database, meaning: Meaning) -> None:
+    """With the meaning stage on (``meaning``: the deploy's), the import pays for the new or
+    changed records' vectors, not the first question after it; a failure is logged and the next
+    index build tries again."""
     from knowledge.search import embed, vectors
 
-    if not embed.get_embedder().dim:
+    embedder = embed.get_embedder(meaning)
+    if not embedder.dim:
         return
     try:
-        vectors.refresh(db)
+        vectors.refresh(db, embedder)
     except Exception:
         logger.exception("the imported records' vectors could not be made; the next index build tries again")
 

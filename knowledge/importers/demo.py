@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable
 
 from knowledge.importers import import_file
+from knowledge.search.embed import DEFAULT_MEANING, Meaning
 from knowledge.store.db import open_db
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,12 @@ DEMO_DOCUMENTS = [
 DEMO_EVENTS = [DATA / "demo_events.csv", DEMO_DIR / "weekly_events.csv"]
 
 
-def build_demo(path: str, seeds: pathlib.Path | None = None, echo: Callable[[str], None] = logger.info) -> None:
+def build_demo(
+    path: str,
+    seeds: pathlib.Path | None = None,
+    echo: Callable[[str], None] = logger.info,
+    meaning: Meaning = DEFAULT_MEANING,
+) -> None:
     """Build the demo base in a temporary file and move it into place only when complete.
 
     Each demo document comes from ``seeds`` when that directory holds the seed it restates
@@ -51,13 +57,13 @@ def build_demo(path: str, seeds: pathlib.Path | None = None, echo: Callable[[str
         for name, prefix, options in DEMO_DOCUMENTS:
             files = sorted(seeds.glob(f"{prefix}*.txt")) if seeds else []
             for file in files:
-                report = import_file(db, file, **options)
+                report = import_file(db, file, meaning=meaning, **options)
                 echo(f"imported {file.name} (seed document, in place of {name}): {counts_text(report.counts)}")
             if not files:
-                report = import_file(db, DEMO_DIR / name, **options)
+                report = import_file(db, DEMO_DIR / name, meaning=meaning, **options)
                 echo(f"imported {name}: {counts_text(report.counts)}")
         for file in DEMO_EVENTS:
-            report = import_file(db, file)
+            report = import_file(db, file, meaning=meaning)
             echo(f"imported {file.name} (sample data): {counts_text(report.counts)}")
         db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.execute("PRAGMA journal_mode=DELETE")

