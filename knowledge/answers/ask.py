@@ -33,9 +33,11 @@ from knowledge.search.index import Index, index_for
 from knowledge.search.query import make_query
 from knowledge.search.scoring import candidates, combine, coverage, query_grams, title_precision, title_similarity
 from knowledge.settings import DEFAULTS, Settings
-from knowledge.store import areas as areas_mod
 from knowledge.store import db as dbmod
 from knowledge.store import unanswered
+from knowledge.store.areas import city_of, wards_of
+from knowledge.store.areas import contact as ward_contact
+from knowledge.store.areas import resolve as resolve_area
 from knowledge.store.unanswered import Policy
 
 THRESHOLD = 0.45
@@ -340,7 +342,7 @@ def ask(
     today = today or settings.clock.today()
     question = (question or "").strip()[:MAX_QUESTION]
     if area:
-        area = areas_mod.resolve(db, area)
+        area = resolve_area(db, area)
     if not fold(question):
         return Answer(False, [], render.empty_question())
     index = index_for(db, meaning=settings.meaning)
@@ -372,7 +374,7 @@ def _answer(db: sqlite_utils.Database, index: Index, question: str, area: str | 
     """The answer itself: the same for the same question, area, day and base version."""
     u = understand(db, question, area, today, index)
     ranked = rank(db, index, u)
-    contact = areas_mod.contact(db, u.area)
+    contact = ward_contact(db, u.area)
     best = ranked[0] if ranked else None
     listing = _listing(db, index, u, ranked, area)
     if listing is not None:
@@ -428,8 +430,8 @@ def _listing(
     areas = None
     wards: list[str] = []
     if u.area:  # a ward and its city's own events; a city, itself and all its wards
-        city = areas_mod.city_of(db, u.area)
-        wards = areas_mod.wards_of(db, u.area)
+        city = city_of(db, u.area)
+        wards = wards_of(db, u.area)
         areas = [u.area] + ([city] if city and city != u.area else []) + wards
     subject = _subject_events(db, index, u, ranked)
     # Who is asked for, read apart from the subject's own name (赤ちゃんサロン is not an age).
@@ -450,7 +452,7 @@ def _listing(
         asked = listings.asked_ages(tags)
     groups = [t for t in tags if t in listings.GROUP_TAGS]
     other = bool(
-        parent_area and u.area and u.area != parent_area and areas_mod.city_of(db, parent_area) != u.area
+        parent_area and u.area and u.area != parent_area and city_of(db, parent_area) != u.area
     )  # 堺市 asked from 堺市西区 is theirs
     common = dict(
         label=u.when.label, start=u.when.start, end=u.when.end, area=u.area, other_area=other, by_ward=bool(wards)
@@ -539,7 +541,7 @@ def _has_subject(index: Index, question: str) -> bool:
 def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item]:
     text = _strip_area_names(index, u.question)
     query = make_query(text, STOPWORDS, index.synonyms, DROP, LIGHT_WORDS)
-    city = areas_mod.city_of(db, u.area)
+    city = city_of(db, u.area)
     scored: list[Item] = []
     found = candidates(index, query_grams(query))
     near = _meaning(index, query.meaning_text(MEANING_CHARS)) if weights.W_SEM > 0 else None
