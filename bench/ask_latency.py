@@ -287,12 +287,13 @@ class NgramTfidf:
 class Bot:
     name = "bot"
 
-    def __init__(self, db):
+    def __init__(self, db, settings):
         self.db = db
+        self.settings = settings  # the environment's (its meaning stage among them), as the CLI reads it
 
     def __call__(self, case: dict) -> dict:
         today = date.fromisoformat(case["today"]) if case.get("today") else None
-        return ask(self.db, case["q"], area=case.get("area"), today=today, log=False).to_dict()
+        return ask(self.db, case["q"], area=case.get("area"), today=today, log=False, settings=self.settings).to_dict()
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -426,10 +427,14 @@ def main(argv=None) -> int:
     import numpy as np
     from rapidfuzz import fuzz, process
 
+    from bot.config import Config
     from knowledge import ask, open_db
     from knowledge.importers.demo import build_demo
     from knowledge.lang.text import tokens
     from knowledge.search import index as index_mod
+
+    # KOSODATE_EMBED (set above when unset) read as the CLI reads it: knowledge reads no environment
+    settings = Config.from_env().settings()
 
     cases = [json.loads(line) for line in open(args.questions, encoding="utf-8") if line.strip()]
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -441,7 +446,7 @@ def main(argv=None) -> int:
     builds: list[dict] = []
     try:
         demo = workdir / "demo.db"
-        build_demo(str(demo), seeds, echo=lambda m: None)
+        build_demo(str(demo), seeds, echo=lambda m: None, meaning=settings.meaning)
         for size in sizes:
             t0 = time.perf_counter()
             path = workdir / f"kb-{size}.db"
@@ -454,7 +459,7 @@ def main(argv=None) -> int:
             gc.collect()
             rss0 = rss_mb()
             t0 = time.perf_counter()
-            index_mod.index_for(db)  # what ask() calls first: builds and caches the index
+            index_mod.index_for(db, meaning=settings.meaning)  # what ask() calls first: builds and caches the index
             bot_index_s = time.perf_counter() - t0
             gc.collect()
             bot_rss = rss_mb() - rss0
@@ -470,7 +475,7 @@ def main(argv=None) -> int:
             log(f"[{size:,}] TF-IDF built in {tfidf_s:.1f}s ({len(tfidf.vocab):,} n-grams)")
 
             results = {}
-            for retriever in (Bot(db), scan, tfidf):
+            for retriever in (Bot(db, settings), scan, tfidf):
                 t0 = time.perf_counter()
                 results[retriever.name] = res = measure(retriever, cases, args.repeats)
                 log(
@@ -498,7 +503,7 @@ def main(argv=None) -> int:
                 }
             )
             if args.profile and size == max(sizes):
-                log(f"[{size:,}] profile written to {profile_bot(Bot(db), cases, size)}")
+                log(f"[{size:,}] profile written to {profile_bot(Bot(db, settings), cases, size)}")
             db.close()
             del scan, tfidf, corpus
             gc.collect()

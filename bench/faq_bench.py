@@ -62,12 +62,16 @@ from ask_latency import char_grams, has_any, pin_one_core, right  # noqa: E402
 from rapidfuzz import __version__ as rapidfuzz_version  # noqa: E402
 from rapidfuzz import fuzz, process  # noqa: E402
 
+from bot.config import Config  # noqa: E402
 from knowledge.answers.ask import ask  # noqa: E402
 from knowledge.importers import import_file  # noqa: E402
 from knowledge.importers.demo import build_demo  # noqa: E402
 from knowledge.lang.text import tokens  # noqa: E402
 from knowledge.search.index import index_for  # noqa: E402
 from knowledge.store.db import open_db  # noqa: E402
+
+# KOSODATE_EMBED (set above when unset) read as the CLI reads it: knowledge reads no environment
+SETTINGS = Config.from_env().settings()
 
 FAQ_FILE = SHARED / "faq" / "kosodate_opendata_faq.json"
 DEV_QUESTIONS = SHARED / "faq" / "queries_dev.jsonl"
@@ -109,7 +113,7 @@ class Bot:
 
     def __call__(self, case: dict) -> dict:
         today = date.fromisoformat(case["today"]) if case.get("today") else None
-        a = ask(self.db, case["q"], area=case.get("area"), today=today, log=False)
+        a = ask(self.db, case["q"], area=case.get("area"), today=today, log=False, settings=SETTINGS)
         return {"answered": a.answered, "items": [{"id": i.id, "title": i.title} for i in a.items], "text": a.text}
 
 
@@ -257,14 +261,14 @@ def timed(fn, *args, **kwargs):
 def faq_base(path: pathlib.Path, faq: pathlib.Path) -> int:
     """What ``kosodate-bot kb import FAQ --db PATH`` does; returns the FAQ rows written."""
     db = open_db(str(path))
-    report = import_file(db, faq)
+    report = import_file(db, faq, meaning=SETTINGS.meaning)
     db.close()
     return report.counts.get("faqs", 0)
 
 
 def demo_faq_base(path: pathlib.Path, faq: pathlib.Path, seeds: pathlib.Path) -> int:
     """``kb init --demo`` then ``kb import FAQ`` into the same base."""
-    build_demo(str(path), seeds, echo=lambda m: None)
+    build_demo(str(path), seeds, echo=lambda m: None, meaning=SETTINGS.meaning)
     return faq_base(path, faq)
 
 
@@ -272,7 +276,7 @@ def warm_index(db) -> float:
     """Build the bot's index outside the timings (the first ``ask`` after a change pays this);
     MeCab is loaded first so its start-up is not counted as index build."""
     tokens("準備")
-    return timed(index_for, db)[1]
+    return timed(index_for, db, meaning=SETTINGS.meaning)[1]
 
 
 # --- report ----------------------------------------------------------------------------------

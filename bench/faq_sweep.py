@@ -36,9 +36,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
+from bot.config import Config  # noqa: E402
 from knowledge import open_db  # noqa: E402
 from knowledge.answers import ask as answer
 from knowledge.importers import import_file  # noqa: E402
+
+# KOSODATE_EMBED (set above when unset) read as the CLI reads it: knowledge reads no environment
+SETTINGS = Config.from_env().settings()
 
 ENDINGS = [  # the FAQ's question ending -> (the core, how a polite paraphrase ends)
     (r"について教えてください。?$", "について教えてもらえますか?"),
@@ -85,8 +89,8 @@ def main() -> int:
         same_answer.setdefault(r["answer"].strip(), set()).add(str(r["faq_id"]))
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(str(pathlib.Path(tmp) / "faq.db"))
-        import_file(db, args.faq)
-        index = answer.index_for(db)
+        import_file(db, args.faq, meaning=SETTINGS.meaning)
+        index = answer.index_for(db, meaning=SETTINGS.meaning)
         right, answered, total = Counter(), Counter(), Counter()
         for r in rows:
             want = same_answer[r["answer"].strip()]

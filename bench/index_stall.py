@@ -55,6 +55,11 @@ sys.path.insert(0, str(BENCH))
 
 from ask_latency import RESULTS, SHARED, build_base, log, pin_one_core  # noqa: E402
 
+from bot.config import Config  # noqa: E402
+
+# KOSODATE_EMBED (set above when unset) read as the CLI reads it: knowledge reads no environment
+SETTINGS = Config.from_env().settings()
+
 TODAY = date(2026, 11, 24)
 # One new record per write: titles made of words the base does not hold together, so the new
 # record, and only it, answers its own title.
@@ -104,7 +109,7 @@ def ask_once(path: pathlib.Path, question: str, area: str | None):
 
     db = open_db(str(path))
     t0 = time.perf_counter()
-    answer = ask(db, question, area=area, today=TODAY, log=False)
+    answer = ask(db, question, area=area, today=TODAY, log=False, settings=SETTINGS)
     ms = (time.perf_counter() - t0) * 1000
     db.close()
     return answer, ms
@@ -194,11 +199,11 @@ def main(argv=None) -> int:
     questions = [json.loads(line) for line in open(args.questions, encoding="utf-8") if line.strip()]
     with tempfile.TemporaryDirectory(prefix="kosodate-stall-") as tmp:
         demo, path = pathlib.Path(tmp) / "demo.db", pathlib.Path(tmp) / "kb.db"
-        build_demo(str(demo), seeds, echo=lambda m: None)
+        build_demo(str(demo), seeds, echo=lambda m: None, meaning=SETTINGS.meaning)
         records = build_base(demo, path, args.size, args.seed)
         db = open_db(str(path))
         t0 = time.perf_counter()
-        index_mod.build_for(db, 0)
+        index_mod.build_for(db, 0, SETTINGS.meaning)
         build_s = time.perf_counter() - t0
         db.close()
         log(f"{records:,} records; a full index build takes {build_s:.2f} s; {pinned}")

@@ -79,6 +79,7 @@ def main() -> None:
     from knowledge.store import inbox
 
     app = create_app()
+    settings = app.config["KOSODATE_SETTINGS"]  # the app's, read from the environment: what its event threads use
     with app.app_context():
         channel = line_channel()
     texts = [
@@ -148,14 +149,21 @@ def main() -> None:
         (
             "event",
             "knowledge.ask",
-            timed(lambda e: answers.append(ask(db, e.message.text, asker=f"line:{e.source.user_id}")), events),
+            timed(
+                lambda e: answers.append(ask(db, e.message.text, asker=f"line:{e.source.user_id}", settings=settings)),
+                events,
+            ),
         )
     )
     rows.append(("event", "answer_messages (render)", timed(lambda a: answer_messages(db, a, clock.today()), answers)))
     rows.append(
-        ("event", "respond (ask + render + profile read)", timed(lambda e: conversation.respond(db, e), events))
+        (
+            "event",
+            "respond (ask + render + profile read)",
+            timed(lambda e: conversation.respond(db, e, settings=settings), events),
+        )
     )
-    messages = conversation.respond(db, events[0])
+    messages = conversation.respond(db, events[0], settings=settings)
     rows.append(
         (
             "event",

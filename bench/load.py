@@ -202,12 +202,16 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="--uncached, and every question embedded afresh")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    from bot.config import Config
     from knowledge.importers.demo import build_demo
 
+    # The demo base's vectors with the stage the web process will use: KOSODATE_EMBED read as the
+    # CLI and the app read it (knowledge reads no environment).
+    meaning = Config.from_env().settings().meaning
     asked = questions()
     with tempfile.TemporaryDirectory() as tmp:
         db = pathlib.Path(tmp) / "kb.db"
-        build_demo(str(db), SHARED / "seeds", echo=lambda _m: None)
+        build_demo(str(db), SHARED / "seeds", echo=lambda _m: None, meaning=meaning)
         subprocess.run(
             [str(BIN / "kosodate-bot"), "kb", "import", str(IMPORT_FILE), "--db", str(db)],
             check=True,
