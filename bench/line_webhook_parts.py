@@ -142,7 +142,6 @@ def main() -> None:
     events = [channel.parser.parse(b.decode(), sign(b))[0] for b in batch(n)]
     from handlers.line.render import answer_messages
     from knowledge import ask
-    from knowledge.lang import clock
 
     answers = []
     rows.append(
@@ -155,7 +154,7 @@ def main() -> None:
             ),
         )
     )
-    rows.append(("event", "answer_messages (render)", timed(lambda a: answer_messages(db, a, clock.today()), answers)))
+    rows.append(("event", "answer_messages (render)", timed(lambda a: answer_messages(a), answers)))
     rows.append(
         (
             "event",

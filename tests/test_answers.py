@@ -135,5 +135,5 @@ def test_an_answer_carries_what_channels_show(demo_db, question, area):
         assert all(line in answer.text.split("\n")[1:] for line in best.lines)
         assert all(item.lines for item in answer.items)
     demo_db.close()  # any read from here on raises
-    assert answer_messages(demo_db, answer, TODAY)
+    assert answer_messages(answer)
     assert answer_message(answer, question, area)["text"] == answer.text[:2900]

@@ -124,7 +124,7 @@ def test_places_with_and_without_coordinates():
 )
 def test_answers_of_every_kind_are_valid_messages(demo_db, question):
     answer = ask(demo_db, question, area="横浜市旭区", today=TODAY, log=False)
-    body = assert_valid(render.answer_messages(demo_db, answer, TODAY))
+    body = assert_valid(render.answer_messages(answer))
     assert 1 <= len(body["messages"]) <= 5
     assert body["messages"][-1]["quickReply"]["items"]
 
@@ -132,7 +132,7 @@ def test_answers_of_every_kind_are_valid_messages(demo_db, question):
 def test_a_base_question_gets_cards_with_a_map_button(demo_db):
     answer = ask(demo_db, "旭区の子育て支援拠点", area="横浜市旭区", today=TODAY, log=False)
     assert answer.answered and answer.items[0].kind == "base"
-    body = assert_valid(render.answer_messages(demo_db, answer, TODAY))
+    body = assert_valid(render.answer_messages(answer))
     [flex] = body["messages"]
     first = json.dumps(flex["contents"]["contents"][0], ensure_ascii=False)
     assert "地図を見る" not in first  # the demo's bases have no address: no map to show
@@ -140,7 +140,7 @@ def test_a_base_question_gets_cards_with_a_map_button(demo_db):
         demo_db["bases"].update(answer.items[0].id, {"address": "横浜市旭区鶴ケ峰1-4-12"})
         bump_version(demo_db)
     answer = ask(demo_db, "旭区の子育て支援拠点", area="横浜市旭区", today=TODAY, log=False)
-    body = assert_valid(render.answer_messages(demo_db, answer, TODAY))
+    body = assert_valid(render.answer_messages(answer))
     first = json.dumps(body["messages"][0]["contents"]["contents"][0], ensure_ascii=False)
     assert "住所：横浜市旭区鶴ケ峰1-4-12" in first and "地図を見る" in first
 
@@ -163,8 +163,8 @@ def test_cards_are_drawn_from_the_answer_alone_with_its_base_closed(demo_db):
     assert base.lines and not any(line.startswith(("「", "https://")) for line in base.lines)
     demo_db.close()  # any read from here on raises
     for answer in answers.values():
-        assert_valid(render.answer_messages(demo_db, answer, TODAY))
-    [flex] = render.answer_messages(demo_db, answers["旭区の子育て支援拠点"], TODAY)
+        assert_valid(render.answer_messages(answer))
+    [flex] = render.answer_messages(answers["旭区の子育て支援拠点"])
     bubble = flex.contents.contents[0].to_dict()
     assert [line["text"] for line in bubble["body"]["contents"]] == list(base.lines)
     assert [b["action"]["uri"] for b in bubble["footer"]["contents"]] == [
@@ -175,7 +175,7 @@ def test_cards_are_drawn_from_the_answer_alone_with_its_base_closed(demo_db):
 
 def test_a_single_fact_is_text(demo_db):
     answer = ask(demo_db, "赤ちゃんサロンはいつ？", area="横浜市旭区", today=TODAY, log=False)
-    body = assert_valid(render.answer_messages(demo_db, answer, TODAY))
+    body = assert_valid(render.answer_messages(answer))
     assert body["messages"][0]["type"] == "text" and body["messages"][0]["text"] == answer.text
 
 

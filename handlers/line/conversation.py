@@ -135,7 +135,7 @@ def all_events(
     """Every event of a listing as text (the carousel shows ten): the "more" bubble's button."""
     answer = _ask(db, user_id, question, _area_of(db, user_id, default_area), settings)
     if answer.listing is None or not answer.listing.entries:
-        return answer_messages(db, answer, settings.clock.today())
+        return answer_messages(answer)
     return finish([text_message(render.all_entries_text(answer.listing))], follow_ups())
 
 
@@ -166,7 +166,7 @@ def on_text(
     if typed is not None:
         return typed
     answer = _ask(db, user_id, text, (parent.area if parent else None) or default_area, settings)
-    messages = answer_messages(db, answer, settings.clock.today())
+    messages = answer_messages(answer)
     if (parent is None or not parent.area) and len(messages) < MAX_MESSAGES:
         if parent is None:  # a friend from before the webhook was connected: set up now
             parents.update(db, user_id, step=setup.STEP_AREA)

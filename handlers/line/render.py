@@ -15,7 +15,6 @@ live in ``handlers.line.words``.
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
@@ -45,7 +44,7 @@ from knowledge.answers.wording import ListingWords
 from knowledge.lang.dates import WEEKDAYS
 
 if TYPE_CHECKING:
-    import sqlite_utils
+    pass
 
 MAX_MESSAGES = 5  # per reply or push
 MAX_TEXT = 5000  # characters of a text message
@@ -141,9 +140,9 @@ def finish(messages: list[Message], quick: list[Action] | None) -> list[Message]
 # --- answers -----------------------------------------------------------------------------
 
 
-def answer_messages(db: sqlite_utils.Database, answer: Answer, today: date) -> list[Message]:
-    """The reply to a question: a carousel for a listing or for events and bases, else text.
-    ``db`` and ``today`` are the callers' and go unused: the answer carries what is shown."""
+def answer_messages(answer: Answer) -> list[Message]:
+    """The reply to a question: a carousel for a listing or for events and bases, else text,
+    drawn from the answer alone (it carries what is shown)."""
     if answer.listing is not None:
         asked = answer.understanding.question if answer.understanding else ""
         messages = listing_messages(answer.listing, answer.listing_words, asked)
