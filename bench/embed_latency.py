@@ -15,6 +15,9 @@ Usage: .venv/bin/python bench/embed_latency.py [--size 10000] [--repeats 5] [--e
 
 from __future__ import annotations
 
+from embed_setup import SETTINGS, SHARED  # first: one thread, the index lexical, the project on the path
+
+# isort: split
 import argparse  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
@@ -25,7 +28,6 @@ from datetime import date  # noqa: E402
 
 import numpy as np  # noqa: E402
 from ask_latency import build_base, pin_one_core  # noqa: E402
-from embed_setup import SETTINGS, SHARED  # first: one thread, the index lexical, the project on the path
 
 from knowledge import open_db  # noqa: E402
 from knowledge.answers.ask import ask  # noqa: E402
