@@ -133,3 +133,19 @@ def test_rows_older_than_the_retention_are_deleted(demo_db):
     unanswered.record(demo_db, "今日の質問", area=None, best_score=0.1, now=now)
     texts = {r["text"] for r in demo_db.query("SELECT text FROM unanswered")}
     assert "古い質問" not in texts and {"最近の質問", "今日の質問"} <= texts
+
+
+def test_staff_writes_and_the_slack_digest_take_the_deploys_day(demo_db, monkeypatch):
+    """At 18:00 UTC on Monday 2 March it is Monday in Los Angeles and Tuesday in Tokyo: a deploy
+    in Los Angeles passes its own day down, and staff's event and digest follow it."""
+    from handlers.slack.listeners.commands import digest_args
+    from knowledge.staff import events
+
+    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(2026, 3, 2, 18, 0, tzinfo=UTC))
+    la = clock.Clock.named("America/Los_Angeles").today()
+    assert (la, clock.today()) == (date(2026, 3, 2), date(2026, 3, 3))
+    assert not events.is_past(date(2026, 3, 2), la) and events.is_past(date(2026, 3, 2))
+    assert digest_args([], la)[1] == date(2026, 3, 2)  # this Monday's week, not the next
+    weekly = events.EventInput(title="月曜のひろば", recurrence="毎週月曜日")
+    row = events.add(demo_db, "横浜市旭区", weekly, actor="slack:U1", today=la)
+    assert row["recurrence_start"] == "2026-03-02"  # starts on the deploy's Monday, not Tokyo's Tuesday

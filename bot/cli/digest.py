@@ -75,7 +75,7 @@ def preview(settings: Settings, area, age_months, expecting, week, json_only, db
     ages = Ages(None, None, True) if expecting else Ages(age_months, age_months) if age_months is not None else Ages()
     config = Config.from_env()
     found = digest_mod.digest_for(db, area, _week(week, settings.clock.today()), ages, config.digest_empty_note)
-    text, flex = line_digest.preview(found)
+    text, flex = line_digest.preview(found, settings.clock.today())
     if not json_only:
         click.echo(
             text

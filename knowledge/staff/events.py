@@ -62,8 +62,11 @@ class EventInput:
     description: str = ""
 
 
-def check(inp: EventInput, *, has_dates: bool = False, kept_ages: str | None = None) -> tuple[date | None, str | None]:
-    """The event's day and RRULE; raise ``audit.Invalid`` naming every bad field.
+def check(
+    inp: EventInput, *, has_dates: bool = False, kept_ages: str | None = None, today: date | None = None
+) -> tuple[date | None, str | None]:
+    """The event's day and RRULE; raise ``audit.Invalid`` naming every bad field. ``today`` is
+    the staff's day on the deploy's clock (Japan's when not given): a rule starts from it.
 
     ``has_dates``: the event being edited already has dates, so the modal may leave both the
     day and the recurrence empty (its dates are kept). ``kept_ages``: its audience text as
@@ -75,7 +78,7 @@ def check(inp: EventInput, *, has_dates: bool = False, kept_ages: str | None = N
     elif len(inp.title) > MAX_TITLE:
         errors["title"] = "too_long"
     day = _day(inp.day, errors)
-    rule = _rule(inp.recurrence, day, errors)
+    rule = _rule(inp.recurrence, day or today or clock.today(), errors)
     if kept_ages is None or inp.ages.strip() != kept_ages.strip():
         _check_ages(inp.ages, errors)
     if day is None and rule is None and not has_dates and "day" not in errors and "recurrence" not in errors:
@@ -99,7 +102,7 @@ def check(inp: EventInput, *, has_dates: bool = False, kept_ages: str | None = N
     return day, rule
 
 
-def _rule(text: str, day: date | None, errors: dict) -> str | None:
+def _rule(text: str, start: date, errors: dict) -> str | None:
     """The RRULE of a Japanese phrase (毎週水曜日); raw RRULE text is refused (a FREQ=SECONDLY rule
     would cost every listing minutes), and so is a rule with no date in the year from its start."""
     if not text.strip():
@@ -108,7 +111,6 @@ def _rule(text: str, day: date | None, errors: dict) -> str | None:
     if rule is None:
         errors["recurrence"] = "recurrence"
         return None
-    start = day or clock.today()
     if not expand(rule, start, None, start, start + RULE_HORIZON):
         errors["recurrence"] = "no_dates"
         return None
@@ -127,9 +129,9 @@ def _check_ages(text: str, errors: dict) -> None:
         errors["ages"] = "ages"
 
 
-def is_past(day: date | None) -> bool:
+def is_past(day: date | None, today: date | None = None) -> bool:
     """Whether a day lies before today (accepted, but staff are warned)."""
-    return day is not None and day < clock.today()
+    return day is not None and day < (today or clock.today())
 
 
 def _day(text: str, errors: dict) -> date | None:
@@ -151,7 +153,9 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
-def _row(db: sqlite_utils.Database, inp: EventInput, area: str, day: date | None, rule: str | None) -> dict:
+def _row(
+    db: sqlite_utils.Database, inp: EventInput, area: str, day: date | None, rule: str | None, today: date | None
+) -> dict:
     base = db.execute("SELECT name FROM bases WHERE id = ?", [inp.base_id]).fetchone() if inp.base_id else None
     place = inp.place.strip() or (base[0] if base else None)
     description = (
@@ -181,7 +185,7 @@ def _row(db: sqlite_utils.Database, inp: EventInput, area: str, day: date | None
         "start_time": inp.start_time.strip() or None,
         "end_time": inp.end_time.strip() or None,
         "recurrence": rule,
-        "recurrence_start": (day or clock.today()).isoformat() if rule else None,
+        "recurrence_start": (day or today or clock.today()).isoformat() if rule else None,
         "recurrence_until": None,
         "frequency": inp.recurrence.strip() or None,
         "sample": 0,
@@ -189,12 +193,12 @@ def _row(db: sqlite_utils.Database, inp: EventInput, area: str, day: date | None
     return row | age_columns(inp.ages)
 
 
-def add(db: sqlite_utils.Database, area: str, inp: EventInput, *, actor: str) -> dict:
+def add(db: sqlite_utils.Database, area: str, inp: EventInput, *, actor: str, today: date | None = None) -> dict:
     """Add an event for ``area``; returns its row."""
-    day, rule = check(inp)
+    day, rule = check(inp, today=today)
     activity_id = f"event-staff-{uuid.uuid4().hex[:12]}"
     with writing(db):
-        row = {"id": activity_id, "source": STAFF_SOURCE, "status": None} | _row(db, inp, area, day, rule)
+        row = {"id": activity_id, "source": STAFF_SOURCE, "status": None} | _row(db, inp, area, day, rule, today)
         db["activities"].insert(row)
         if day is not None and rule is None:
             _occur(db, activity_id, day, inp)
@@ -212,7 +216,9 @@ def add(db: sqlite_utils.Database, area: str, inp: EventInput, *, actor: str) ->
     return row
 
 
-def edit(db: sqlite_utils.Database, activity_id: str, inp: EventInput, *, actor: str) -> dict:
+def edit(
+    db: sqlite_utils.Database, activity_id: str, inp: EventInput, *, actor: str, today: date | None = None
+) -> dict:
     """Change an event; a new day or rule replaces all its dates, none keeps them (and a new
     time is then set on each kept date, which listings read). Its dates are in the audit's
     before and after."""
@@ -222,8 +228,8 @@ def edit(db: sqlite_utils.Database, activity_id: str, inp: EventInput, *, actor:
             raise audit.Invalid({"event": "unknown"})
         before_dates = occurrences(db, activity_id)
         has_dates = bool(before.get("recurrence")) or bool(before_dates)
-        day, rule = check(inp, has_dates=has_dates, kept_ages=before.get("ages") or "")
-        row = _row(db, inp, before["area"], day, rule)
+        day, rule = check(inp, has_dates=has_dates, kept_ages=before.get("ages") or "", today=today)
+        row = _row(db, inp, before["area"], day, rule, today)
         if day is None and rule is None:  # dates kept as they were
             for key in ("recurrence", "recurrence_start", "recurrence_until", "frequency"):
                 row[key] = before.get(key)
@@ -315,12 +321,14 @@ def _dated(db: sqlite_utils.Database, activity_id: str) -> bool:
     return bool(db.execute("SELECT 1 FROM occurrences WHERE activity_id = ? LIMIT 1", [activity_id]).fetchone())
 
 
-def check_edit(db: sqlite_utils.Database, activity_id: str | None, inp: EventInput) -> tuple[date | None, str | None]:
+def check_edit(
+    db: sqlite_utils.Database, activity_id: str | None, inp: EventInput, today: date | None = None
+) -> tuple[date | None, str | None]:
     """``check`` for a new event (no id) or an edit of ``activity_id`` as it stands."""
     row = _get(db, activity_id) if activity_id else None
     if row is None:
-        return check(inp)
-    return check(inp, has_dates=has_dates(db, activity_id), kept_ages=row.get("ages") or "")
+        return check(inp, today=today)
+    return check(inp, has_dates=has_dates(db, activity_id), kept_ages=row.get("ages") or "", today=today)
 
 
 def has_dates(db: sqlite_utils.Database, activity_id: str) -> bool:

@@ -17,7 +17,7 @@ from handlers.slack.listeners.replies import ephemeral, guarded, open_modal, tel
 from handlers.slack.listeners.settings import Settings
 from knowledge.staff import events, faqs
 
-logger = logging.getLogger(__package__)  # the package's one logger: log lines name it as before
+logger = logging.getLogger(__package__)  # the package's one logger (handlers.slack.listeners) for every kind
 
 ANSWER = "kb_unanswered_answer"
 EVENT_EDIT = "kb_event_edit"

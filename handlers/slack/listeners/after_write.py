@@ -18,7 +18,7 @@ from handlers.slack.listeners.settings import Settings
 from knowledge.search.embed import Meaning
 from knowledge.search.index import index_for
 
-logger = logging.getLogger(__package__)  # the package's one logger: log lines name it as before
+logger = logging.getLogger(__package__)  # the package's one logger (handlers.slack.listeners) for every kind
 AFTER_WRITE_WORKERS = 4  # threads that rebuild the index and confirm staff writes (builds run one at a time)
 
 Done = Callable[[sqlite_utils.Database], None]

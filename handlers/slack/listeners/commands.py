@@ -33,7 +33,7 @@ from knowledge.staff import progress as progress_mod
 from knowledge.staff import sheet as sheet_mod
 from knowledge.store import audit
 
-logger = logging.getLogger(__package__)  # the package's one logger: log lines name it as before
+logger = logging.getLogger(__package__)  # the package's one logger (handlers.slack.listeners) for every kind
 
 COMMAND = words.COMMAND
 HELP = "help"
@@ -301,7 +301,7 @@ def export_sheet(call: Call, sheet, fmt: str) -> None:
 def do_digest(call: Call) -> None:
     """The weekly digest a parent of the channel's ward would get (``digest preview``'s)."""
     try:
-        ages, week = digest_args(split_words(call.text))
+        ages, week = digest_args(split_words(call.text), call.settings.domain.clock.today())
     except ValueError:
         call.say(words.DIGEST_USAGE)
         return
@@ -314,9 +314,10 @@ def do_digest(call: Call) -> None:
     call.say(words.DIGEST_HEADER.format(who=digest_who(ages)) + "\n" + text)
 
 
-def digest_args(args: list[str]) -> tuple[Ages, date]:
-    """``[<月齢>|妊娠中] [YYYY-MM-DD]`` -> (who, the week's Monday); ValueError when unreadable."""
-    ages, week = Ages(), digest.coming_monday()
+def digest_args(args: list[str], today: date) -> tuple[Ages, date]:
+    """``[<月齢>|妊娠中] [YYYY-MM-DD]`` -> (who, the week's Monday, the coming one from ``today``
+    when none is given); ValueError when unreadable."""
+    ages, week = Ages(), digest.coming_monday(today)
     for arg in (nfkc(a) for a in args):
         months = DIGEST_MONTHS.match(arg)
         if months:

@@ -19,7 +19,7 @@ from handlers.slack.listeners.after_write import AfterWrite
 from handlers.slack.listeners.settings import Settings
 from knowledge.store.db import BaseMissing
 
-logger = logging.getLogger(__package__)  # the package's one logger: log lines name it as before
+logger = logging.getLogger(__package__)  # the package's one logger (handlers.slack.listeners) for every kind
 
 
 def register(app: App, settings: Settings, after_write: AfterWrite) -> None:

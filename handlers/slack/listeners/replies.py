@@ -16,7 +16,7 @@ from handlers.slack import modals, render, words
 from handlers.slack.access import who
 from knowledge.store.db import BaseMissing
 
-logger = logging.getLogger(__package__)  # the package's one logger: log lines name it as before
+logger = logging.getLogger(__package__)  # the package's one logger (handlers.slack.listeners) for every kind
 
 Tell = Callable[[str], None]
 

@@ -24,7 +24,7 @@ from knowledge.staff import progress as progress_mod
 from knowledge.staff import sheet as sheet_mod
 from knowledge.store import audit
 
-logger = logging.getLogger(__package__)  # the package's one logger: log lines name it as before
+logger = logging.getLogger(__package__)  # the package's one logger (handlers.slack.listeners) for every kind
 
 
 def register(app: App) -> None:
@@ -132,18 +132,20 @@ def on_event_submit(ack, body, view, client, context):
         return
     inp = modals.event_input(values)
     activity_id = meta.get("activity_id")
+    today = settings.domain.clock.today()
     checked = []
     with settings.db() as db:
-        if invalid(ack, view, lambda: checked.append(events.check_edit(db, activity_id, inp))):
+        if invalid(ack, view, lambda: checked.append(events.check_edit(db, activity_id, inp, today))):
             return
     ack()
     with settings.db() as db:
         if activity_id:
-            row, mode = events.edit(db, activity_id, inp, actor=f"slack:{user}"), "edit"
+            row, mode = events.edit(db, activity_id, inp, actor=f"slack:{user}", today=today), "edit"
         else:
-            row, mode = events.add(db, meta.get("ward"), inp, actor=f"slack:{user}"), "add"
+            row, mode = events.add(db, meta.get("ward"), inp, actor=f"slack:{user}", today=today), "add"
     day = checked[0][0] if checked else None
-    context["after_write"](lambda _db: event_done(client, settings, meta, user, row, mode, past=events.is_past(day)))
+    past = events.is_past(day, today)
+    context["after_write"](lambda _db: event_done(client, settings, meta, user, row, mode, past=past))
 
 
 @guarded
