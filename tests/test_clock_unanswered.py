@@ -149,3 +149,19 @@ def test_staff_writes_and_the_slack_digest_take_the_deploys_day(demo_db, monkeyp
     weekly = events.EventInput(title="月曜のひろば", recurrence="毎週月曜日")
     row = events.add(demo_db, "横浜市旭区", weekly, actor="slack:U1", today=la)
     assert row["recurrence_start"] == "2026-03-02"  # starts on the deploy's Monday, not Tokyo's Tuesday
+
+
+def test_a_parents_date_pickers_end_on_the_deploys_day(demo_db, monkeypatch):
+    """The setup's birth-month picker is bounded by the parent's day on the deploy's clock,
+    passed down from the conversation (Tokyo is already on Tuesday)."""
+    from handlers.line import conversation
+    from knowledge.parents import profiles
+
+    monkeypatch.setattr(clock, "_utcnow", lambda: datetime(2026, 3, 2, 18, 0, tzinfo=UTC))
+    la = Settings(clock=clock.Clock.named("America/Los_Angeles"))
+    profiles.follow(demo_db, "U1", step="area")
+    reply = conversation.on_postback(demo_db, "U1", "a=area&v=横浜市旭区", None, None, settings=la)
+    pickers = [
+        i.action for m in reply if m.quick_reply for i in m.quick_reply.items if i.action.type == "datetimepicker"
+    ]
+    assert pickers and pickers[0].max == "2026-03-02"

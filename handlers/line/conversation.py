@@ -120,7 +120,7 @@ def on_postback(
 ) -> list[Message]:
     """A tapped choice: setup's first, then the "more" bubble's every-event list; anything else
     (stale or garbled data) gets the help text rather than silence."""
-    reply = setup.on_postback(db, user_id, data, params)
+    reply = setup.on_postback(db, user_id, data, params, settings.clock.today())
     if reply is not None:
         return reply
     fields = setup.data_of(data)
@@ -162,7 +162,7 @@ def on_text(
     handler = COMMANDS.get(words.typed_key(text))
     if handler is not None:
         return handler(db, user_id, parent)
-    typed = setup.on_text(db, user_id, parent, text)
+    typed = setup.on_text(db, user_id, parent, text, settings.clock.today())
     if typed is not None:
         return typed
     answer = _ask(db, user_id, text, (parent.area if parent else None) or default_area, settings)

@@ -47,17 +47,17 @@ ACTION_BIRTH = "birth"
 ACTION_DUE = "due"
 ACTION_SKIP = "skip"
 
-# (db, user_id, the postback's fields, the date picker's params) -> the reply
-Answer = Callable[[sqlite_utils.Database, str, dict[str, str], dict | None], list[Message]]
-# (db, user_id, the text) -> the reply, or None when the text does not answer the step
-Typed = Callable[[sqlite_utils.Database, str, str], list[Message] | None]
+# (db, user_id, the postback's fields, the date picker's params, the parent's day) -> the reply
+Answer = Callable[[sqlite_utils.Database, str, dict[str, str], dict | None, date | None], list[Message]]
+# (db, user_id, the text, the parent's day) -> the reply, or None when the text does not answer the step
+Typed = Callable[[sqlite_utils.Database, str, str, date | None], list[Message] | None]
 
 
 @dataclass(frozen=True)
 class Step:
     """One row of the setup table."""
 
-    asks: Callable[[sqlite_utils.Database], list[Message]]  # the question that opens the step
+    asks: Callable[[sqlite_utils.Database, date | None], list[Message]]  # the question that opens the step
     postbacks: dict[str, Answer]  # the actions that answer it (or turn the question's page)
     typed: Typed  # a typed answer, taken while the parent is at this step
     answered: Callable[[Parent], bool]  # the row holds the answer already: the step is passed over
@@ -129,9 +129,9 @@ def _label(area: str, full: bool) -> str:
     return ward or city
 
 
-def child_question() -> list[Message]:
-    """The child step's question: its date pickers, and スキップ."""
-    return finish([text_message(words.ASK_CHILD)], child_actions())
+def child_question(today: date | None = None) -> list[Message]:
+    """The child step's question: its date pickers (bounded by the parent's day), and スキップ."""
+    return finish([text_message(words.ASK_CHILD)], child_actions(today))
 
 
 def child_actions(today: date | None = None) -> list[Action]:
@@ -162,21 +162,21 @@ def child_actions(today: date | None = None) -> list[Action]:
 # --- the answers -----------------------------------------------------------------------------
 
 
-def _cities_tapped(db, user_id, data, params) -> list[Message]:
+def _cities_tapped(db, user_id, data, params, today) -> list[Message]:
     """ほかの市, or the next page of cities: the ward question turned to the cities."""
     return area_question(db, page=_int(data.get("p")), cities=True)
 
 
-def _city_tapped(db, user_id, data, params) -> list[Message]:
+def _city_tapped(db, user_id, data, params, today) -> list[Message]:
     """A city, or the next page of its wards: the ward question turned to that city."""
     return area_question(db, data.get("v"), _int(data.get("p")))
 
 
-def _area_tapped(db, user_id, data, params) -> list[Message]:
-    return choose_area(db, user_id, data.get("v", ""))
+def _area_tapped(db, user_id, data, params, today) -> list[Message]:
+    return choose_area(db, user_id, data.get("v", ""), today)
 
 
-def typed_area(db: sqlite_utils.Database, user_id: str, text: str) -> list[Message] | None:
+def typed_area(db: sqlite_utils.Database, user_id: str, text: str, today: date | None = None) -> list[Message] | None:
     """A parent asked for their ward who types it (旭区) instead of tapping: take it."""
     text = text.strip()
     if len(text) > 20:
@@ -185,10 +185,10 @@ def typed_area(db: sqlite_utils.Database, user_id: str, text: str) -> list[Messa
         area = areas.resolve(db, text)
     except areas.AreaError:
         return None
-    return choose_area(db, user_id, area) if area else None
+    return choose_area(db, user_id, area, today) if area else None
 
 
-def choose_area(db: sqlite_utils.Database, user_id: str, name: str) -> list[Message]:
+def choose_area(db: sqlite_utils.Database, user_id: str, name: str, today: date | None = None) -> list[Message]:
     """Keep the ward and the step that follows in one write; a name the base does not know
     (renamed since the quick reply was sent) asks again."""
     try:
@@ -199,53 +199,55 @@ def choose_area(db: sqlite_utils.Database, user_id: str, name: str) -> list[Mess
         return area_question(db)
     following = _following(STEP_AREA, parents.get(db, user_id))
     parent = parents.update(db, user_id, area=area, step=following)
-    return [text_message(words.AREA_SET.format(area=area))] + _what_follows(db, parent, following)
+    return [text_message(words.AREA_SET.format(area=area))] + _what_follows(db, parent, following, today)
 
 
-def _birth_tapped(db, user_id, data, params) -> list[Message]:
-    return choose_child(db, user_id, (params or {}).get("date"), due=False)
+def _birth_tapped(db, user_id, data, params, today) -> list[Message]:
+    return choose_child(db, user_id, (params or {}).get("date"), due=False, today=today)
 
 
-def _due_tapped(db, user_id, data, params) -> list[Message]:
-    return choose_child(db, user_id, (params or {}).get("date"), due=True)
+def _due_tapped(db, user_id, data, params, today) -> list[Message]:
+    return choose_child(db, user_id, (params or {}).get("date"), due=True, today=today)
 
 
-def choose_child(db: sqlite_utils.Database, user_id: str, raw_date: str | None, *, due: bool) -> list[Message]:
+def choose_child(
+    db: sqlite_utils.Database, user_id: str, raw_date: str | None, *, due: bool, today: date | None = None
+) -> list[Message]:
     """Keep the month of the date picked; a date no child the bot serves could have asks again.
     ``set_child`` passes the step itself (the row's step becomes None, the child step's ``then``)."""
     try:
         day = date.fromisoformat(raw_date or "")
-        parent = parents.set_child(db, user_id, day, due=due)
+        parent = parents.set_child(db, user_id, day, due=due, today=today)
     except ValueError:
-        return finish([text_message(words.CHILD_BAD_DATE)], child_actions())
+        return finish([text_message(words.CHILD_BAD_DATE)], child_actions(today))
     said = (words.CHILD_SET_DUE if due else words.CHILD_SET_BIRTH).format(year=day.year, month=day.month)
-    return [text_message(said)] + _what_follows(db, parent, _following(STEP_CHILD, parent))
+    return [text_message(said)] + _what_follows(db, parent, _following(STEP_CHILD, parent), today)
 
 
-def _skip_tapped(db, user_id, data, params) -> list[Message]:
+def _skip_tapped(db, user_id, data, params, today) -> list[Message]:
     """スキップ: the child step counts as answered, with nothing kept."""
     following = _following(STEP_CHILD, None)
     parent = parents.update(db, user_id, child_asked=True, step=following)
-    return [text_message(words.CHILD_SKIPPED)] + _what_follows(db, parent, following)
+    return [text_message(words.CHILD_SKIPPED)] + _what_follows(db, parent, following, today)
 
 
-def _typed_skip(db: sqlite_utils.Database, user_id: str, text: str) -> list[Message] | None:
+def _typed_skip(db: sqlite_utils.Database, user_id: str, text: str, today: date | None = None) -> list[Message] | None:
     """スキップ (or あとで...) typed at the child step: as if the button were tapped."""
-    return _skip_tapped(db, user_id, {}, None) if words.typed_key(text) in words.SKIP_WORDS else None
+    return _skip_tapped(db, user_id, {}, None, today) if words.typed_key(text) in words.SKIP_WORDS else None
 
 
 # --- the table -------------------------------------------------------------------------------
 
 STEPS: dict[str, Step] = {
     STEP_AREA: Step(
-        asks=area_question,
+        asks=lambda db, today: area_question(db),
         postbacks={ACTION_AREA: _area_tapped, ACTION_CITY: _city_tapped, ACTION_CITIES: _cities_tapped},
         typed=typed_area,
         answered=lambda parent: bool(parent.area),
         then=STEP_CHILD,
     ),
     STEP_CHILD: Step(
-        asks=lambda db: child_question(),  # nothing from the base
+        asks=lambda db, today: child_question(today),  # nothing from the base
         postbacks={ACTION_BIRTH: _birth_tapped, ACTION_DUE: _due_tapped, ACTION_SKIP: _skip_tapped},
         typed=_typed_skip,
         answered=lambda parent: parent.child_asked,
@@ -259,9 +261,9 @@ POSTBACKS: dict[str, Answer] = {action: answer for step in STEPS.values() for ac
 # --- walking the table -----------------------------------------------------------------------
 
 
-def question(db: sqlite_utils.Database, step: str) -> list[Message]:
-    """The question that opens ``step``."""
-    return STEPS[step].asks(db)
+def question(db: sqlite_utils.Database, step: str, today: date | None = None) -> list[Message]:
+    """The question that opens ``step`` (``today``: the parent's day, which bounds the date pickers)."""
+    return STEPS[step].asks(db, today)
 
 
 def start(db: sqlite_utils.Database, user_id: str, *, again: bool = False) -> list[Message]:
@@ -274,18 +276,23 @@ def start(db: sqlite_utils.Database, user_id: str, *, again: bool = False) -> li
     return [text_message(summary(parent))] + question(db, FIRST_STEP)
 
 
-def on_postback(db: sqlite_utils.Database, user_id: str, raw: str, params: dict | None) -> list[Message] | None:
-    """The reply to a setup choice; None when the data is not setup's."""
+def on_postback(
+    db: sqlite_utils.Database, user_id: str, raw: str, params: dict | None, today: date | None = None
+) -> list[Message] | None:
+    """The reply to a setup choice; None when the data is not setup's. ``today`` is the parent's
+    day on the deploy's clock (Japan's when not given)."""
     data = data_of(raw)
     answer = POSTBACKS.get(data.get("a", ""))
-    return answer(db, user_id, data, params) if answer is not None else None
+    return answer(db, user_id, data, params, today) if answer is not None else None
 
 
-def on_text(db: sqlite_utils.Database, user_id: str, parent: Parent | None, text: str) -> list[Message] | None:
+def on_text(
+    db: sqlite_utils.Database, user_id: str, parent: Parent | None, text: str, today: date | None = None
+) -> list[Message] | None:
     """A typed answer to the step the parent is at; None when the text answers nothing there (a
     question). A step this version does not know (an older one's ``city:…``) takes no text."""
     step = STEPS.get(parent.step) if parent is not None and parent.step else None
-    return step.typed(db, user_id, text) if step is not None else None
+    return step.typed(db, user_id, text, today) if step is not None else None
 
 
 def _following(step: str, parent: Parent | None) -> str | None:
@@ -297,11 +304,11 @@ def _following(step: str, parent: Parent | None) -> str | None:
     return following
 
 
-def _what_follows(db: sqlite_utils.Database, parent: Parent, step: str | None) -> list[Message]:
+def _what_follows(db: sqlite_utils.Database, parent: Parent, step: str | None, today: date | None) -> list[Message]:
     """The question of the step that follows, else how setup ends: done, or (no ward yet: a child
     picker tapped with none chosen) a word on what choosing one brings."""
     if step is not None:
-        return question(db, step)
+        return question(db, step, today)
     return [text_message(words.SETUP_DONE if parent.set_up else words.SUGGEST_SETUP)]
 
 
