@@ -137,3 +137,23 @@ def test_an_answer_carries_what_channels_show(demo_db, question, area):
     demo_db.close()  # any read from here on raises
     assert answer_messages(answer)
     assert answer_message(answer, question, area)["text"] == answer.text[:2900]
+
+
+@pytest.mark.parametrize(
+    "said,lead",
+    [
+        ("こんにちは！", "こんにちは！"),
+        ("コンニチワ〜", "こんにちは！"),
+        ("ありがとうございました", "どういたしまして"),
+    ],
+)
+def test_greetings_and_thanks_get_a_friendly_word_and_are_no_gap_for_staff(demo_db, said, lead):
+    before = demo_db["unanswered"].count
+    answer = ask(demo_db, said, area="横浜市旭区")
+    assert answer.text.startswith(lead) and not answer.items
+    assert demo_db["unanswered"].count == before  # nothing for staff to fill
+
+
+def test_a_greeting_before_a_question_is_the_question(demo_db):
+    answer = ask(demo_db, "こんにちは、赤ちゃんサロンはいつ？", area="横浜市旭区", log=False)
+    assert answer.answered and answer.items[0].title == "赤ちゃんサロン"

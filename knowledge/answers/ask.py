@@ -26,6 +26,7 @@ from knowledge.answers import listings, schedule
 from knowledge.answers import wording as render
 from knowledge.lang import audience
 from knowledge.lang.dates import When, kanji_dates, parse_when
+from knowledge.lang.smalltalk import small_talk
 from knowledge.lang.text import fold, nfkc
 from knowledge.search import weights
 from knowledge.search.documents import Doc
@@ -345,6 +346,10 @@ def ask(
         area = resolve_area(db, area)
     if not fold(question):
         return Answer(False, [], render.empty_question())
+    chat = small_talk(question)
+    if chat is not None:  # a greeting or thanks asks nothing: not a gap for staff's log
+        logger.info("question small talk (%s) chars=%d", chat, len(question))
+        return Answer(False, [], render.small_talk(chat))
     index = index_for(db, meaning=settings.meaning)
     key = (question, area, today, dbmod.version(db))
     answer = index.answers.get(key)

@@ -24,6 +24,7 @@ from knowledge.answers import schedule
 from knowledge.answers.listings import Listed
 from knowledge.lang import audience
 from knowledge.lang.dates import WEEKDAYS, format_date
+from knowledge.lang.smalltalk import GREETING, THANKS
 
 SNIPPET = 160
 STATUS_NOTES = {
@@ -34,6 +35,18 @@ STATUS_NOTES = {
 
 def empty_question() -> str:
     return "ご質問を入力してください。例：「赤ちゃんサロンはいつ？」「旭区の子育て支援拠点はどこ？」"
+
+
+SMALL_TALK = {
+    GREETING: "こんにちは！子育てのイベントや教室、支援の場所について、お住まいの区に合わせてお答えします。"
+    "例：「今週のイベントは？」「赤ちゃんサロンはいつ？」",
+    THANKS: "どういたしまして。ほかにも知りたいことがあれば、いつでも聞いてください。",
+}
+
+
+def small_talk(kind: str) -> str:
+    """The reply to a greeting or thanks (``knowledge.lang.smalltalk``): friendly, and what to ask."""
+    return SMALL_TALK[kind]
 
 
 def refusal_text(suggestions, contact: str | None, area: str | None) -> str:
