@@ -391,7 +391,8 @@ def _answer(db: sqlite_utils.Database, index: Index, question: str, area: str | 
         related = [i for i in items[1:] if i.kind == best.kind == "faq"][:2]
         text = _worded(db, best, u, today, related)
         for item in items[1:]:
-            _worded(db, item, u, today)
+            if item.score >= THRESHOLD:  # only a record fit to answer is ever shown beside the best
+                _worded(db, item, u, today)
         answer = Answer(True, items, text, u, related=related, contact=contact)
     else:
         suggestions = [i for i in _dedupe_groups(ranked) if i.score >= SUGGEST_MIN][:3]
