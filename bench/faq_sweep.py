@@ -102,7 +102,7 @@ def main() -> int:
                 ok = bool(ranked) and ranked[0].id in want
                 total[kind] += 1
                 right[kind] += ok
-                answered[kind] += ok and ranked[0].score >= answer.THRESHOLD
+                answered[kind] += ok and answer.confident(ranked)
                 if args.show_misses and not ok:
                     got = ranked[0].title if ranked else "-"
                     print(f"MISS {kind:9} {text} | want {r['question']} | got {got} ({ranked[0].score:.2f})")

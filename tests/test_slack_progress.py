@@ -68,7 +68,22 @@ def test_a_parent_sees_new_progress_at_once(slack, fake, base_path):
         answer = ask(parent, MIHARA_Q, area="堺市美原区")
     finally:
         parent.close()
-    assert "進捗（後期）：おもちゃ祭りを2月に開き、30組が参加" in answer.text
+    assert "進捗（後期・" in answer.text and "おもちゃ祭りを2月に開き、30組が参加" in answer.text
+
+
+@pytest.mark.parametrize("question", ["西区こどもの居場所の進捗は？", "こどもの居場所の支援はどうなりましたか"])
+def test_a_parent_asking_for_progress_gets_the_programs_latest_entries(slack, fake, base_path, question):
+    """Staff's update reaches the parent who asks for it, newest first; not an activity's card."""
+    for done, news in enumerate(("第1回研究会を10月に開催", NEWS), start=1):
+        slack.command(f"progress 居場所 後期 {news}")
+        assert "後期の進捗を登録しました" in str(fake.wait_for("/respond", done)[-1])
+    parent = open_db(base_path)
+    try:
+        answer = ask(parent, question, area="堺市西区", log=False)
+    finally:
+        parent.close()
+    assert answer.answered and answer.items[0].kind == "program" and answer.items[0].id == NISHI
+    assert answer.text.index(NEWS) < answer.text.index("第1回研究会を10月に開催")  # the latest first
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ from linebot.v3.messaging import (
 )
 
 from handlers.line import words
-from knowledge.answers.ask import THRESHOLD, Answer, Item
+from knowledge.answers.ask import Answer, Item, shown_beside
 from knowledge.answers.listings import Listed, Listing
 from knowledge.answers.places import Place
 from knowledge.answers.wording import ListingWords
@@ -162,7 +162,7 @@ def _as_cards(answer: Answer) -> bool:
 
 def card_carousel(answer: Answer) -> FlexMessage:
     best = answer.items[0]
-    shown = [best] + [i for i in answer.items[1:] if i.kind in CARD_KINDS and i.score >= THRESHOLD]
+    shown = [best] + [i for i in answer.items[1:] if i.kind in CARD_KINDS and shown_beside(i)]
     bubbles = [answer_bubble(item) for item in shown[:MAX_BUBBLES]]
     return FlexMessage(alt_text=alt_text(answer.text), contents=FlexCarousel(contents=bubbles))
 

@@ -5,9 +5,10 @@ Understanding: what kind of thing is asked for (イベント, 場所, 運営, �
 (date words against ``today``). The index, question analysis and scoring live in
 ``knowledge.search.index``, ``knowledge.search.query`` and ``knowledge.search.scoring``; this module decides which
 fits of area, kind, audience and date apply (their factors are in ``knowledge.search.weights``),
-whether the best match is good enough, and words the reply. Below the threshold the bot says
-it does not know, offers 「もしかして」 candidates and the ward's contact, and logs the question
-(text, area, time, best score) for staff.
+how the meaning stage joins the words (``weights.BLEND``), whether the best match answers
+(``knowledge.search.confidence``: a chance from its signals, not its score alone), and words the
+reply. When it does not, the bot says it does not know, offers 「もしかして」 candidates and the
+ward's contact, and logs the question (text, area, time, best score) for staff.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from knowledge.lang.dates import When, kanji_dates, parse_when
 from knowledge.lang.smalltalk import small_talk
 from knowledge.lang.text import fold, nfkc
 from knowledge.search import weights
+from knowledge.search.confidence import Signals, decision_for, with_lead
 from knowledge.search.documents import Doc
 from knowledge.search.index import Index, index_for
 from knowledge.search.query import make_query
@@ -41,19 +43,11 @@ from knowledge.store.areas import contact as ward_contact
 from knowledge.store.areas import resolve as resolve_area
 from knowledge.store.unanswered import Policy
 
+# Whether the best record answers is the decision of ``knowledge.search.confidence`` (its
+# signals, weighed by a model fitted with bench/calibrate.py). A record below the best is shown
+# beside it only when its words' score reaches this (the bar the words alone once set for an
+# answer: 0.45 on the labelled sets).
 THRESHOLD = 0.45
-# With the meaning stage (``knowledge.search.embed``) a record far in meaning loses up to W_SEM of its
-# score and none gains, so the same questions clear a lower bar: chosen with bench/embed_sweep.py
-# on the four labelled sets (every set's accuracy at least the lexical one's at 0.45, fewer
-# wrong answers given).
-SEM_THRESHOLD = 0.43
-
-
-def threshold(index: Index) -> float:
-    """The score the best record must reach to be the answer, for this index's stages."""
-    return SEM_THRESHOLD if index.vectors is not None else THRESHOLD
-
-
 SUGGEST_MIN = 0.25
 # What of a question the meaning stage reads: a long paste costs the model time in proportion
 # (about 20 ms for a short question, several times that for 500 characters) and says what it is
@@ -67,7 +61,7 @@ INTENTS = {
     "where": r"どこで|どこに|どこへ|(?<!居)場所|会場|住所|アクセス|行き方|窓口",  # 居場所 is a subject, not a where
     "operator": r"運営|法人|実施者|どこが|団体",
     "audience": r"対象|何歳|年齢|誰が|だれが|参加できる人|どんな時|どんな人|どのような人|どんな場合|どのような場合|条件",
-    "progress": r"進捗|進み具合|進んで|状況",
+    "progress": r"進捗|進み具合|進んで|状況|どうなった|どうなりました|どうなって|その後",
     "count": r"何か所|何カ所|何ヶ所|何箇所|いくつ|何回|数は",
 }
 # Phrases that shape the question but name nothing to match.
@@ -114,6 +108,14 @@ DROP = [  # in this order: the longer phrase first
     "開催日",
     "日程",
     "運営しているのは",
+    # asking for progress (the ``progress`` intent), not naming what the progress is of
+    "進捗状況",
+    "進捗",
+    "進み具合",
+    "どうなりましたか",
+    "どうなりました",
+    "どうなった",
+    "どうなって",
 ]
 STOPWORDS = frozenset(
     fold(w)
@@ -292,6 +294,7 @@ class Answer:
     listing: listings.Listing | None = None  # what's on, as data: each channel renders it its way
     listing_words: render.ListingWords | None = None  # the listing's text in parts (its head, notes, events)
     best: Item | None = field(default=None, repr=False)  # the best match, answered or not (for the log)
+    chance: float = 0.0  # the chance that the best match is right (``knowledge.search.confidence``)
 
     def to_dict(self) -> dict:
         if self.listing is not None:  # the events listed, in the order shown, with date and time
@@ -363,9 +366,10 @@ def ask(
             db, question, answer.understanding.area, best.score if best else 0.0, asker, settings.unanswered
         )
     logger.info(
-        "question answered=%s score=%.3f item=%s area=%s chars=%d ms=%.1f%s",
+        "question answered=%s score=%.3f chance=%.2f item=%s area=%s chars=%d ms=%.1f%s",
         answer.answered,
         best.score if best else 0.0,
+        answer.chance,
         f"{best.kind}:{best.id}" if best else "-",
         answer.understanding.area or "-",
         len(question),
@@ -386,12 +390,12 @@ def _answer(db: sqlite_utils.Database, index: Index, question: str, area: str | 
         shown = [Item("event", e.activity_id, e.title, 1.0, {"listed": e}) for e in listing.visible]
         said = render.listing_words(listing, contact)
         answer = Answer(bool(shown), shown, said.text, u, contact=contact, listing=listing, listing_words=said)
-    elif best and best.score >= threshold(index):
+    elif best and confident(ranked):
         items = _dedupe_groups(ranked)[:5]
         related = [i for i in items[1:] if i.kind == best.kind == "faq"][:2]
         text = _worded(db, best, u, today, related)
         for item in items[1:]:
-            if item.score >= THRESHOLD:  # only a record fit to answer is ever shown beside the best
+            if shown_beside(item):  # only a record fit to answer is ever shown beside the best
                 _worded(db, item, u, today)
         answer = Answer(True, items, text, u, related=related, contact=contact)
     else:
@@ -405,7 +409,35 @@ def _answer(db: sqlite_utils.Database, index: Index, question: str, area: str | 
             contact=contact,
         )
     answer.best = best
+    answer.chance = chance(ranked)
     return answer
+
+
+def chance(ranked: list[Item]) -> float:
+    """The chance that answering with the best of ``ranked`` is right
+    (``knowledge.search.confidence``): its signals, and how far it leads the next record."""
+    distinct = _dedupe_groups(ranked[:8])
+    if not distinct:
+        return 0.0
+    best = distinct[0]
+    signals = with_lead(best.record["signals"], best.score, distinct[1].score if len(distinct) > 1 else None)
+    return decision_for(signals).chance(signals)
+
+
+def shown_beside(item: Item) -> bool:
+    """Whether a record below the best is fit to be shown beside it (a card of its own): its
+    words answer the question as well as an answer's must by words alone (``THRESHOLD``); a
+    record that is only near in meaning is not shown."""
+    signals = item.record.get("signals")
+    return signals is not None and signals.words >= THRESHOLD
+
+
+def confident(ranked: list[Item]) -> bool:
+    """Whether the best of ``ranked`` answers the question, or the bot says it does not know."""
+    if not ranked:
+        return False
+    signals = ranked[0].record["signals"]
+    return chance(ranked) >= decision_for(signals).threshold
 
 
 def _worded(db: sqlite_utils.Database, item: Item, u: Understanding, today: date, related=()) -> str:
@@ -494,11 +526,7 @@ def _listing(
                 **common,
             )
         # The subject's events have no coming days at all: the window's events answer better.
-    elif (
-        _has_subject(index, u.question)
-        and not WINDOW_ASKS.search(u.question)
-        and (not ranked or ranked[0].score < threshold(index))
-    ):
+    elif _has_subject(index, u.question) and not WINDOW_ASKS.search(u.question) and not confident(ranked):
         return None  # words no record answers to, not asked as what is on (明日の天気は？)
     # No subject (or one no event answers to: 情報, カレンダー, 無料): the whole window.
     found = listings.events_between(db, areas, u.when.start, u.when.end, **filters)
@@ -519,7 +547,9 @@ def _subject_events(db: sqlite_utils.Database, index: Index, u: Understanding, r
     named = {
         item.record["doc"].id
         for item in rank(db, index, rest)
-        if item.record["doc"].kind == "activity" and item.record["doc"].subkind == "event" and item.score >= SUBJECT_MIN
+        if item.record["doc"].kind == "activity"
+        and item.record["doc"].subkind == "event"
+        and item.record["signals"].words >= SUBJECT_MIN
     }
     scores: dict[str, float] = {}
     for item in ranked:
@@ -544,33 +574,79 @@ def _has_subject(index: Index, question: str) -> bool:
     return bool(re.search(r"[\u4e00-\u9fff\u30a1-\u30faー々a-zA-Z]{1,}", rest.replace("ー", "")))
 
 
-def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item]:
+@dataclass
+class Matches:
+    """What the words and the meaning found for one question, before a blend orders it: the
+    lexical candidates (with their first-stage cosine), the question's cosine to every record,
+    and, per candidate record, the words' score, the fits, coverage and title precision."""
+
+    lexical: list[tuple[int, float]]
+    cosines: np.ndarray | None
+    parts: dict[int, tuple[float, float, float, float, float]]  # record -> (words, fit, covered, titled, precision)
+    by_meaning: list[int] = field(default_factory=list)  # records nearest in meaning, nearest first
+
+
+def rank(db: sqlite_utils.Database, index: Index, u: Understanding, blend: weights.Blend = weights.BLEND) -> list[Item]:
+    """The records that may answer, best first: the words' score and the meaning blended."""
+    return order(db, index, u, match(db, index, u, blend.candidates if blend.weight > 0 else 0), blend)
+
+
+def match(db: sqlite_utils.Database, index: Index, u: Understanding, nearest: int) -> Matches:
+    """Score the lexical candidates and the ``nearest`` records nearest in meaning (none: the
+    meaning stage is not read)."""
     text = _strip_area_names(index, u.question)
     query = make_query(text, STOPWORDS, index.synonyms, DROP, LIGHT_WORDS)
     city = city_of(db, u.area)
-    scored: list[Item] = []
     found = candidates(index, query_grams(query))
-    near = _meaning(index, query.meaning_text(MEANING_CHARS)) if weights.W_SEM > 0 else None
-    if near is not None:  # the records nearest in meaning join the lexical candidates
-        have = {d for d, _cos in found}
-        k = min(weights.SEM_CANDIDATES, len(near))
-        nearest = np.argpartition(-near, k - 1)[:k] if k else []
-        found += [(int(d), 0.0) for d in sorted(nearest, key=lambda d: -near[d]) if int(d) not in have]
-    for d, cos in found:
+    cosines = index.meaning(query.meaning_text(MEANING_CHARS)) if nearest > 0 else None
+    if cosines is not None and not np.isfinite(cosines).all():
+        cosines = None  # a broken vector: the words alone
+    by_meaning: list[int] = []
+    if cosines is not None:  # the records nearest in meaning join the lexical candidates
+        k = min(nearest, len(cosines))
+        by_meaning = [int(d) for d in sorted(np.argpartition(-cosines, k - 1)[:k], key=lambda d: -cosines[d])]
+    parts = {}
+    for d in [d for d, _ in found] + by_meaning:
+        if d in parts:
+            continue
         doc = index.docs[d]
         cov_title, cov_doc = coverage(query, doc, index)
         sim = title_similarity(query, doc)
         prec = title_precision(query, doc, index, STOPWORDS, DROP, LIGHT_WORDS)
-        score = combine(cov_doc, cov_title, sim, cos, prec)
-        if near is not None:
-            if weights.SEM_MODE == "damp":  # far in meaning loses; the nearest keeps its score
-                score *= 1.0 - weights.W_SEM * (1.0 - float(near[d]))
-            else:  # "lift": near in meaning gains, most where the words matched least
-                score += weights.W_SEM * float(near[d]) * max(0.0, 1.0 - score)
-        score *= _area_fit(doc, u.area, city) * _kind_fit(doc, u) * _audience_fit(doc, u)
-        scored.append(
-            Item(_kind_label(doc), doc.public_id, doc.title, score, {"doc": doc})
-        )  # uncapped: fits above 1 still rank
+        first = next((c for e, c in found if e == d), 0.0)
+        words = combine(cov_doc, cov_title, sim, first, prec)
+        fit = _area_fit(doc, u.area, city) * _kind_fit(doc, u) * _audience_fit(doc, u)
+        parts[d] = (words, fit, cov_doc, cov_title, prec)
+    return Matches(found, cosines, parts, by_meaning)
+
+
+def order(db: sqlite_utils.Database, index: Index, u: Understanding, m: Matches, blend: weights.Blend) -> list[Item]:
+    """The matches ordered by ``blend``, each item with the signals the decision weighs."""
+    near = _rescaled(m.cosines, blend.rescale_k) if blend.weight > 0 else None
+    chosen = [d for d, _ in m.lexical]
+    if near is not None:
+        have = set(chosen)
+        chosen += [d for d in m.by_meaning[: blend.candidates] if d not in have]
+    if u.intent == "progress":  # progress is posted on programs: an activity of the same name holds none
+        programs = [d for d in chosen if index.docs[d].kind == "program"]
+        chosen = programs or chosen
+    top_cos = float(m.cosines.max()) if near is not None else 0.0
+    scored: list[Item] = []
+    for d in chosen:
+        doc = index.docs[d]
+        words, fit, covered, titled, prec = m.parts[d]
+        meant = float(near[d]) if near is not None else None
+        signals = Signals(
+            words=words * fit,
+            covered=covered,
+            precision=prec,
+            titled=titled,
+            cosine=float(m.cosines[d]) if near is not None else None,
+            cosine_gap=top_cos - float(m.cosines[d]) if near is not None else None,
+            faq=doc.kind == "faq",
+        )
+        score = blend.score(words, meant) * fit  # uncapped: fits above 1 still rank
+        scored.append(Item(_kind_label(doc), doc.public_id, doc.title, score, {"doc": doc, "signals": signals}))
     scored.sort(key=lambda i: -i.score)
     if u.when:
         scored = _date_fit(db, scored, u.when)
@@ -579,13 +655,12 @@ def rank(db: sqlite_utils.Database, index: Index, u: Understanding) -> list[Item
     return _same_event_once(db, scored, u.today)
 
 
-def _meaning(index: Index, text: str):
+def _rescaled(cos: np.ndarray | None, k: int):
     """Per record, how near the question is in meaning, rescaled for this question: 1 at the
-    nearest record, 0 at the ``SEM_RESCALE_K``-th nearest and below; ``None`` without vectors."""
-    cos = index.meaning(text)
+    nearest record, 0 at the ``k``-th nearest and below; ``None`` without vectors."""
     if cos is None:
         return None
-    k = weights.SEM_RESCALE_K
+    k = max(1, k)
     floor = float(np.partition(cos, -k)[-k]) if len(cos) > k else float(cos.min())
     top = float(cos.max())
     if not np.isfinite(cos).all() or top - floor < 1e-6:  # a broken vector, or nothing told apart

@@ -27,6 +27,7 @@ from knowledge.lang.dates import WEEKDAYS, format_date
 from knowledge.lang.smalltalk import GREETING, THANKS
 
 SNIPPET = 160
+PROGRESS_SHOWN = 3  # the latest progress entries a parent is shown, newest first
 STATUS_NOTES = {
     "cancelled": "※この催しは中止になりました。",
     "postponed": "※この催しは延期になりました。新しい日程は問い合わせ先にご確認ください。",
@@ -208,13 +209,12 @@ def _program(db, r, u, today) -> list[str]:
     if u.intent == "progress":
         rows = list(
             db.query(
-                "SELECT period, text, posted_by, posted_at FROM progress WHERE program_id = ? ORDER BY posted_at, period",
-                [r["id"]],
+                "SELECT period, text, posted_by, posted_at FROM progress WHERE program_id = ?"
+                " ORDER BY posted_at DESC, rowid DESC LIMIT ?",
+                [r["id"], PROGRESS_SHOWN],
             )
         )
-        lines += [f"進捗（{p['period'] or '期間指定なし'}）：{_snippet(p['text'])}" for p in rows] or [
-            "進捗はまだ報告されていません。"
-        ]
+        lines += [_progress_line(p) for p in rows] or ["進捗はまだ報告されていません。"]
     if u.intent == "when":
         for s in db.query(
             "SELECT period, text FROM schedule_items WHERE program_id = ? ORDER BY period_end_month IS NULL, rowid",
@@ -233,6 +233,14 @@ def _program(db, r, u, today) -> list[str]:
     if r.get("plan_policy"):
         lines.append(f"計画：{r['plan_policy']}")
     return lines
+
+
+def _progress_line(p: dict) -> str:
+    """One progress entry as staff posted it, newest first: its period and the day it was posted."""
+    day = (p.get("posted_at") or "")[:10]
+    when = f"{int(day[5:7])}月{int(day[8:10])}日" if len(day) == 10 and day[4] == "-" else ""
+    head = "・".join(x for x in (p.get("period"), f"{when}更新" if when else "") if x) or "期間指定なし"
+    return f"進捗（{head}）：{_snippet(p['text'])}"
 
 
 def _base(db, r, u, today) -> list[str]:
