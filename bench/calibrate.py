@@ -46,7 +46,7 @@ from bot.config import Config  # noqa: E402
 from knowledge import open_db  # noqa: E402
 from knowledge.answers import ask as answer  # noqa: E402
 from knowledge.search import weights  # noqa: E402
-from knowledge.search.confidence import TARGET_WRONG, Signals, with_lead  # noqa: E402
+from knowledge.search.confidence import TARGET_WRONG, Signals  # noqa: E402
 from knowledge.search.embed import Meaning  # noqa: E402
 
 HELDOUT = ROOT / "tests" / "data" / "heldout"
@@ -148,7 +148,7 @@ def observe(dbs, cases: list[Case], meaning: Meaning, blends: list[weights.Blend
                 seen_by[b].append(Seen(False, answerable, None, 0.0))
                 continue
             best = ranked[0]
-            signals = with_lead(best.record["signals"], best.score, ranked[1].score if len(ranked) > 1 else None)
+            signals = answer.best_signals(ranked)
             seen_by[b].append(Seen(right(best, c.expect), answerable, signals, best.score))
     return seen_by
 

@@ -19,12 +19,12 @@ def runner():
 
 
 def test_ask_json_shape(runner, demo_db_path):
-    result = runner.invoke(cli, ["ask", "あかちゃんさろん", "--area", "旭区", "--json", "--db", str(demo_db_path)])
+    result = runner.invoke(cli, ["ask", "ばあばの会", "--area", "旭区", "--json", "--db", str(demo_db_path)])
     assert result.exit_code == 0, result.output
     answer = json.loads(result.output)
     assert answer["answered"] is True
     assert set(answer["items"][0]) == {"kind", "id", "title", "score"}
-    assert answer["items"][0]["title"] == "赤ちゃんサロン"
+    assert answer["items"][0]["title"] == "ばあばの会"
 
 
 def test_ask_batch_keeps_order_and_survives_bad_lines(runner, demo_db_path, tmp_path):

@@ -49,6 +49,7 @@ from knowledge.store.unanswered import Policy
 # answer: 0.45 on the labelled sets).
 THRESHOLD = 0.45
 SUGGEST_MIN = 0.25
+LEAD_LOOKS = 8  # records read for the best one's lead over a rival
 # What of a question the meaning stage reads: a long paste costs the model time in proportion
 # (about 20 ms for a short question, several times that for 500 characters) and says what it is
 # about in its first sentences.
@@ -413,15 +414,30 @@ def _answer(db: sqlite_utils.Database, index: Index, question: str, area: str | 
     return answer
 
 
+def best_signals(ranked: list[Item]) -> Signals | None:
+    """The best record's signals with how far it leads the next record about something else.
+
+    A record whose title holds the best one's, or is held in it (鶴見区地域子育て支援拠点 beside
+    鶴見区地域子育て支援拠点事業, an event beside its activity), is the same subject told twice:
+    a close second of that kind is no doubt about what was asked."""
+    distinct = _dedupe_groups(ranked[:LEAD_LOOKS])
+    if not distinct:
+        return None
+    best = distinct[0]
+    rival = next((i for i in distinct[1:] if not _same_subject(best, i)), None)
+    return with_lead(best.record["signals"], best.score, rival.score if rival else None)
+
+
+def _same_subject(a: Item, b: Item) -> bool:
+    ta, tb = fold(a.title), fold(b.title)
+    return bool(ta and tb) and (ta in tb or tb in ta)
+
+
 def chance(ranked: list[Item]) -> float:
     """The chance that answering with the best of ``ranked`` is right
-    (``knowledge.search.confidence``): its signals, and how far it leads the next record."""
-    distinct = _dedupe_groups(ranked[:8])
-    if not distinct:
-        return 0.0
-    best = distinct[0]
-    signals = with_lead(best.record["signals"], best.score, distinct[1].score if len(distinct) > 1 else None)
-    return decision_for(signals).chance(signals)
+    (``knowledge.search.confidence``)."""
+    signals = best_signals(ranked)
+    return decision_for(signals).chance(signals) if signals is not None else 0.0
 
 
 def shown_beside(item: Item) -> bool:
@@ -434,10 +450,8 @@ def shown_beside(item: Item) -> bool:
 
 def confident(ranked: list[Item]) -> bool:
     """Whether the best of ``ranked`` answers the question, or the bot says it does not know."""
-    if not ranked:
-        return False
-    signals = ranked[0].record["signals"]
-    return chance(ranked) >= decision_for(signals).threshold
+    signals = best_signals(ranked)
+    return signals is not None and decision_for(signals).answers(signals)
 
 
 def _worded(db: sqlite_utils.Database, item: Item, u: Understanding, today: date, related=()) -> str:
