@@ -15,6 +15,7 @@ command's answer, e.g. ``ask --json``), and only
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import click
@@ -44,11 +45,11 @@ class Bars:
     """A ``progress`` callback drawing one bar per stage; use it as a context manager so the
     last bar is closed (and the cursor given back) even when the work fails."""
 
-    def __init__(self, label: str = "", stream=None, delay: float = DELAY_S) -> None:
+    def __init__(self, label: str = "", stream=None, delay: float | None = None) -> None:
         self.label = label
-        self.stream = stream if stream is not None else click.get_text_stream("stderr")
+        self.stream = stream if stream is not None else sys.stderr
         self.shown = on_terminal(self.stream)
-        self.delay = delay
+        self.delay = DELAY_S if delay is None else delay
         self._stage: str | None = None
         self._total = 0
         self._done = 0

