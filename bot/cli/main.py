@@ -16,7 +16,7 @@ import click
 
 from bot import logs
 from bot.cli.digest import digest
-from bot.cli.options import Group, db_option, import_meaning, open_existing, parse_day, seeds_dir, threads_option
+from bot.cli.options import Group, db_option, import_meaning, open_existing, parse_day, seeds_dir, workers_option
 from bot.cli.progress import Bars
 from bot.config import Config, ConfigError
 from knowledge import ask as ask_question
@@ -61,15 +61,15 @@ def kb():
     help="With --demo: import the seed documents found in DIR in place of their shipped restatements "
     "(default: $KOSODATE_SEEDS; none).",
 )
-@threads_option
+@workers_option
 @db_option
 @click.pass_obj
-def kb_init(settings: Settings, demo, seeds, threads, db_path):
+def kb_init(settings: Settings, demo, seeds, workers, db_path):
     """Create the knowledge base (and, with --demo, fill it with demo knowledge)."""
     if demo:
         with Bars("demo") as bars:
             build_demo(
-                db_path, seeds_dir(seeds), echo=click.echo, meaning=import_meaning(settings, threads), progress=bars
+                db_path, seeds_dir(seeds), echo=click.echo, meaning=import_meaning(settings, workers), progress=bars
             )
         click.echo(f"demo knowledge base ready: {db_path}")
     else:
@@ -94,17 +94,17 @@ def kb_init(settings: Settings, demo, seeds, threads, db_path):
     help="The file is a newer version of the source of the same kind, area and name imported "
     "from another folder: replace that source's records.",
 )
-@threads_option
+@workers_option
 @db_option
 @click.pass_obj
-def kb_import(settings: Settings, paths, area, fiscal_year, skip_invalid, label, replace, threads, db_path):
+def kb_import(settings: Settings, paths, area, fiscal_year, skip_invalid, label, replace, workers, db_path):
     """Import ward documents, open-data CSVs, FAQ, synonym or placeholder files.
 
     A source is its kind, area and file name (or --source label): re-importing it replaces its
     records. The same name from another folder is refused unless --source or --replace says which.
     """
     db = open_db(db_path)
-    meaning = import_meaning(settings, threads)
+    meaning = import_meaning(settings, workers)
     failed = False
     for path in paths:
         try:

@@ -47,21 +47,21 @@ def db_option(f):
     return wrapper
 
 
-def threads_option(f):
+def workers_option(f):
     return click.option(
-        "--threads",
+        "--workers",
         type=click.IntRange(min=1),
         default=None,
-        help="Threads of the sentence-embedding engine while importing (default: every core this "
-        "process may use; serving keeps KOSODATE_EMBED_THREADS).",
+        help="Processes the sentence-embedding engine runs in while importing (default: one per core "
+        "this process may use; serving keeps one).",
     )(f)
 
 
-def import_meaning(settings: Settings, threads: int | None = None) -> Meaning:
-    """The meaning stage of an offline import: the deploy's engine, given ``threads`` (default:
-    every core this process may use, or the deploy's setting if higher). An import is run by a
-    deployer who waits for it; serving keeps its one thread, as gunicorn's workers share the cores."""
-    return dataclasses.replace(settings.meaning, threads=threads or max(settings.meaning.threads, cores()))
+def import_meaning(settings: Settings, workers: int | None = None) -> Meaning:
+    """The meaning stage of an offline import: the deploy's engine in ``workers`` processes
+    (default: one per core this process may use). A deployer waits for the import; serving
+    keeps one engine a process, as gunicorn's workers share the cores."""
+    return dataclasses.replace(settings.meaning, workers=workers or cores())
 
 
 class Group(click.Group):

@@ -33,8 +33,8 @@ def on_terminal(stream) -> bool:
 
 
 def cores() -> int:
-    """The cores this process may use: an offline import's engine threads (``kb import``,
-    ``kb init``); serving keeps its own setting (``KOSODATE_EMBED_THREADS``, one by default)."""
+    """The cores this process may use: an offline import's engine processes (``kb import``,
+    ``kb init``); serving keeps one engine a process."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # no sched_getaffinity (macOS)

@@ -39,7 +39,7 @@ CHUNK = 500  # keys per SELECT (SQLite's variable limit)
 # Missing texts are embedded and stored this many at a time: progress is told after each part
 # (seconds apart), and an import stopped halfway keeps the vectors it made (the next one makes
 # only the rest).
-EMBED_PART = BATCH * 8
+EMBED_PART = BATCH * 16
 STAGE = "vectors"  # the stage ``progress`` is told of
 
 
