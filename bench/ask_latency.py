@@ -550,7 +550,7 @@ def main(argv=None) -> int:
         demo = workdir / "demo.db"
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
         t0 = time.perf_counter()
-        demo_meaning = dataclasses.replace(by_stage["meaning"][1].meaning, threads=cores)
+        demo_meaning = dataclasses.replace(by_stage["meaning"][1].meaning, workers=cores)
         build_demo(
             str(demo), seeds, echo=lambda m: None, meaning=demo_meaning if "meaning" in stages else embed.LEXICAL
         )
