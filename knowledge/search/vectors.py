@@ -23,7 +23,7 @@ import time
 import numpy as np
 import sqlite_utils
 
-from knowledge.search.embed import Embedder, text_key
+from knowledge.search.embed import BATCH, Embedder, Progress, text_key
 from knowledge.store import db as dbmod
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,11 @@ BODY_START = 200  # characters of the body embedded with the title (what the rec
 # changed so every process builds its index again with them.
 BUILD_EMBED_LIMIT = 200
 CHUNK = 500  # keys per SELECT (SQLite's variable limit)
+# Missing texts are embedded and stored this many at a time: progress is told after each part
+# (seconds apart), and an import stopped halfway keeps the vectors it made (the next one makes
+# only the rest).
+EMBED_PART = BATCH * 16
+STAGE = "vectors"  # the stage ``progress`` is told of
 
 
 def doc_texts(doc) -> list[str]:
@@ -96,11 +101,17 @@ class TooManyMissing(Exception):
 
 
 def matrix(
-    db: sqlite_utils.Database, docs: list, embedder: Embedder, write: bool = True, limit: int | None = None
+    db: sqlite_utils.Database,
+    docs: list,
+    embedder: Embedder,
+    write: bool = True,
+    limit: int | None = None,
+    progress: Progress | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(vectors, owner of each vector as an index into ``docs``, texts embedded now): the stored
     vectors of every record, the missing ones embedded and (with ``write``) stored; more than
-    ``limit`` missing raises ``TooManyMissing`` with nothing embedded."""
+    ``limit`` missing raises ``TooManyMissing`` with nothing embedded. ``progress`` hears of the
+    missing texts embedded (``STAGE``), when there are any."""
     texts, owners = [], []
     for d, doc in enumerate(docs):
         for t in dict.fromkeys(doc_texts(doc)):  # a record with no body: its title once
@@ -108,17 +119,25 @@ def matrix(
             owners.append(d)
     keys = [text_key(embedder.name, "passage", t) for t in texts]
     have = load(db, embedder.name, keys)
-    missing = list(dict.fromkeys(k for k in keys if k not in have))
+    first = {}  # each missing key once (two records of one text share its vector), with its text
+    for k, t in zip(keys, texts):
+        if k not in have:
+            first.setdefault(k, t)
+    missing = list(first)
     if limit is not None and len(missing) > limit:
         raise TooManyMissing(f"{len(missing)} record texts have no {embedder.name} vector yet")
     if missing:
         started = time.perf_counter()
-        first = {k: t for k, t in zip(keys, texts) if k in set(missing)}
-        vecs = embedder.embed([first[k] for k in missing], "passage")
-        fresh = dict(zip(missing, vecs))
-        have.update(fresh)
-        if write:
-            store(db, embedder.name, fresh)
+        if progress:
+            progress(STAGE, 0, len(missing))
+        for start in range(0, len(missing), EMBED_PART):
+            part = missing[start : start + EMBED_PART]
+            fresh = dict(zip(part, embedder.embed([first[k] for k in part], "passage")))
+            have.update(fresh)
+            if write:
+                store(db, embedder.name, fresh)
+            if progress:
+                progress(STAGE, start + len(part), len(missing))
         log.info(
             "embedded %d record texts with %s in %.1f s", len(missing), embedder.name, time.perf_counter() - started
         )
@@ -128,9 +147,10 @@ def matrix(
     return out, np.asarray(owners, dtype=np.int32), len(missing)
 
 
-def refresh(db: sqlite_utils.Database, embedder: Embedder | None = None) -> int:
-    """After an import: embed and store the records' new or changed texts, and drop the vectors
-    of this model no record uses any more. Returns how many texts were embedded."""
+def refresh(db: sqlite_utils.Database, embedder: Embedder | None = None, progress: Progress | None = None) -> int:
+    """After an import: embed and store the records' new or changed texts (``progress`` hears of
+    them), and drop the vectors of this model no record uses any more. Returns how many texts
+    were embedded."""
     from knowledge.search.documents import load_docs
     from knowledge.search.embed import get_embedder
 
@@ -138,7 +158,7 @@ def refresh(db: sqlite_utils.Database, embedder: Embedder | None = None) -> int:
     if not embedder.dim or "vectors" not in db.table_names():
         return 0
     docs = load_docs(db)
-    _vecs, _owners, embedded = matrix(db, docs, embedder)
+    _vecs, _owners, embedded = matrix(db, docs, embedder, progress=progress)
     if embedded > BUILD_EMBED_LIMIT:  # indexes built meanwhile answered by words: build them again
         try:
             with dbmod.writing(db):
