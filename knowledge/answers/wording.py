@@ -226,7 +226,9 @@ def not_held(asked: str, contact: str | None) -> str:
 
 
 def _on_day(value: str | None, time: str | None) -> str:
-    """An application day as written: 2026年12月1日 9:00, or the city's own words."""
+    """An application day as written: 2026年12月1日 9:00, or the city's own words. A time of 00:00
+    is a spreadsheet's empty time (岡崎市 writes it under every deadline), not midnight."""
+    time = None if time in ("00:00", "0:00") else time
     if not value:
         return time or ""
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
