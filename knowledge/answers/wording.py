@@ -180,9 +180,9 @@ ASKED_WORDS = {
     "apply": re.compile(r"申し?込|予約|応募|事前登録|先着|抽選|直接お越し"),
     "bring": re.compile(r"持ち物|持参|お持ちください|お持ちになって|ご用意ください|ご準備ください"),
     "when": re.compile(
-        r"\d{1,2}\s*月\s*\d{1,2}\s*日|毎週|毎月|第\d\s*[月火水木金土日]曜|[月火水木金土日]曜日|\d{1,2}\s*[:時]\s*\d{0,2}"
+        r"\d{1,2}\s*月\s*\d{1,2}\s*日|毎週|毎月|第\d\s*[月火水木金土日]曜|[月火水木金土日]曜日|\d{1,2}\s*(?::\d{2}|時(?!間))"
     ),
-    "where": re.compile(r"会場|場所|で開催|にて開催|で開きます|で行います"),
+    "where": re.compile(r"会場|(?<!居)場所|で開催|にて開催|で開きます|で行います"),
     "audience": re.compile(r"\d{1,2}\s*(?:歳|才|か月|ヶ月|カ月)|妊娠|妊婦|未就学|乳幼児|小学生|対象"),
 }
 # Which texts of a record may hold such a sentence: what it offers, not how it was evaluated
