@@ -222,6 +222,10 @@ def old_base(path: pathlib.Path, files: list[tuple[pathlib.Path, dict]]) -> None
     for file, options in files:
         parsed, _data = parse_path(file, **options)
         for table, rows in parsed.records.items():
+            # that version wrote its own columns: the fields later migrations add are left out
+            # (m008 adds capacity and how_to_apply, which today's events parser fills)
+            later = {"capacity", "how_to_apply"} | {k for r in rows for k in r if k.startswith("apply_")}
+            rows = [{k: v for k, v in r.items() if k not in later} for r in rows]
             for r in rows:
                 r["source"] = file.name
                 if table == "faqs":

@@ -57,9 +57,16 @@ MEANING_CHARS = 200
 logger = logging.getLogger(__name__)
 MAX_QUESTION = 500  # characters considered; a 5,000-character paste is cut, not refused
 
+# What detail a question asks for, first match in this order: how to apply before when (申込は
+# いつから), whom to ask before where (問い合わせ先はどこ). ``wording`` leads the reply with it.
 INTENTS = {
+    "fee": r"料金|いくら|無料|有料|お金|参加費|費用|利用料|値段|金額|お支払|支払い|タダ",
+    "apply": r"申し?込|予約|(?<!アクセス)(?<!連絡)方法|応募|事前登録|どうやって参加|どうすれば参加|参加するには|"
+    r"参加したい|登録が(?:必要|いる)|締め?切",
+    "bring": r"持ち物|持物|何を持って|なにを持って|持って(?:いく|行く|くる|来る)|持参|用意するもの|準備するもの|必要なもの",
+    "contact": r"電話|問い?合わ?せ|問合せ|連絡先|連絡したら|相談先|誰に聞け|だれに聞け",
     "when": r"いつ|何月|何日|開催月|開催日|日程|日時|スケジュール|予定|何時",
-    "where": r"どこで|どこに|どこへ|(?<!居)場所|会場|住所|アクセス|行き方|窓口",  # 居場所 is a subject, not a where
+    "where": r"どこで|どこに|どこへ|どこ(?:[?？]|$|です|でしょう|にあ)|(?<!居)場所|会場|住所|アクセス|行き方|窓口",  # 居場所 is a subject, not a where
     "operator": r"運営|法人|実施者|どこが|団体",
     "audience": r"対象|何歳|年齢|誰が|だれが|参加できる人|どんな時|どんな人|どのような人|どんな場合|どのような場合|条件",
     "progress": r"進捗|進み具合|進んで|状況|どうなった|どうなりました|どうなって|その後",

@@ -25,6 +25,7 @@ from knowledge.answers.listings import Listed
 from knowledge.lang import audience
 from knowledge.lang.dates import WEEKDAYS, format_date
 from knowledge.lang.smalltalk import GREETING, THANKS
+from knowledge.store.areas import contact as ward_contact
 
 SNIPPET = 160
 PROGRESS_SHOWN = 3  # the latest progress entries a parent is shown, newest first
@@ -161,8 +162,106 @@ def _source(db, record) -> str | None:
     return f"出典：{program[0]}{year}"
 
 
+# --- the detail that was asked ------------------------------------------------------------
+# A question may ask for one detail (``ask.INTENTS``: 料金, 申し込み, 持ち物, 問い合わせ, いつ, どこ,
+# 対象). The reply leads with it when the record holds it: its field, else a sentence of the
+# record's text that speaks of it (these words). When neither, the reply says so and whom to ask,
+# and leaves the record's text out: a sentence about something else is never offered instead.
+ASKED_NAMES = {
+    "fee": "料金",
+    "apply": "申し込みの方法",
+    "bring": "持ち物",
+    "contact": "問い合わせ先",
+    "when": "日程",
+    "where": "場所",
+    "audience": "対象",
+}
+ASKED_WORDS = {
+    "fee": re.compile(r"無料|有料|利用料|参加費|料金|費用|\d[\d,]*\s*円|実費"),
+    "apply": re.compile(r"申し?込|予約|応募|事前登録|先着|抽選|直接お越し"),
+    "bring": re.compile(r"持ち物|持参|お持ちください|お持ちになって|ご用意ください|ご準備ください"),
+    "when": re.compile(
+        r"\d{1,2}\s*月\s*\d{1,2}\s*日|毎週|毎月|第\d\s*[月火水木金土日]曜|[月火水木金土日]曜日|\d{1,2}\s*(?::\d{2}|時(?!間))"
+    ),
+    "where": re.compile(r"会場|(?<!居)場所|で開催|にて開催|で開きます|で行います"),
+    "audience": re.compile(r"\d{1,2}\s*(?:歳|才|か月|ヶ月|カ月)|妊娠|妊婦|未就学|乳幼児|小学生|対象"),
+}
+# Which texts of a record may hold such a sentence: what it offers, not how it was evaluated
+# (a program's 現状 / 評価 sentences say how things went, not what a parent pays or brings).
+BODY_FIELDS = {"activity": ("description",), "base": ("description",), "program": ("purpose", "content")}
+_SENTENCE = re.compile(r"[^。\n]+。?")
+
+
+def asked_of(u) -> str | None:
+    """The detail a question asks for that a reply can lead with, or None."""
+    intent = getattr(u, "intent", None) if u is not None else None
+    return intent if intent in ASKED_NAMES else None
+
+
+def body_answer(record: dict, kind: str, asked: str) -> str | None:
+    """The first sentence of the record's own text that speaks of the asked detail, or None."""
+    words = ASKED_WORDS.get(asked)
+    if words is None:
+        return None
+    for key in BODY_FIELDS.get(kind, ()):
+        for sentence in _SENTENCE.findall(record.get(key) or ""):
+            if words.search(sentence):
+                return _snippet(sentence.strip(), 120)
+    return None
+
+
+def contact_of(db, record: dict, u) -> str | None:
+    """Whom a parent asks about a record: its own contact, else its ward's, else theirs."""
+    own = record.get("contact") or record.get("phone") and f"{record.get('name') or ''} {record['phone']}".strip()
+    return own or ward_contact(db, record.get("area")) or ward_contact(db, getattr(u, "area", None))
+
+
+def not_held(asked: str, contact: str | None) -> str:
+    """The lead when the record does not hold the asked detail: said plainly, with whom to ask."""
+    ask_them = (
+        f"くわしくは{contact}にお問い合わせください。"
+        if contact
+        else "くわしくはお住まいの区役所の子育て支援の窓口にお問い合わせください。"
+    )
+    return f"{ASKED_NAMES[asked]}は、こちらの情報には載っていません。{ask_them}"
+
+
+def _on_day(value: str | None, time: str | None) -> str:
+    """An application day as written: 2026年12月1日 9:00, or the city's own words. A time of 00:00
+    is a spreadsheet's empty time (岡崎市 writes it under every deadline), not midnight."""
+    time = None if time in ("00:00", "0:00") else time
+    if not value:
+        return time or ""
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
+    day = f"{int(m.group(1))}年{int(m.group(2))}月{int(m.group(3))}日" if m else value
+    return f"{day} {time}" if time else day
+
+
+def apply_lines(r: dict) -> list[str]:
+    """How to apply, as the record states it: 申し込み：電話で予約（2026年12月1日から12月20日まで）,
+    then 定員 and the page to apply on; nothing when the record says none of it."""
+    start, end = (
+        _on_day(r.get("apply_start"), r.get("apply_start_time")),
+        _on_day(r.get("apply_end"), r.get("apply_end_time")),
+    )
+    period = f"{start}から" if start else ""
+    period += f"{end}まで" if end else ""
+    how = r.get("how_to_apply")
+    lines = []
+    if how:
+        lines.append(f"申し込み：{how}" + (f"（{period}）" if period else ""))
+    elif period:
+        lines.append(f"申し込み期間：{period}")
+    if r.get("apply_url"):
+        lines.append(f"申し込みページ：{r['apply_url']}" if lines else f"申し込み：{r['apply_url']}")
+    if r.get("capacity"):
+        lines.append(f"定員：{r['capacity']}")
+    return lines
+
+
 def _activity(db, r, u, today) -> list[str]:
     when = _when_lines(db, r, u, today)
+    frequency = [f"回数・時期：{r['frequency']}"] if r.get("frequency") else []
     who = []
     if r.get("ages"):
         who.append(f"対象：{r['ages']}")
@@ -176,23 +275,33 @@ def _activity(db, r, u, today) -> list[str]:
         base = db.execute("SELECT name, operator FROM bases WHERE id = ?", [r["base_id"]]).fetchone()
         if base:
             place.append(f"場所：{base[0]}" + (f"（運営：{base[1]}）" if base[1] else ""))
-    first = {"when": when, "audience": who, "where": place}.get(u.intent or "", [])
+    fee = [f"{'参加費' if r.get('kind') == 'event' else '料金'}：{r['fee']}"] if r.get("fee") else []
+    applying = apply_lines(r)
+    contact = [f"問い合わせ：{r['contact']}"] if r.get("contact") else []
+    blocks = {
+        "when": when or frequency,
+        "audience": who,
+        "where": place,
+        "fee": fee,
+        "apply": applying,
+        "contact": contact,
+    }
+    asked = asked_of(u)
+    first = blocks.get(asked or "", [])
     lines = [f"「{r['title']}」（{r['area']}）"]
     if r.get("status") in STATUS_NOTES:
         lines.append(STATUS_NOTES[r["status"]])
-    lines += first
     description = _snippet(r.get("description"))
+    if asked and not first:  # a sentence of its text that speaks of it, else that it is not held
+        found = body_answer(r, "activity", asked)
+        lines.append(found or not_held(asked, contact_of(db, r, u)))
+        description = None
+    lines += first
     if description and description != r["title"]:
         lines.append(description)
-    for block in (when, who, place):
+    for block in (when, who, place, frequency, fee, applying, contact):
         if block is not first:
             lines += block
-    if r.get("frequency"):
-        lines.append(f"回数・時期：{r['frequency']}")
-    if r.get("fee"):
-        lines.append(f"料金：{r['fee']}")
-    if r.get("contact"):
-        lines.append(f"問い合わせ：{r['contact']}")
     if r.get("url"):
         lines.append(_link(r["url"]))
     lines.append(_source(db, r) or "")
@@ -221,15 +330,25 @@ def _program(db, r, u, today) -> list[str]:
             [r["id"]],
         ):
             lines.append(f"{s['period']}：{_snippet(s['text'], 80)}")
-    lines.append(
-        _snippet(
-            r.get("situation") if u.intent == "count" else (r.get("purpose") or r.get("content") or r.get("situation"))
+    asked = asked_of(u) if u.intent not in ("when", "where", "audience") else None
+    departments = "、".join(r.get("departments") or [])
+    if asked == "contact" and departments:  # its departments are whom to ask
+        lines.insert(1, f"問い合わせ：{departments}")
+        departments = ""
+    elif asked:  # a sentence of what it offers that speaks of it, else that it is not held
+        lines.insert(1, body_answer(r, "program", asked) or not_held(asked, contact_of(db, r, u)))
+    else:
+        lines.append(
+            _snippet(
+                r.get("situation")
+                if u.intent == "count"
+                else (r.get("purpose") or r.get("content") or r.get("situation"))
+            )
         )
-    )
-    if u.intent != "count" and r.get("situation") and r.get("purpose"):
-        lines.append(_snippet(r["situation"], 120))
-    if r.get("departments"):
-        lines.append("担当：" + "、".join(r["departments"]))
+        if u.intent != "count" and r.get("situation") and r.get("purpose"):
+            lines.append(_snippet(r["situation"], 120))
+    if departments:
+        lines.append("担当：" + departments)
     if r.get("plan_policy"):
         lines.append(f"計画：{r['plan_policy']}")
     return lines
@@ -245,14 +364,28 @@ def _progress_line(p: dict) -> str:
 
 def _base(db, r, u, today) -> list[str]:
     lines = [f"「{r['name']}」（{r['area']}）"]
+    # what a base's fields answer, by the detail asked (when it holds them, they lead)
+    held = {"where": "address", "contact": "phone", "when": "hours", "audience": "ages"}
+    asked = asked_of(u)
+    description = _snippet(r.get("description"))
+    if asked and not r.get(held.get(asked, "")):
+        lines.append(body_answer(r, "base", asked) or not_held(asked, contact_of(db, r, u)))
+        description = ""
     if r.get("kind"):
         lines.append(f"種別：{r['kind']}")
     if r.get("operator"):
         lines.append(f"運営：{r['operator']}")
-    for label, key in (("住所", "address"), ("電話", "phone"), ("利用時間", "hours"), ("対象年齢", "ages")):
+    fields = [("住所", "address"), ("電話", "phone"), ("利用時間", "hours"), ("対象年齢", "ages")]
+    if asked in held:  # the asked field first
+        fields.sort(key=lambda f: f[1] != held[asked])
+        lead = next((f for f in fields if f[1] == held[asked] and r.get(f[1])), None)
+        if lead:
+            lines.insert(1, f"{lead[0]}：{r[lead[1]]}")
+            fields.remove(lead)
+    for label, key in fields:
         if r.get(key):
             lines.append(f"{label}：{r[key]}")
-    lines.append(_snippet(r.get("description")))
+    lines.append(description)
     if r.get("url"):
         lines.append(_link(r["url"]))
     return lines

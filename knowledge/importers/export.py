@@ -17,7 +17,12 @@ import pathlib
 
 import sqlite_utils
 
-from knowledge.importers.opendata_common import EVENTS_NEW_COLUMNS, FACILITIES_NEW_COLUMNS, iso_to_slash
+from knowledge.importers.opendata_common import (
+    EVENTS_NEW_COLUMNS,
+    FACILITIES_NEW_COLUMNS,
+    date_or_text_out,
+    iso_to_slash,
+)
 from knowledge.importers.opendata_events import TAG_LABELS
 from knowledge.lang.csvrows import escape_cell
 from knowledge.lang.recurrence import describe
@@ -76,6 +81,14 @@ def _event_rows(activity: dict, occurrences: list[dict], code: str) -> list[dict
         "対象者": activity["ages"],
         "場所名称": activity["place"],
         "URL": activity["url"],
+        # applying (定員備考 was joined into 定員 on import: written back as that one cell)
+        "定員": activity.get("capacity"),
+        "参加申込方法": activity.get("how_to_apply"),
+        "申込開始日": date_or_text_out(activity.get("apply_start")),
+        "申込開始時刻": activity.get("apply_start_time"),
+        "参加申込終了日": date_or_text_out(activity.get("apply_end")),
+        "参加申込終了時間": activity.get("apply_end_time"),
+        "申込URL": activity.get("apply_url"),
         "備考": SAMPLE_NOTE if activity["sample"] else None,
     }
     rows = []

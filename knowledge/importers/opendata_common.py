@@ -360,6 +360,23 @@ def iso_to_slash(iso: str | None) -> str:
     return iso.replace("-", "/") if iso else ""
 
 
+def date_or_text(value: str | None) -> str | None:
+    """A date as YYYY-MM-DD when the cell holds one, else the cell as written (never an error):
+    参加申込終了日 may say 定員になり次第締切 instead of a day, which still tells a parent something."""
+    try:
+        return parse_date(value)
+    except ValueError:
+        return clean_text(value)
+
+
+def date_or_text_out(value: str | None) -> str:
+    """``date_or_text``'s value as a cell again: a date in the published form, text as it was."""
+    return iso_to_slash(value) if value and _ISO.match(value) else (value or "")
+
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 _TIME = re.compile(r"^(\d{1,2})\s*(?::|時)\s*(?:(\d{1,2})\s*分?|(半))?(?::\d{2})?$")
 
 

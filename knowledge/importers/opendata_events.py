@@ -53,6 +53,14 @@ FIELDS = {
     "url": ["URL"],
     "content_url": ["コンテンツURL"],
     "note": ["備考"],
+    "capacity": ["定員"],
+    "capacity_note": ["定員備考"],
+    "how_to_apply": ["参加申込方法"],
+    "apply_start": ["申込開始日"],
+    "apply_start_time": ["申込開始時刻"],
+    "apply_end": ["参加申込終了日"],
+    "apply_end_time": ["参加申込終了時間"],
+    "apply_url": ["申込URL"],
 }
 
 # Audience tags: words that, found in 対象者 / タグ / title / description, mark who an event is
@@ -72,6 +80,18 @@ TAG_LABELS = {
     "grandparents": "祖父母",
     "parents": "保護者",
 }
+
+# What a row says about applying (参加申込方法, 申込開始日/時刻, 参加申込終了日/時間, 申込URL, 定員 with
+# 定員備考), kept as the activity's own columns (``knowledge.store.schema`` m008, m013).
+APPLYING = (
+    "how_to_apply",
+    "apply_start",
+    "apply_start_time",
+    "apply_end",
+    "apply_end_time",
+    "apply_url",
+    "capacity",
+)
 
 # Longest span (days) listed as one occurrence per day; longer periods (exhibitions running for
 # months) become a daily rule instead of hundreds of rows.
@@ -153,6 +173,14 @@ def _row(rec: common.Record, table: common.Table, area: str | None) -> EventRow:
         "fee": common.join_nonempty([rec.get("fee"), rec.get("fee_detail")], " / "),
         "contact": _contact(rec),
         "url": rec.get("url") or rec.get("content_url") or None,
+        # applying: how, from and until when, where online, how many
+        "how_to_apply": common.clean_text(rec.get("how_to_apply")),
+        "apply_start": common.date_or_text(rec.get("apply_start")),
+        "apply_start_time": common.time_or_text(rec.get("apply_start_time")),
+        "apply_end": common.date_or_text(rec.get("apply_end")),
+        "apply_end_time": common.time_or_text(rec.get("apply_end_time")),
+        "apply_url": rec.get("apply_url") or None,
+        "capacity": common.join_nonempty([rec.get("capacity"), rec.get("capacity_note")], " / "),
     }
     return EventRow(
         line=rec.line,
@@ -310,7 +338,7 @@ def _build_event(rows: list[EventRow], parsed: Parsed) -> None:
         "sample": max(r.sample for r in rows),
         "status": status,
     }
-    for key in ("description", "ages", "place", "fee", "contact", "url"):
+    for key in APPLYING + ("description", "ages", "place", "fee", "contact", "url"):
         record[key] = next((r.fields[key] for r in rows if r.fields.get(key)), None)
     if rule:
         dated = series_starts + [o["date"] for o in ordered]

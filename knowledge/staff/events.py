@@ -158,18 +158,10 @@ def _row(
 ) -> dict:
     base = db.execute("SELECT name FROM bases WHERE id = ?", [inp.base_id]).fetchone() if inp.base_id else None
     place = inp.place.strip() or (base[0] if base else None)
-    description = (
-        "\n".join(
-            x
-            for x in (
-                inp.description.strip(),
-                f"定員：{inp.capacity.strip()}" if inp.capacity.strip() else "",
-                f"申込：{inp.how_to_apply.strip()}" if inp.how_to_apply.strip() else "",
-            )
-            if x
-        )
-        or None
-    )
+    # 定員 and 申込 are fields of their own, which replies show (``knowledge.answers.wording``); the
+    # description no longer repeats them (older staff events had them there: schema m013).
+    # 申込開始日, 参加申込終了日 and 申込URL are not in the modal: an edit leaves them as imported.
+    description = inp.description.strip() or None
     row = {
         "title": inp.title.strip(),
         "kind": "event",

@@ -395,3 +395,28 @@ def m012_vectors(db: sqlite_utils.Database) -> None:
         pk="key",
     )
     db["vectors"].create_index(["model"], if_not_exists=True)
+
+
+@migrations()
+def m013_applying(db: sqlite_utils.Database) -> None:
+    """What the standard events layout says about applying, kept beside ``how_to_apply`` (参加申込方法)
+    and ``capacity`` (定員 with 定員備考) of m008: when applications open (申込開始日, 申込開始時刻)
+    and close (参加申込終了日, 参加申込終了時間), each a date as YYYY-MM-DD or the text the city
+    wrote, and where to apply online (申込URL).
+
+    Staff events wrote their 定員 and 申込 into the description as lines of their own (``定員：…``,
+    ``申込：…``) because no reply showed those fields; replies show them now, so those lines leave
+    the descriptions of staff events that hold the fields themselves.
+    """
+    activities = db["activities"]
+    for column in ("apply_start", "apply_start_time", "apply_end", "apply_end_time", "apply_url"):
+        if column not in activities.columns_dict:
+            activities.add_column(column, str)
+    rows = db.query(
+        "SELECT id, description FROM activities WHERE source = 'staff' AND description IS NOT NULL "
+        "AND (capacity IS NOT NULL OR how_to_apply IS NOT NULL)"
+    )
+    for row in list(rows):
+        kept = "\n".join(line for line in row["description"].splitlines() if not line.startswith(("定員：", "申込：")))
+        if kept != row["description"]:
+            db.execute("UPDATE activities SET description = ? WHERE id = ?", [kept or None, row["id"]])
