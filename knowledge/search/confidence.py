@@ -71,11 +71,11 @@ class Decision:
 # Fitted by bench/calibrate.py --fit over 736 labelled questions (README, "Answer quality"); the
 # features in ``Signals.features()`` order. The thresholds hold the wrong answers given to 5% of
 # the answers over the chances of folds each fit did not see.
-LEXICAL = Decision(bias=-4.305, coefficients=(6.148, 1.750, 1.046, 6.578, -0.160, -4.386, 3.142), threshold=0.744)
+LEXICAL = Decision(bias=-4.345, coefficients=(6.229, 1.757, 1.027, 5.828, -0.149, -4.419, 3.217), threshold=0.736)
 MEANING = Decision(
-    bias=-33.741,
-    coefficients=(5.159, 1.069, -0.323, 6.631, -0.842, -2.865, 1.581, 35.624, -18.881),
-    threshold=0.790,
+    bias=-33.920,
+    coefficients=(4.762, 1.305, -0.409, 6.812, -0.761, -2.882, 1.708, 35.781, -18.007),
+    threshold=0.792,
 )
 
 
