@@ -5,11 +5,10 @@ bench/faq_import.py."""
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_embed import FakeEmbedder as CharEmbedder
 
 from bot.cli import cli
 from bot.cli import options as cli_options
@@ -24,22 +23,15 @@ from knowledge.search.index import build_for
 QUESTIONS = [(f"質問{i}について教えてください", f"回答{i}です。窓口{i}でお尋ねください。") for i in range(90)]
 
 
-class FakeEmbedder:
-    """Deterministic bag-of-characters vectors; remembers the meaning it was asked for."""
+class FakeEmbedder(CharEmbedder):
+    """test_embed's character-hash embedder, 16 wide, keeping the meanings it was asked for."""
 
     name = "fake-progress"
     dim = 16
 
     def __init__(self) -> None:
+        super().__init__()
         self.meanings: list[embed.Meaning] = []
-
-    def embed(self, texts, kind="passage"):
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for ch in t:
-                out[i, int(hashlib.md5(ch.encode()).hexdigest(), 16) % self.dim] += 1.0
-            out[i] /= max(np.linalg.norm(out[i]), 1e-9)
-        return out
 
 
 @pytest.fixture
