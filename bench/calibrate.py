@@ -277,7 +277,7 @@ def today_rule(cases, seen_by, blend, threshold):
     return tally(cases, seen, [s.score >= threshold for s in seen])
 
 
-def table(title: str, columns: list[tuple[str, dict]], dev_share: float) -> None:
+def table(title: str, columns: list[tuple[str, dict]]) -> None:
     print(f"\n### {title}\n")
     print("| set | " + " | ".join(name for name, _ in columns) + " |")
     print("|---|" + "---|" * len(columns))
@@ -384,7 +384,6 @@ def main() -> int:
             ("meaning: dev", dev),
             ("meaning: held-out", held),
         ],
-        (FOLDS - 1) / FOLDS,
     )
     answerable = np.array(["expect" not in c.expect for c in cases])
     if args.blends:

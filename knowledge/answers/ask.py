@@ -650,6 +650,7 @@ def match(db: sqlite_utils.Database, index: Index, u: Understanding, nearest: in
         k = min(nearest, len(cosines))
         by_meaning = [int(d) for d in sorted(np.argpartition(-cosines, k - 1)[:k], key=lambda d: -cosines[d])]
     parts = {}
+    first_stage = dict(found)  # record -> its first-stage cosine (0 for one found by meaning only)
     for d in [d for d, _ in found] + by_meaning:
         if d in parts:
             continue
@@ -657,7 +658,7 @@ def match(db: sqlite_utils.Database, index: Index, u: Understanding, nearest: in
         cov_title, cov_doc = coverage(query, doc, index)
         sim = title_similarity(query, doc)
         prec = title_precision(query, doc, index, STOPWORDS, DROP, LIGHT_WORDS)
-        first = next((c for e, c in found if e == d), 0.0)
+        first = first_stage.get(d, 0.0)
         words = combine(cov_doc, cov_title, sim, first, prec)
         fit = _area_fit(doc, u.area, city) * _kind_fit(doc, u) * _audience_fit(doc, u)
         parts[d] = (words, fit, cov_doc, cov_title, prec)
