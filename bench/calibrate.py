@@ -69,6 +69,8 @@ WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.7)
 RESCALE = (10, 20, 50)
 NEAREST = (5, 10)
 OLD_THRESHOLD = 0.43  # the damped score's bar before issue 26 (0.45 for the words alone)
+LEXICAL_WIDTH = len(Signals(0.0, 0.0, 0.0).features())  # the decision's features, words alone
+MEANING_WIDTH = len(Signals(0.0, 0.0, 0.0, cosine=0.0).features())  # … and with the meaning stage
 L2 = 1.0  # ridge on the standardised coefficients: a few hundred examples, five features
 
 
@@ -254,7 +256,7 @@ def cross_validate(cases, seen_by, blends, with_meaning: bool):
     oof_p = np.zeros(len(cases))
     oof_ok = np.zeros(len(cases), dtype=bool)
     chosen = []
-    width = 9 if with_meaning else 7
+    width = MEANING_WIDTH if with_meaning else LEXICAL_WIDTH
     for f in range(FOLDS):
         train = [i for i, c in enumerate(cases) if c.fold != f]
         test = [i for i, c in enumerate(cases) if c.fold == f]
@@ -398,7 +400,7 @@ def main() -> int:
             ("MEANING", choose(blends, seen_by, everything), p, ok),
         ):
             seen = seen_by[blend]
-            width = 7 if label == "LEXICAL" else 9
+            width = LEXICAL_WIDTH if label == "LEXICAL" else MEANING_WIDTH
             x = features(seen, width)
             y = np.array([s.right for s in seen], dtype=float)
             b, coef = fit_logistic(x, y)
