@@ -46,7 +46,7 @@ from bot.config import Config  # noqa: E402
 from knowledge import open_db  # noqa: E402
 from knowledge.answers import ask as answer  # noqa: E402
 from knowledge.search import weights  # noqa: E402
-from knowledge.search.confidence import TARGET_WRONG, Signals  # noqa: E402
+from knowledge.search.confidence import TARGET_WRONG, WORDS_SURE, Signals  # noqa: E402
 from knowledge.search.embed import Meaning  # noqa: E402
 
 HELDOUT = ROOT / "tests" / "data" / "heldout"
@@ -71,6 +71,7 @@ NEAREST = (5, 10)
 OLD_THRESHOLD = 0.43  # the damped score's bar before issue 26 (0.45 for the words alone)
 LEXICAL_WIDTH = len(Signals(0.0, 0.0, 0.0).features())  # the decision's features, words alone
 MEANING_WIDTH = len(Signals(0.0, 0.0, 0.0, cosine=0.0).features())  # … and with the meaning stage
+SURE_GRID = (0.99, 0.98, 0.95, 0.9, 0.85, 0.8)  # chances at which the words may decide alone
 L2 = 1.0  # ridge on the standardised coefficients: a few hundred examples, five features
 
 
@@ -203,6 +204,17 @@ def features(seen: list[Seen], width: int) -> np.ndarray:
     return np.array([s.signals.features() if s.signals else (0.0,) * width for s in seen], dtype=float)
 
 
+def lowest_sure(cases, words: Folds, meant: Folds) -> float:
+    """The lowest chance in ``SURE_GRID`` at which the words deciding alone keep the wrong answers
+    given within ``TARGET_WRONG`` on the held-out folds."""
+    for sure in sorted(SURE_GRID):
+        t, _share = words_first(cases, words, meant, sure)
+        wrong, given = (sum(v[k] for v in t.values()) for k in ("wrong", "given"))
+        if given and wrong / given <= TARGET_WRONG:
+            return sure
+    return 1.0
+
+
 # --- scoring a fold --------------------------------------------------------------------------
 
 
@@ -255,6 +267,8 @@ def cross_validate(cases, seen_by, blends, with_meaning: bool):
     held, dev = {}, {}
     oof_p = np.zeros(len(cases))
     oof_ok = np.zeros(len(cases), dtype=bool)
+    oof_answered = np.zeros(len(cases), dtype=bool)
+    oof_seen: list[Seen] = [None] * len(cases)
     chosen = []
     width = MEANING_WIDTH if with_meaning else LEXICAL_WIDTH
     for f in range(FOLDS):
@@ -268,10 +282,31 @@ def cross_validate(cases, seen_by, blends, with_meaning: bool):
         model = fit_logistic(x[train], y[train])
         p = chances(model, x)
         tau = lowest_safe(p[train], y[train].astype(bool))
-        oof_p[test], oof_ok[test] = p[test], y[test].astype(bool)
+        oof_p[test], oof_ok[test], oof_answered[test] = p[test], y[test].astype(bool), p[test] >= tau
+        for i in test:
+            oof_seen[i] = seen[i]
         add(held, tally([cases[i] for i in test], [seen[i] for i in test], [p[i] >= tau for i in test]))
         add(dev, tally([cases[i] for i in train], [seen[i] for i in train], [p[i] >= tau for i in train]))
-    return held, dev, oof_p, oof_ok, chosen
+    return held, dev, Folds(oof_p, oof_ok, oof_answered, oof_seen), chosen
+
+
+@dataclass
+class Folds:
+    """Per question, what the fold that held it out made of it."""
+
+    p: np.ndarray  # the chance
+    ok: np.ndarray  # the best record right
+    answered: np.ndarray  # answered at the fold's threshold
+    seen: list[Seen]  # what the fold's blend made of it
+
+
+def words_first(cases, words: Folds, meant: Folds, sure: float) -> tuple[dict, float]:
+    """The bot as it runs (``ask.rank``): the words alone decide when their held-out chance is at
+    least ``sure``, the blend the rest. Returns the held-out tallies and the share decided by words."""
+    by_words = words.p >= sure
+    seen = [w_seen if w else m_seen for w, w_seen, m_seen in zip(by_words, words.seen, meant.seen)]
+    answered = np.where(by_words, words.answered, meant.answered)
+    return tally(cases, seen, answered), float(by_words.mean())
 
 
 def today_rule(cases, seen_by, blend, threshold):
@@ -371,8 +406,10 @@ def main() -> int:
         f"{len(cases)} questions over {len({c.set for c in cases})} sets, {FOLDS} folds; "
         f"{len(blends)} blends; {time.perf_counter() - started:.0f} s; meaning {meaning.engine}"
     )
-    lex_held, lex_dev, lex_p, lex_ok, _ = cross_validate(cases, seen_by, blends, with_meaning=False)
-    held, dev, p, ok, chosen = cross_validate(cases, seen_by, blends, with_meaning=True)
+    lex_held, lex_dev, lex_folds, _ = cross_validate(cases, seen_by, blends, with_meaning=False)
+    held, dev, folds, chosen = cross_validate(cases, seen_by, blends, with_meaning=True)
+    lex_p, lex_ok, p, ok = lex_folds.p, lex_folds.ok, folds.p, folds.ok
+    first, share = words_first(cases, lex_folds, folds, WORDS_SURE)
     today = today_rule(cases, seen_by, OLD, OLD_THRESHOLD)
     today_lex = today_rule(cases, seen_by, weights.LEXICAL_BLEND, answer.THRESHOLD)  # 0.45, as before
     print("\nblends chosen per fold: " + "; ".join(_blend(b) for b in chosen))
@@ -385,8 +422,10 @@ def main() -> int:
             ("meaning, before (damp 0.2, score ≥ 0.43)", today),
             ("meaning: dev", dev),
             ("meaning: held-out", held),
+            (f"words sure (≥ {WORDS_SURE}), else meaning: held-out", first),
         ],
     )
+    print(f"\nwords sure: {share:.0%} of the questions decided without the meaning stage")
     answerable = np.array(["expect" not in c.expect for c in cases])
     if args.blends:
         blend_table(cases, seen_by, blends)
@@ -410,6 +449,8 @@ def main() -> int:
                 f"{label} = Decision(bias={b:.3f}, coefficients=({', '.join(f'{c:.3f}' for c in coef)}), "
                 f"threshold={tau:.3f})"
             )
+    if args.fit:
+        print(f"\nWORDS_SURE = {lowest_sure(cases, lex_folds, folds)}  # the lowest of {SURE_GRID} within the target")
     if args.show:
         seen = seen_by[chosen[0]]
         for i, c in enumerate(cases):

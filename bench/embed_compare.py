@@ -35,6 +35,7 @@ from calibrate import build_bases, right  # noqa: E402
 from knowledge import open_db  # noqa: E402
 from knowledge.answers import ask as answer
 from knowledge.search.index import index_for  # noqa: E402
+from knowledge.search.vectors import doc_texts  # noqa: E402  (the texts the bot embeds)
 
 SETS = [
     ("faq dev", SHARED / "faq" / "queries_dev.jsonl", "faq"),
@@ -42,7 +43,6 @@ SETS = [
     ("heldout faq", ROOT / "tests" / "data" / "heldout" / "faq.jsonl", "faq"),
     ("heldout kb", ROOT / "tests" / "data" / "heldout" / "kb.jsonl", "demo"),
 ]
-BODY_START = 200
 
 
 def engine(name: str):
@@ -63,10 +63,6 @@ def engine(name: str):
 
         return enc, enc
     raise SystemExit(f"unknown engine {name}")
-
-
-def doc_texts(doc) -> list[str]:
-    return [doc.title, f"{doc.title}\n{doc.body[:BODY_START]}"]
 
 
 def main() -> int:

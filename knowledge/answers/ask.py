@@ -30,10 +30,10 @@ from knowledge.lang.dates import When, kanji_dates, parse_when
 from knowledge.lang.smalltalk import small_talk
 from knowledge.lang.text import fold, nfkc
 from knowledge.search import weights
-from knowledge.search.confidence import Signals, decision_for, with_lead
+from knowledge.search.confidence import LEXICAL, WORDS_SURE, Signals, decision_for, with_lead
 from knowledge.search.documents import Doc
 from knowledge.search.index import Index, index_for
-from knowledge.search.query import make_query
+from knowledge.search.query import Query, make_query
 from knowledge.search.scoring import candidates, combine, coverage, query_grams, title_precision, title_similarity
 from knowledge.settings import DEFAULTS, Settings
 from knowledge.store import db as dbmod
@@ -628,41 +628,75 @@ class Matches:
     cosines: np.ndarray | None
     parts: dict[int, tuple[float, float, float, float, float]]  # record -> (words, fit, covered, titled, precision)
     by_meaning: list[int] = field(default_factory=list)  # records nearest in meaning, nearest first
+    query: Query | None = None  # the question as matched, kept for the meaning stage's own records
+    city: str | None = None
 
 
 def rank(db: sqlite_utils.Database, index: Index, u: Understanding, blend: weights.Blend = weights.BLEND) -> list[Item]:
-    """The records that may answer, best first: the words' score and the meaning blended."""
-    return order(db, index, u, match(db, index, u, blend.candidates if blend.weight > 0 else 0), blend)
+    """The records that may answer, best first: the words' score and the meaning blended.
+
+    When the words alone are sure of a record (``words_sure``), the question is not embedded:
+    the meaning stage is most of a first answer's time and, on those questions, changes neither
+    the record nor the decision (README, "Never confidently wrong")."""
+    m = match_words(db, index, u)
+    if blend.weight <= 0 or index.vectors is None:
+        return order(db, index, u, m, blend)
+    by_words = order(db, index, u, m, weights.LEXICAL_BLEND)
+    if words_sure(by_words):
+        return by_words
+    return order(db, index, u, add_meaning(db, index, u, m, blend.candidates), blend)
+
+
+def words_sure(ranked: list[Item]) -> bool:
+    """Whether the words alone are sure enough of the best record to answer without the meaning
+    stage: their decision's chance at least ``WORDS_SURE``."""
+    signals = best_signals(ranked)
+    return signals is not None and signals.cosine is None and LEXICAL.chance(signals) >= WORDS_SURE
 
 
 def match(db: sqlite_utils.Database, index: Index, u: Understanding, nearest: int) -> Matches:
     """Score the lexical candidates and the ``nearest`` records nearest in meaning (none: the
     meaning stage is not read)."""
+    m = match_words(db, index, u)
+    return add_meaning(db, index, u, m, nearest) if nearest > 0 else m
+
+
+def match_words(db: sqlite_utils.Database, index: Index, u: Understanding) -> Matches:
+    """The lexical candidates, each with its parts."""
     text = _strip_area_names(index, u.question)
     query = make_query(text, STOPWORDS, index.synonyms, DROP, LIGHT_WORDS)
-    city = city_of(db, u.area)
     found = candidates(index, query_grams(query))
-    cosines = index.meaning(query.meaning_text(MEANING_CHARS)) if nearest > 0 else None
-    if cosines is not None and not np.isfinite(cosines).all():
-        cosines = None  # a broken vector: the words alone
-    by_meaning: list[int] = []
-    if cosines is not None:  # the records nearest in meaning join the lexical candidates
-        k = min(nearest, len(cosines))
-        by_meaning = [int(d) for d in sorted(np.argpartition(-cosines, k - 1)[:k], key=lambda d: -cosines[d])]
-    parts = {}
-    first_stage = dict(found)  # record -> its first-stage cosine (0 for one found by meaning only)
-    for d in [d for d, _ in found] + by_meaning:
-        if d in parts:
+    m = Matches(found, None, {}, query=query, city=city_of(db, u.area))
+    _add_parts(index, u, m, [d for d, _ in found], dict(found))
+    return m
+
+
+def add_meaning(db: sqlite_utils.Database, index: Index, u: Understanding, m: Matches, nearest: int) -> Matches:
+    """``m`` with the question's cosine to every record and the ``nearest`` records nearest in
+    meaning among the candidates (a broken vector: ``m`` as it was, the words alone)."""
+    cosines = index.meaning(m.query.meaning_text(MEANING_CHARS))
+    if cosines is None or not np.isfinite(cosines).all():
+        return m
+    k = min(nearest, len(cosines))
+    by_meaning = [int(d) for d in sorted(np.argpartition(-cosines, k - 1)[:k], key=lambda d: -cosines[d])]
+    out = Matches(m.lexical, cosines, dict(m.parts), by_meaning, m.query, m.city)
+    _add_parts(index, u, out, by_meaning, {})  # one found by meaning only has no first-stage cosine
+    return out
+
+
+def _add_parts(index: Index, u: Understanding, m: Matches, records: list[int], first_stage: dict[int, float]) -> None:
+    """Each record's words' score, fits, coverage and title precision, once per record."""
+    query = m.query
+    for d in records:
+        if d in m.parts:
             continue
         doc = index.docs[d]
         cov_title, cov_doc = coverage(query, doc, index)
         sim = title_similarity(query, doc)
         prec = title_precision(query, doc, index, STOPWORDS, DROP, LIGHT_WORDS)
-        first = first_stage.get(d, 0.0)
-        words = combine(cov_doc, cov_title, sim, first, prec)
-        fit = _area_fit(doc, u.area, city) * _kind_fit(doc, u) * _audience_fit(doc, u)
-        parts[d] = (words, fit, cov_doc, cov_title, prec)
-    return Matches(found, cosines, parts, by_meaning)
+        words = combine(cov_doc, cov_title, sim, first_stage.get(d, 0.0), prec)
+        fit = _area_fit(doc, u.area, m.city) * _kind_fit(doc, u) * _audience_fit(doc, u)
+        m.parts[d] = (words, fit, cov_doc, cov_title, prec)
 
 
 def order(db: sqlite_utils.Database, index: Index, u: Understanding, m: Matches, blend: weights.Blend) -> list[Item]:

@@ -28,7 +28,7 @@ from knowledge.store import db as dbmod
 
 log = logging.getLogger(__name__)
 
-BODY_START = 200  # characters of the body embedded with the title (what the record is about)
+BODY_START = 120  # characters of the body embedded with the title (what the record is about)
 # An index build embeds at most this many missing texts itself (a staff-written FAQ, a few
 # events: seconds). More (a file imported and its vectors not yet made, e.g. an import stopped
 # halfway) would hold a web worker's model, and so every parent's question, for minutes: the
