@@ -750,7 +750,8 @@ def _rescaled(cos: np.ndarray | None, k: int):
 def _same_event_once(db: sqlite_utils.Database, items: list[Item], today: date) -> list[Item]:
     """One event, one item: a ward's document describes 赤ちゃんサロン (no dates) and its events
     file lists it with dates, as two records of one title in one area. Keep it once, at the
-    better rank, as the record that holds its dates, so the answer can say when it is."""
+    better rank, as the record that holds its dates (coming ones first: a plan's past months lose
+    to the events file's next date), so the answer can say when it is."""
     out: list[Item] = []
     at: dict[tuple, int] = {}  # (area, folded title) of an activity -> its place in ``out``
     for item in items:
@@ -762,10 +763,17 @@ def _same_event_once(db: sqlite_utils.Database, items: list[Item], today: date) 
             out.append(item)
             continue
         kept = out[at[key]]
-        if not _has_dates(db, kept.record["doc"].id, today) and _has_dates(db, doc.id, today):
+        if _dated(db, doc.id, today) > _dated(db, kept.record["doc"].id, today):
             item.score = kept.score
             out[at[key]] = item
     return out
+
+
+def _dated(db: sqlite_utils.Database, activity_id: str, today: date) -> int:
+    """2: dates to come; 1: dates, all past (a plan's months); 0: none."""
+    if schedule.upcoming(db, activity_id, today, limit=1):
+        return 2
+    return 1 if schedule.all_dates(db, activity_id) else 0
 
 
 def _has_dates(db: sqlite_utils.Database, activity_id: str, today: date) -> bool:
