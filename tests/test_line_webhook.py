@@ -12,6 +12,7 @@ import logging
 import pathlib
 import shutil
 import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -36,6 +37,15 @@ def payload(name: str) -> bytes:
     if not path.exists():
         pytest.skip("../shared/payloads is not present")
     return path.read_bytes()
+
+
+def fresh(name: str) -> bytes:
+    """A payload of LINE's with its events' timestamps set to now: an event older than its reply
+    token is applied but not answered (``handlers.line.transport.REPLY_TOKEN_S``)."""
+    body = json.loads(payload(name))
+    for event in body.get("events", []):
+        event["timestamp"] = int(time.time() * 1000)
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
@@ -65,7 +75,7 @@ class Line:
         event = {
             "type": kind,
             "mode": "active",
-            "timestamp": 1767225600000,
+            "timestamp": int(time.time() * 1000) + self._n,  # now: fresh reply tokens, in order
             "source": {"type": "user", "userId": user},
             "webhookEventId": f"01JTESTEVENT{self._n:014d}",
             "deliveryContext": {"isRedelivery": False},
@@ -116,7 +126,8 @@ def line(demo_db_path, tmp_path, fake_line):
             line_api_base_url=fake_line.url,
         )
     )
-    return Line(app, path, fake_line)
+    yield Line(app, path, fake_line)
+    app.extensions["kosodate_queue"].stop()
 
 
 @pytest.fixture
@@ -210,7 +221,7 @@ def test_without_a_secret_the_route_is_503_and_the_app_runs(demo_db_path):
 
 
 def test_text_payload_is_answered_by_reply(line):
-    response = line.post(payload("line_message_text.json"))
+    response = line.post(fresh("line_message_text.json"))
     assert response.status_code == 200
     line.fake.wait_for(REPLY, 1)
     reply = line.fake.sent(REPLY)[0]
@@ -223,9 +234,9 @@ def test_text_payload_is_answered_by_reply(line):
 
 def test_redelivered_event_is_never_answered_twice(line, caplog):
     caplog.set_level(logging.INFO)
-    line.post(payload("line_message_text.json"))
-    line.post(payload("line_message_text.json"))  # the same delivery again
-    line.post(payload("line_redelivery_true.json"))  # LINE's redelivery of that event id
+    line.post(fresh("line_message_text.json"))
+    line.post(fresh("line_message_text.json"))  # the same delivery again
+    line.post(fresh("line_redelivery_true.json"))  # LINE's redelivery of that event id
     assert len(line.fake.sent(REPLY)) == 1
     assert any("redelivery skipped" in r.getMessage() for r in caplog.records)
     db = line.db()
@@ -254,7 +265,7 @@ def test_the_same_event_posted_at_once_by_two_threads_is_answered_once(line):
 
 
 def test_follow_payload_welcomes_and_asks_the_ward(line):
-    line.post(payload("line_follow.json"))
+    line.post(fresh("line_follow.json"))
     [reply] = line.fake.sent(REPLY)
     assert reply["messages"][0]["text"].startswith("友だち追加ありがとうございます")
     assert set(quick_labels(reply["messages"])) == {"堺市美原区", "堺市西区", "横浜市旭区", "横浜市鶴見区"}
@@ -264,7 +275,7 @@ def test_follow_payload_welcomes_and_asks_the_ward(line):
 def test_unfollow_payload_deletes_the_profile_and_keeps_a_count(line):
     line.send(line.event("follow", follow={"isUnblocked": False}), line.postback("a=area&v=横浜市旭区"))
     assert line.parent().area == "横浜市旭区"
-    line.post(payload("line_unfollow.json"))
+    line.post(fresh("line_unfollow.json"))
     assert line.parent() is None
     db = line.db()
     assert parents.counts(db) == {"follows": 1, "unfollows": 1}
@@ -274,14 +285,14 @@ def test_unfollow_payload_deletes_the_profile_and_keeps_a_count(line):
 
 
 def test_postback_payload_of_another_app_gets_help_not_an_error(line):
-    line.post(payload("line_postback.json"))
+    line.post(fresh("line_postback.json"))
     [reply] = line.fake.sent(REPLY)
     assert "子育て" in reply["messages"][0]["text"]
 
 
 def test_location_payload_without_coordinates_in_the_base_says_so_and_lists_the_wards_bases(line):
     line.send(line.event("follow"), line.postback("a=area&v=横浜市旭区"))
-    line.post(payload("line_message_location.json"))
+    line.post(fresh("line_message_location.json"))
     messages = line.fake.sent(REPLY)[-1]["messages"]
     assert words.NO_COORDINATES in messages[0]["text"]
     assert messages[1]["type"] == "flex"
@@ -324,6 +335,7 @@ def test_every_event_type_of_the_sdk_fixture_is_handled_without_error(line, capl
         event["webhookEventId"] = f"01JFIXTURE{i:016d}"
         if "replyToken" in event:
             event["replyToken"] = f"fixture-reply-token-{i}"
+        event["timestamp"] = int(time.time() * 1000) + i
     raw = json.dumps(body).encode()
     caplog.set_level(logging.INFO)
     response = line.post(raw)

@@ -65,11 +65,17 @@ def respond(
     user_id = getattr(source, "user_id", None) if getattr(source, "type", None) == "user" else None
     if user_id is None:
         return [text_message(words.GROUP_HINT)] if isinstance(event, JoinEvent) else _no_reply(event)
+    sent_at = getattr(event, "timestamp", None)
+    if isinstance(sent_at, int) and parents.unfollowed_after(db, user_id, sent_at):
+        logger.info(
+            "line event %s older than the parent's unfollow: not applied", getattr(event, "webhook_event_id", "-")
+        )
+        return []
     if isinstance(event, FollowEvent):
         parents.follow(db, user_id, step=setup.FIRST_STEP)
         return [text_message(words.WELCOME)] + setup.question(db, setup.FIRST_STEP)
     if isinstance(event, UnfollowEvent):
-        parents.forget(db, user_id)
+        parents.forget(db, user_id, at_ms=sent_at if isinstance(sent_at, int) else None)
         unanswered.forget(db, asker_of(user_id))
         return []
     if isinstance(event, PostbackEvent):

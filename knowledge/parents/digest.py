@@ -283,12 +283,12 @@ def plan(db: sqlite_utils.Database, week: date, *, note: str | None = None, excl
     handled (the ledger's). A digest is computed once per (ward, ages), not per parent."""
     subs, off, no_area, unknown = subscribers(db, week)
     skip = set(exclude)
-    secret = _secret(db) if any(u.startswith(FORGOTTEN_PREFIX) for u in skip) else None
+    key = secret(db) if any(u.startswith(FORGOTTEN_PREFIX) for u in skip) else None
     weeks = _Weeks(db, week, note)
     groups: dict[str, Group] = {}
     empty = 0
     for sub in sorted(subs, key=lambda s: s.priority):
-        if sub.user_id in skip or (secret and forgotten_id(secret, sub.user_id) in skip):
+        if sub.user_id in skip or (key and forgotten_id(key, sub.user_id) in skip):
             continue
         digest = weeks.digest(sub.area, sub.ages)
         if digest.empty and not digest.note:
@@ -566,7 +566,7 @@ def expire_keys(db: sqlite_utils.Database, week: date, now: datetime | None = No
     return len(old), users
 
 
-def _secret(db: sqlite_utils.Database, create: bool = False) -> bytes | None:
+def secret(db: sqlite_utils.Database, create: bool = False) -> bytes | None:
     """The base's key for ``forgotten_id``; made on first use (inside the caller's transaction)."""
     row = db.execute("SELECT value FROM meta WHERE key = ?", [SECRET_META_KEY]).fetchone()
     if row is None and create:
@@ -590,7 +590,7 @@ def forget_user(db: sqlite_utils.Database, user_id: str) -> None:
     if rows:
         db.execute(
             "UPDATE OR REPLACE digest_deliveries SET user_id = ? WHERE user_id = ?",
-            [forgotten_id(_secret(db, create=True), user_id), user_id],
+            [forgotten_id(secret(db, create=True), user_id), user_id],
         )
     purge_forgotten(db)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, timedelta
 
 import sqlite_utils
 
@@ -20,6 +20,9 @@ from knowledge.store.db import now_iso, writing
 logger = logging.getLogger(__name__)
 OLDEST_CHILD_YEARS = 18  # a birth month further back is a typo, not a child the bot serves
 LATEST_DUE_MONTHS = 10  # a due month further ahead is not a pregnancy
+# An unfollow's time is kept (under a keyed hash) this long: LINE redelivers within a day or so,
+# and an event older than the unfollow must not bring the profile back
+UNFOLLOW_KEEP_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,11 @@ def get(db: sqlite_utils.Database, user_id: str) -> Parent | None:
 
 
 def follow(db: sqlite_utils.Database, user_id: str, step: str | None = None) -> Parent:
-    """A parent added the account (or unblocked it): a fresh profile, setup from the start."""
+    """A parent added the account (or unblocked it): a fresh profile, setup from the start; an
+    earlier unfollow no longer stands (``unfollowed_after``)."""
     with writing(db):
         db.execute("DELETE FROM parents WHERE user_id = ?", [user_id])
+        _clear_unfollow(db, user_id)
         now = now_iso()
         db["parents"].insert(
             {
@@ -82,18 +87,52 @@ def follow(db: sqlite_utils.Database, user_id: str, step: str | None = None) -> 
     return get(db, user_id)
 
 
-def forget(db: sqlite_utils.Database, user_id: str) -> bool:
+def forget(db: sqlite_utils.Database, user_id: str, at_ms: int | None = None) -> bool:
     """A parent blocked or removed the account: delete what was kept of them. The digest's
     ledger keeps only a keyed hash in place of their id until the week is over, so following
-    back the same week does not bring that week's digest a second time."""
+    back the same week does not bring that week's digest a second time. ``at_ms`` (the channel's
+    time of the unfollow) is kept under a keyed hash too, for ``unfollowed_after``."""
     from knowledge.parents import digest  # the ledger's owner (imported here: digest reads parents' table)
 
     with writing(db):
         deleted = db.execute("DELETE FROM parents WHERE user_id = ?", [user_id]).rowcount
         digest.forget_user(db, user_id)
+        if at_ms is not None:
+            key = digest.forgotten_id(digest.secret(db, create=True), user_id)
+            db.execute(
+                "INSERT INTO unfollows(key, at_ms, recorded_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET at_ms = max(at_ms, excluded.at_ms), recorded_at = excluded.recorded_at",
+                [key, at_ms, clock.now().astimezone(UTC).isoformat(timespec="seconds")],
+            )
+            _purge_unfollows(db)
         _count(db, "unfollows")
     logger.info("parent unfollowed: profile %s", "deleted" if deleted else "was not kept")
     return bool(deleted)
+
+
+def unfollowed_after(db: sqlite_utils.Database, user_id: str, ts_ms: int) -> bool:
+    """Whether the parent unfollowed after ``ts_ms``: an event sent before an unfollow and worked
+    after it (a redelivery, a slow queue) must neither make nor change a profile."""
+    from knowledge.parents import digest
+
+    secret = digest.secret(db, create=False)
+    if secret is None:
+        return False
+    row = db.execute("SELECT at_ms FROM unfollows WHERE key = ?", [digest.forgotten_id(secret, user_id)]).fetchone()
+    return bool(row) and row[0] > ts_ms
+
+
+def _clear_unfollow(db: sqlite_utils.Database, user_id: str) -> None:
+    from knowledge.parents import digest
+
+    secret = digest.secret(db, create=False)
+    if secret is not None:
+        db.execute("DELETE FROM unfollows WHERE key = ?", [digest.forgotten_id(secret, user_id)])
+
+
+def _purge_unfollows(db: sqlite_utils.Database) -> None:
+    cutoff = (clock.now() - timedelta(days=UNFOLLOW_KEEP_DAYS)).astimezone(UTC).isoformat(timespec="seconds")
+    db.execute("DELETE FROM unfollows WHERE recorded_at < ?", [cutoff])
 
 
 def update(db: sqlite_utils.Database, user_id: str, **fields) -> Parent:

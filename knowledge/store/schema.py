@@ -420,3 +420,17 @@ def m013_applying(db: sqlite_utils.Database) -> None:
         kept = "\n".join(line for line in row["description"].splitlines() if not line.startswith(("定員：", "申込：")))
         if kept != row["description"]:
             db.execute("UPDATE activities SET description = ? WHERE id = ?", [kept or None, row["id"]])
+
+
+@migrations()
+def m014_pending(db: sqlite_utils.Database) -> None:
+    """Channel events taken off the queue and not yet worked (``knowledge.store.pending``), who
+    works each chat now (``chat_leases``), and when a parent last unfollowed (``unfollows``: a keyed
+    hash of the user id and LINE's time of the event, nothing else)."""
+    db["pending_events"].create(
+        {"channel": str, "event_id": str, "chat": str, "ts": int, "payload": str, "staged_at": str},
+        pk=("channel", "event_id"),
+    )
+    db["pending_events"].create_index(["channel", "chat", "ts"], if_not_exists=True)
+    db["chat_leases"].create({"channel": str, "chat": str, "holder": str, "until": float}, pk=("channel", "chat"))
+    db["unfollows"].create({"key": str, "at_ms": int, "recorded_at": str}, pk="key")
