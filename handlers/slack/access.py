@@ -69,12 +69,12 @@ def out_of_ward(
     ``channel`` (``knowledge.staff.wards.check``): the refusal, logged with who, where and which
     record of which ward, or None when the write may go ahead. Every Slack write path calls it
     right before writing: a modal or a button can be replayed or forged after it was opened."""
-    reach = access.reach(user, channel)
+    reach, wards = access.reach(user, channel), list(wards)
     try:
         check(db, reach, wards=wards, records=records)
     except OutOfWard as refused:
         logger.warning(
-            "refused %s by %s in channel %s (ward %s): %s %s belongs to %s",
+            "refused %s by %s in channel %s (ward %s): %s %s belongs to %s (it named wards %s, records %s)",
             what,
             user,
             channel,
@@ -82,6 +82,8 @@ def out_of_ward(
             refused.field,
             refused.record or "-",
             refused.area or "every ward",
+            wards,
+            dict(records or {}),
         )
         return refused
     return None
