@@ -4,6 +4,10 @@ Staff are allowed by user id (``SLACK_STAFF_USERS``) or by channel (``SLACK_STAF
 anyone in a staff channel is staff there); a channel's ward is the default ward of what is
 done in it. Everyone else is refused before anything is read or written.
 
+Which wards staff may write (``Access.reach``): every ward for a listed user, else the ward
+this configuration gives the channel. ``out_of_ward`` checks each write against it when the
+write is applied, with the records' wards read from the base (never from the payload).
+
 Slack retries a request it saw no answer to in three seconds (``X-Slack-Retry-Num``), and a
 slow network can deliver one twice. Each request is claimed once in the base's ``inbox`` (as
 LINE's webhook events are) under a key Slack makes unique per request (an event's
@@ -17,10 +21,12 @@ import hashlib
 import json
 import logging
 import sqlite3
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import sqlite_utils
 
+from knowledge.staff.wards import OutOfWard, Reach, check
 from knowledge.store import inbox
 from knowledge.store.db import busy_timeout
 
@@ -40,6 +46,47 @@ class Access:
 
     def ward(self, channel: str | None) -> str | None:
         return self.channels.get(channel or "") or self.default_area
+
+    def reach(self, user: str | None, channel: str | None) -> Reach:
+        """The wards ``user`` may write from ``channel``: every ward for a listed staff user,
+        else the staff channel's ward (from this configuration, never from a payload's ward)."""
+        if user and user in self.users:
+            return Reach(every=True)
+        return Reach(ward=self.channels.get(channel or ""))
+
+
+def out_of_ward(
+    db: sqlite_utils.Database,
+    access: Access,
+    user: str | None,
+    channel: str | None,
+    what: str,
+    *,
+    wards: Iterable[str | None] = (),
+    records: Mapping[str, str | int | None] | None = None,
+) -> OutOfWard | None:
+    """The ward check of one staff write (``what``) as it is applied, for ``user`` acting from
+    ``channel`` (``knowledge.staff.wards.check``): the refusal, logged with who, where and which
+    record of which ward, or None when the write may go ahead. Every Slack write path calls it
+    right before writing: a modal or a button can be replayed or forged after it was opened."""
+    reach, wards = access.reach(user, channel), list(wards)
+    try:
+        check(db, reach, wards=wards, records=records)
+    except OutOfWard as refused:
+        logger.warning(
+            "refused %s by %s in channel %s (ward %s): %s %s belongs to %s (it named wards %s, records %s)",
+            what,
+            user,
+            channel,
+            reach.ward or "-",
+            refused.field,
+            refused.record or "-",
+            refused.area or "every ward",
+            wards,
+            dict(records or {}),
+        )
+        return refused
+    return None
 
 
 def who(body: dict) -> tuple[str | None, str | None]:

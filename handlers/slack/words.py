@@ -201,6 +201,11 @@ ACTIONS = {
 }
 ALL_WARDS = "すべての区"
 
+# a write outside the staff member's wards (checked when it is applied)
+OUT_OF_WARD = "{area}の内容は、このチャンネルからは登録・変更できません。担当の区のチャンネルから操作してください。"
+OUT_OF_WARD_EVERY = "すべての区に向けた内容は、全区の担当として登録された職員だけが登録・変更できます。"
+NOTHING_CHANGED = "何も変更していません。"
+
 # field errors (modal response_action: errors)
 ERRORS = {
     "empty": "入力してください。",
@@ -226,6 +231,12 @@ FIELD_ERRORS = {
 
 def field_error(field: str, code: str) -> str:
     return FIELD_ERRORS.get((field, code)) or ERRORS.get(code) or ERRORS["empty"]
+
+
+def out_of_ward(area: str | None) -> str:
+    """Why a write was refused: ``area`` is the ward (or city) it would have touched, None for
+    every ward at once."""
+    return OUT_OF_WARD.format(area=area) if area else OUT_OF_WARD_EVERY
 
 
 def invalid_text(errors: dict[str, str], labels: dict[str, str]) -> str:

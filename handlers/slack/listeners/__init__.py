@@ -20,7 +20,8 @@ Listeners take what they need by name, as Bolt injects it (``ack``, ``body``, ``
 the ``logger`` Bolt injects (named after the app and the listener, at the root's level), so log
 lines read as they always have.
 
-Who may do what, and requests done once: ``handlers.slack.access``.
+Who may do what, which wards each write may touch (checked when the write is applied), and
+requests done once: ``handlers.slack.access``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Buttons: answer a group of unanswered questions, edit or cancel one of several events.
 
 A click is acknowledged first, then checked (the button may outlive its user's place on the
-staff list) and answered with a modal; its trigger id expires within Slack's three seconds.
+staff list, and its value may name another ward's record: ``click_refused``) and answered with
+a modal; its trigger id expires within Slack's three seconds.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import logging
 from slack_bolt import App
 
 from handlers.slack import modals, words
-from handlers.slack.access import Access, who
+from handlers.slack.access import Access, out_of_ward, who
 from handlers.slack.listeners.replies import ephemeral, guarded, open_modal, teller
 from handlers.slack.listeners.settings import Settings
-from knowledge.staff import events, faqs
+from knowledge.staff import events, faqs, wards
 
 logger = logging.getLogger(__package__)  # the package's one logger (handlers.slack.listeners) for every kind
 
@@ -44,6 +45,8 @@ def on_answer_button(ack, body, action, client, respond, context):
     lead = value.get("lead") if "lead" in value else next(iter(value.get("ids") or []), None)  # or an older button
     lead = int(lead) if str(lead).isdigit() else None
     with settings.db() as db:
+        if click_refused(db, settings, client, user, channel, named=[ward], records={wards.QUESTION: lead}):
+            return
         texts = group_texts(db, ward, lead)
     meta = {"channel": channel, "ward": ward, "lead": lead, "response_url": body.get("response_url") or ""}
     question = texts[0] if texts else ""
@@ -76,6 +79,8 @@ def on_event_button(ack, body, action, client, respond, context):
     mode = "cancel" if action.get("action_id") == EVENT_CANCEL else "edit"
     activity_id = action.get("value") or ""
     with settings.db() as db:
+        if click_refused(db, settings, client, user, channel, records={wards.EVENT: activity_id}):
+            return
         if events.get(db, activity_id) is None:
             ephemeral(client, channel, user, words.EVENT_NOT_FOUND.format(name=activity_id, ward=""))
             return
@@ -87,6 +92,17 @@ def on_event_button(ack, body, action, client, respond, context):
         }
         view = modals.event_mode_view(db, mode, activity_id, meta)
     open_modal(client, body.get("trigger_id"), view, teller(client, channel, user, respond))
+
+
+def click_refused(db, settings: Settings, client, user: str, channel: str, *, named=(), records=None) -> bool:
+    """Refuse a button whose ward or record lies outside the user's wards (its value may be
+    forged or outlive the staff member's channel), telling them in the channel; the modal it
+    would open is not opened, so nothing can be written through it."""
+    refused = out_of_ward(db, settings.access, user, channel, "button", wards=named, records=records)
+    if refused is None:
+        return False
+    ephemeral(client, channel, user, words.out_of_ward(refused.area))
+    return True
 
 
 def allowed_or_told(access: Access, client, user: str, channel: str) -> bool:

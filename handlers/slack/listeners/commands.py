@@ -19,7 +19,7 @@ import sqlite_utils
 from slack_bolt import App
 
 from handlers.slack import modals, render, words
-from handlers.slack.access import Access
+from handlers.slack.access import Access, out_of_ward
 from handlers.slack.listeners.after_write import AfterWrite
 from handlers.slack.listeners.replies import guarded, open_modal, report
 from handlers.slack.listeners.settings import Settings
@@ -28,7 +28,7 @@ from knowledge.lang import clock
 from knowledge.lang.audience import Ages
 from knowledge.lang.text import nfkc
 from knowledge.parents import digest
-from knowledge.staff import events, faqs
+from knowledge.staff import events, faqs, wards
 from knowledge.staff import progress as progress_mod
 from knowledge.staff import sheet as sheet_mod
 from knowledge.store import audit
@@ -204,6 +204,12 @@ def _programs_offered(db, ward: str | None, found: progress_mod.Lookup) -> list[
 
 
 def save_progress(db, call: Call, program_id: str, period: str, text: str) -> None:
+    refused = out_of_ward(
+        db, call.settings.access, call.user, call.channel, "/kosodate progress", records={wards.PROGRAM: program_id}
+    )
+    if refused is not None:
+        call.say(words.out_of_ward(refused.area))
+        return
     try:
         progress_mod.validate(program_id, period, text, db)
     except audit.Invalid as e:

@@ -1,7 +1,9 @@
 """Modal submissions: progress, an FAQ, an event added or edited, an event cancelled.
 
 A submission is checked before it is acknowledged, because a refusal must travel in the ack
-(``response_action: errors`` keeps the modal open with each field's error); once valid it is
+(``response_action: errors`` keeps the modal open with each field's error): first its ward
+(``ward_refused``: the ward it names and the wards of the records it touches, as the base has
+them, against the user's), then its fields. Once valid it is
 acknowledged (the modal closes), written, and confirmed after the index is rebuilt
 (``after_write``). Confirmations go to the ``response_url`` of the command or button that
 opened the modal (carried in ``private_metadata``), which works in channels the bot has not
@@ -16,10 +18,10 @@ from slack_bolt import App
 from slack_sdk.webhook import WebhookClient
 
 from handlers.slack import modals, render, words
-from handlers.slack.access import Access
+from handlers.slack.access import Access, out_of_ward
 from handlers.slack.listeners.replies import ephemeral, guarded, report
 from handlers.slack.listeners.settings import Settings
-from knowledge.staff import events, faqs
+from knowledge.staff import events, faqs, wards
 from knowledge.staff import progress as progress_mod
 from knowledge.staff import sheet as sheet_mod
 from knowledge.store import audit
@@ -44,6 +46,8 @@ def on_progress_submit(ack, body, view, client, context):
     if not submit_allowed(ack, settings.access, user, meta, view):
         return
     with settings.db() as db:
+        if ward_refused(ack, client, db, settings, user, meta, view, {wards.PROGRAM: values.get("program")}):
+            return
         if invalid(
             ack,
             view,
@@ -89,11 +93,14 @@ def on_faq_submit(ack, body, view, client, context):
     user, meta, values = submission(body, view)
     if not submit_allowed(ack, settings.access, user, meta, view):
         return
+    ward = meta.get("ward")
+    lead = meta.get("lead")
+    with settings.db() as db:
+        if ward_refused(ack, client, db, settings, user, meta, view, {wards.QUESTION: lead}):
+            return
     if invalid(ack, view, lambda: faqs.validate(values.get("question"), values.get("answer"), values.get("words"))):
         return
     ack()
-    ward = meta.get("ward")
-    lead = meta.get("lead")
     with settings.db() as db:
         row = faqs.add(
             db,
@@ -135,6 +142,10 @@ def on_event_submit(ack, body, view, client, context):
     today = settings.domain.clock.today()
     checked = []
     with settings.db() as db:
+        if ward_refused(
+            ack, client, db, settings, user, meta, view, {wards.EVENT: activity_id, wards.BASE: inp.base_id}
+        ):
+            return
         if invalid(ack, view, lambda: checked.append(events.check_edit(db, activity_id, inp, today))):
             return
     ack()
@@ -154,6 +165,9 @@ def on_cancel_submit(ack, body, view, client, context):
     user, meta, _values = submission(body, view)
     if not submit_allowed(ack, settings.access, user, meta, view):
         return
+    with settings.db() as db:
+        if ward_refused(ack, client, db, settings, user, meta, view, {wards.EVENT: meta.get("activity_id")}):
+            return
     ack()
     with settings.db() as db:
         row = events.cancel(db, meta.get("activity_id") or "", actor=f"slack:{user}")
@@ -207,6 +221,34 @@ def submit_allowed(ack, access: Access, user: str, meta: dict, view: dict) -> bo
         ack()
     logger.info("refused a modal submission from %s: not staff", user)
     return False
+
+
+def ward_refused(ack, client, db, settings: Settings, user: str, meta: dict, view: dict, records: dict) -> bool:
+    """Refuse a submission whose ward (``meta``'s) or records (``records``: kind -> id, their
+    wards read from the base) lie outside the user's wards, checked now, as it is applied: the
+    modal's metadata may be forged or outlive the staff member's channel. The refusal shows on
+    the refused record's field (else the first), as field errors do; a modal without fields
+    closes and the staff member is told in its channel. Nothing is written either way."""
+    refused = out_of_ward(
+        db,
+        settings.access,
+        user,
+        meta.get("channel"),
+        f"modal {view.get('callback_id')}",
+        wards=[meta.get("ward")],
+        records=records,
+    )
+    if refused is None:
+        return False
+    text = words.out_of_ward(refused.area)
+    present = modals.input_blocks(view)
+    if present:
+        block = refused.field if refused.field in present else present[0]
+        ack(response_action="errors", errors={block: text})
+    else:
+        ack()
+        ephemeral(client, meta.get("channel"), user, f"{text}{words.NOTHING_CHANGED}")
+    return True
 
 
 def invalid(ack, view: dict, check) -> bool:
