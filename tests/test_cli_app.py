@@ -174,3 +174,27 @@ def test_a_file_over_the_limit_is_refused_by_its_size(runner, tmp_path):
     assert _one_clear_line(result).startswith("events.csv: not imported: the file is larger than 20 MB")
     stats = json.loads(runner.invoke(cli, ["kb", "stats", "--json", "--db", str(tmp_path / "kb.db")]).output)
     assert stats["sources"] == []
+
+
+def test_api_ask_cuts_a_huge_answer_to_the_size_of_a_reply(tmp_path):
+    """A 2 MB FAQ answer stored in a base (before imports were bounded) came back whole."""
+    from bot.app import MAX_ANSWER_CHARS
+    from knowledge import open_db
+    from knowledge.importers import import_file
+    from knowledge.store.db import bump_version
+
+    faq = tmp_path / "faq.csv"
+    faq.write_text("question,answer\n母子手帳はどこでもらえますか？,区役所の窓口で交付します。\n", encoding="utf-8")
+    db = open_db(tmp_path / "kb.db")
+    import_file(db, faq)
+    db.execute("UPDATE faqs SET answer = ?", ["区役所の窓口で交付します。" + "あ" * 2_000_000])
+    bump_version(db)
+    db.conn.commit()
+    db.close()
+    client = create_app(Config(db_path=str(tmp_path / "kb.db"))).test_client()
+    response = client.get("/api/ask", query_string={"q": "母子手帳はどこでもらえますか？"})
+    body = response.get_json()
+    assert response.status_code == 200 and body["answered"]
+    assert "区役所の窓口で交付します。" in body["text"]
+    assert len(body["text"]) == MAX_ANSWER_CHARS and body["text"].endswith("…")
+    assert len(response.data) < 4 * MAX_ANSWER_CHARS
