@@ -99,6 +99,14 @@ def _write_probe(db) -> str | None:
     return None
 
 
+# The most characters /api/ask returns of an answer's text: what LINE's text message holds, so
+# the API shows what a parent would see (a 50 MB FAQ answer in a base was returned whole). An
+# item's words (title, place, audience) are cut at the width of a line of a card.
+MAX_ANSWER_CHARS = 5000
+MAX_ITEM_CHARS = 200
+ITEM_KEYS_KEPT = ("kind", "id")  # an item's handles: never cut
+
+
 def api_ask():
     """A question by GET (``?q=&area=&today=``) or POST (a JSON object or a form, same names)."""
     if len(request.query_string) > MAX_QUERY_BYTES:
@@ -124,7 +132,23 @@ def api_ask():
         )
     except (ValueError, AreaError) as e:
         return jsonify(error=str(e)), 400
-    return jsonify(answer.to_dict())
+    return jsonify(_bounded(answer.to_dict()))
+
+
+def _bounded(answer: dict) -> dict:
+    """The answer's JSON with its text within ``MAX_ANSWER_CHARS`` and each item's words within
+    ``MAX_ITEM_CHARS``, so a response stays the size of a reply whatever a record holds."""
+    answer["text"] = _cut(answer["text"], MAX_ANSWER_CHARS)
+    answer["items"] = [
+        {k: v if k in ITEM_KEYS_KEPT or not isinstance(v, str) else _cut(v, MAX_ITEM_CHARS) for k, v in item.items()}
+        for item in answer["items"]
+    ]
+    return answer
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, ending in … where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _body_params() -> dict | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import shutil
 
 import pytest
@@ -135,3 +136,65 @@ def test_export_writes_standard_csvs_that_import_back(runner, demo_db_path, tmp_
     assert result.exit_code == 0, result.output
     stats = json.loads(runner.invoke(cli, ["kb", "stats", "--json", "--db", str(fresh)]).output)
     assert stats["counts"]["activities"]["横浜市旭区"] >= 6
+
+
+# --- bounds: an import file's size, an answer's length ----------------------------------------
+
+
+def _one_clear_line(result) -> str:
+    """The command failed with exit 1 and one line of output, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_import_of_an_endless_file_ends_in_one_clear_line(runner, tmp_path):
+    """``kb import /dev/zero`` ended in a MemoryError traceback: the read stops past the limit."""
+    zero = pathlib.Path("/dev/zero")
+    if not zero.exists():
+        pytest.skip("no /dev/zero here")
+    result = runner.invoke(cli, ["kb", "import", str(zero), "--db", str(tmp_path / "kb.db")])
+    line = _one_clear_line(result)
+    assert line == (
+        "zero: not imported: the file is larger than 20 MB, the most an import reads: check the path, or split the file"
+    )
+
+
+def test_a_file_over_the_limit_is_refused_by_its_size(runner, tmp_path):
+    from knowledge.importers.base import MAX_FILE_BYTES
+
+    big = tmp_path / "events.csv"
+    with big.open("wb") as f:  # sparse: the size is known without writing it
+        f.write("イベント名,開始日\n".encode())
+        f.truncate(MAX_FILE_BYTES + 1)
+    result = runner.invoke(cli, ["kb", "import", str(big), "--db", str(tmp_path / "kb.db")])
+    assert _one_clear_line(result).startswith("events.csv: not imported: the file is larger than 20 MB")
+    stats = json.loads(runner.invoke(cli, ["kb", "stats", "--json", "--db", str(tmp_path / "kb.db")]).output)
+    assert stats["sources"] == []
+
+
+def test_api_ask_cuts_a_huge_answer_to_the_size_of_a_reply(tmp_path):
+    """A 2 MB FAQ answer stored in a base (before imports were bounded) came back whole."""
+    from bot.app import MAX_ANSWER_CHARS
+    from knowledge import open_db
+    from knowledge.importers import import_file
+    from knowledge.store.db import bump_version
+
+    faq = tmp_path / "faq.csv"
+    faq.write_text("question,answer\n母子手帳はどこでもらえますか？,区役所の窓口で交付します。\n", encoding="utf-8")
+    db = open_db(tmp_path / "kb.db")
+    import_file(db, faq)
+    db.execute("UPDATE faqs SET answer = ?", ["区役所の窓口で交付します。" + "あ" * 2_000_000])
+    bump_version(db)
+    db.conn.commit()
+    db.close()
+    client = create_app(Config(db_path=str(tmp_path / "kb.db"))).test_client()
+    response = client.get("/api/ask", query_string={"q": "母子手帳はどこでもらえますか？"})
+    body = response.get_json()
+    assert response.status_code == 200 and body["answered"]
+    assert "区役所の窓口で交付します。" in body["text"]
+    assert len(body["text"]) == MAX_ANSWER_CHARS and body["text"].endswith("…")
+    assert len(response.data) < 4 * MAX_ANSWER_CHARS

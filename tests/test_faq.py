@@ -174,3 +174,33 @@ def test_a_bare_question_leans_to_the_general_faq_not_one_asking_where_or_when()
 
 class _EMPTY:  # an index that names no areas
     areas: list = []
+
+
+@pytest.mark.parametrize("layout", ["csv", "json"])
+def test_an_answer_longer_than_a_reply_is_refused_the_others_imported(tmp_path, layout):
+    from knowledge.importers.base import MAX_FIELD_CHARS
+
+    faqs = [
+        ("1", "母子手帳はどこでもらえますか？", "区役所の窓口で交付します。"),
+        ("2", "予防接種の予約は？", "あ" * (MAX_FIELD_CHARS + 1)),
+        ("3", "い" * 5000, "短い答え"),
+    ]
+    if layout == "csv":
+        path = tmp_path / "faq.csv"
+        path.write_text("id,question,answer\n" + "".join(f"{i},{q},{a}\n" for i, q, a in faqs), encoding="utf-8")
+        where = ["line 3", "line 4"]
+    else:
+        path = tmp_path / "faq.json"
+        items = [{"faq_id": i, "question": q, "answer": a} for i, q, a in faqs]
+        path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+        where = ["item 2", "item 3"]
+    db = open_db(tmp_path / "kb.db")
+    with pytest.raises(ImportRejected) as e:
+        import_file(db, path)
+    assert [str(x) for x in e.value.errors] == [
+        f"{where[0]}: answer is 4,001 characters long; a reply shows at most 4,000",
+        f"{where[1]}: question is 5,000 characters long; a reply shows at most 4,000",
+    ]
+    report = import_file(db, path, skip_invalid=True)
+    assert report.counts["faqs"] == 1
+    assert [r["faq_id"] for r in db["faqs"].rows] == ["1"]

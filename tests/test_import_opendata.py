@@ -489,3 +489,66 @@ def test_old_layout_facilities_and_bad_rows(db, tmp_path):
 def test_address_parts_with_the_kawaguchi_quirk():
     assert common.address_from_parts("埼玉県", "川口市栄町1-2-19", "栄町", "1-2-19") == "埼玉県川口市栄町1-2-19"
     assert common.address_from_parts("埼玉県", "川口市", "本町1丁目", "1") == "埼玉県川口市本町1丁目1"
+
+
+# --- bounds: rules a ward means, text a reply can show ----------------------------------------
+
+
+def test_rules_more_often_than_daily_are_refused_row_by_row(db, tmp_path):
+    rows = [
+        old_event(イベント名="赤ちゃんひろば", 開始日時特記事項="毎週水曜日"),  # line 2
+        old_event(イベント名="毎秒ひろば", 開始日時特記事項="FREQ=SECONDLY"),  # line 3
+        old_event(イベント名="毎分ひろば", 開始日時特記事項="RRULE:FREQ=MINUTELY;INTERVAL=30"),  # line 4
+        old_event(イベント名="毎時ひろば", 開始日時特記事項="freq=hourly"),  # line 5
+        old_event(イベント名="一日二回ひろば", 開始日時特記事項="FREQ=DAILY;BYHOUR=9,13"),  # line 6
+        old_event(イベント名="夏の絵画展", 開始日="2026/04/01", 終了日="2027/03/31", 開始日時特記事項="FREQ=DAILY"),
+    ]
+    path = write(tmp_path / "e.csv", csv_text(OLD_EVENT_COLUMNS, rows))
+    with pytest.raises(ImportRejected) as info:
+        import_file(db, path)
+    assert [(e.line, e.reason) for e in info.value.errors] == [
+        (3, "開始日時特記事項 repeats more often than daily (FREQ=SECONDLY); an event may repeat daily at most"),
+        (4, "開始日時特記事項 repeats more often than daily (FREQ=MINUTELY); an event may repeat daily at most"),
+        (5, "開始日時特記事項 repeats more often than daily (FREQ=HOURLY); an event may repeat daily at most"),
+        (6, "開始日時特記事項 gives more than 400 dates a year; an event may repeat daily at most"),
+    ]
+    assert db["activities"].count == 0
+
+    report = import_file(db, path, skip_invalid=True)
+    assert [e.line for e in report.errors] == [3, 4, 5, 6]
+    got = activities(db)
+    assert set(got) == {"赤ちゃんひろば", "夏の絵画展"}
+    assert got["赤ちゃんひろば"]["recurrence"] == "FREQ=WEEKLY;BYDAY=WE"
+    assert (got["夏の絵画展"]["recurrence"], got["夏の絵画展"]["recurrence_until"]) == ("FREQ=DAILY", "2027-03-31")
+
+
+def test_cells_longer_than_a_reply_are_refused_with_their_length(db, tmp_path):
+    from knowledge.importers.base import MAX_FIELD_CHARS
+
+    rows = [
+        old_event(イベント名="親子ひろば", 開始日="2026/05/01", 説明="あ" * MAX_FIELD_CHARS),  # line 2: just fits
+        old_event(イベント名="長い説明", 開始日="2026/05/02", 説明="い" * (MAX_FIELD_CHARS + 1)),  # line 3
+        old_event(イベント名="長い料金", 開始日="2026/13/03", **{"料金（詳細）": "う" * 50_000}),  # line 4
+    ]
+    path = write(tmp_path / "e.csv", csv_text(OLD_EVENT_COLUMNS, rows))
+    report = import_file(db, path, skip_invalid=True)
+    assert [(e.line, e.reason) for e in report.errors] == [
+        (3, "説明 is 4,001 characters long; a reply shows at most 4,000"),
+        (4, "料金（詳細） is 50,000 characters long; a reply shows at most 4,000"),  # the length alone: no quote
+    ]
+    assert set(activities(db)) == {"親子ひろば"}
+
+
+def test_summary_and_description_together_longer_than_a_reply_are_refused():
+    columns = common.EVENTS_NEW_COLUMNS
+    row = {
+        "全国地方公共団体コード": "232025",
+        "地方公共団体名": "愛知県岡崎市",
+        "イベント名": "親子講座",
+        "開始日": "2026/05/01",
+    }
+    text = csv_text(columns, [row | {"概要": "え" * 2500, "説明": "お" * 2500}])
+    parsed = opendata_events.parse(text, name="e.csv")
+    assert [(e.line, e.reason) for e in parsed.errors] == [
+        (2, "概要 with 説明 is 5,001 characters long; a reply shows at most 4,000")
+    ]

@@ -7,7 +7,8 @@ from dateutil.rrule import rrulestr
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from knowledge.lang.recurrence import describe, expand, parse_recurrence
+from knowledge.lang import recurrence
+from knowledge.lang.recurrence import describe, expand, parse_recurrence, rule_problem
 
 
 @pytest.mark.parametrize(
@@ -198,6 +199,12 @@ HANDWRITTEN = st.sampled_from(
         "FREQ=DAILY;INTERVAL=3",
         "FREQ=DAILY;INTERVAL=10;BYMONTH=1,7",
         "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU",
+        # positions in a month are counted with BYMONTH set aside and the months filtered after
+        "FREQ=MONTHLY;BYMONTH=1,7;BYSETPOS=-1;BYDAY=MO,TU,WE,TH,FR",
+        # an UNTIL or a COUNT, with the rule expanded whole calendar cycles later
+        "FREQ=WEEKLY;UNTIL=20270315;BYDAY=MO,TH",
+        "FREQ=MONTHLY;BYDAY=+2TU;UNTIL=20300101T000000Z",
+        "FREQ=DAILY;COUNT=50",
     ]
 )
 
@@ -253,3 +260,131 @@ def test_expansion_anywhere_in_the_calendar_never_raises(rule, start, window_sta
     got = expand(rule, start, None, window_start, window_end)
     assert got == sorted(got)
     assert all(max(start, window_start) <= d <= window_end for d in got)
+
+
+# --- bounds: what a ward means, and what one expansion may cost ------------------------------
+
+START = date(2025, 4, 1)
+
+
+@pytest.mark.parametrize(
+    "rule, reason",
+    [
+        ("FREQ=SECONDLY", "repeats more often than daily (FREQ=SECONDLY)"),
+        ("FREQ=MINUTELY;INTERVAL=30", "repeats more often than daily (FREQ=MINUTELY)"),
+        ("RRULE:FREQ=HOURLY;BYHOUR=10", "repeats more often than daily (FREQ=HOURLY)"),
+        ("FREQ=DAILY;BYHOUR=9,13", "gives more than 400 dates a year"),  # 730
+        ("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR=9,13;UNTIL=20250501", "gives more than 400 dates a year"),
+        ("FREQ=DAILY;BYMONTHDAY=30;BYYEARDAY=60", "has BYYEARDAY, which a FREQ=DAILY rule does not take"),
+        ("FREQ=WEEKLY;BYMONTHDAY=3", "has BYMONTHDAY, which a FREQ=WEEKLY rule does not take"),
+        ("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;BYSETPOS=1", "has BYSETPOS, which a FREQ=DAILY rule does not take"),
+        ("FREQ=YEARLY;BYEASTER=0", "has BYEASTER, which a FREQ=YEARLY rule does not take"),
+        ("FREQ=MONTHLY;BYMONTHDAY=32", "has BYMONTHDAY=32, which names no day"),
+    ],
+)
+def test_rules_beyond_a_ward_are_refused_with_a_reason(rule, reason):
+    assert reason in rule_problem(rule, START)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    ["FREQ=SECONDLY", "FREQ=HOURLY", "FREQ=WEEKLY;BYMONTHDAY=3", "FREQ=DAILY;BYSETPOS=1", "FREQ=DAILY;BYMONTHDAY=0"],
+)
+def test_a_stored_rule_of_a_shape_no_ward_means_gives_no_dates(rule):
+    """A rule stored before imports were checked, or written by hand into the base."""
+    assert expand(rule, START, None, date(2026, 7, 6), date(2026, 7, 12)) == []
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        parse_recurrence("毎日"),
+        parse_recurrence("毎週水曜日"),
+        parse_recurrence("毎月第2火曜日"),
+        parse_recurrence("毎年5月第3日曜日"),
+        "FREQ=DAILY;COUNT=500",  # dense as a day is, whatever its end
+        "FREQ=WEEKLY;BYDAY=SA;BYHOUR=10,14",  # two sessions each Saturday: 104 a year
+        "FREQ=MONTHLY;BYSETPOS=-1;BYDAY=MO,TU,WE,TH,FR",
+    ],
+)
+def test_daily_and_slower_rules_are_kept(rule):
+    assert rule_problem(rule, START) is None
+
+
+def test_a_daily_rule_in_a_leap_year_is_within_the_bound():
+    assert rule_problem("FREQ=DAILY", date(2028, 1, 1)) is None  # 366 dates
+    assert len(expand("FREQ=DAILY", date(2028, 1, 1), None, date(2028, 1, 1), date(2028, 12, 31))) == 366
+
+
+class CountingRules:
+    """``rrulestr`` as ``recurrence`` calls it, counting the dates each rule gives and noting its
+    DTSTART: what an expansion costs, read without a clock."""
+
+    def __init__(self):
+        self.taken: list[int] = []
+        self.starts: list[datetime] = []
+
+    def __call__(self, text, **kwargs):
+        rule = rrulestr(text, **kwargs)
+        self.starts.append(kwargs["dtstart"])
+        self.taken.append(0)
+        return self._counted(rule, len(self.taken) - 1)
+
+    def _counted(self, rule, slot):
+        for moment in rule:
+            self.taken[slot] += 1
+            yield moment
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    counter = CountingRules()
+    monkeypatch.setattr(recurrence, "rrulestr", counter)
+    return counter
+
+
+def test_a_rule_of_every_second_in_the_base_costs_a_listing_nothing(demo_db, counting):
+    """今週のイベント ran past 20 s with FREQ=SECONDLY stored: such a rule is not expanded at all."""
+    from knowledge import ask
+    from knowledge.answers.listings import events_between
+
+    area = demo_db.execute("SELECT area FROM activities WHERE recurrence IS NOT NULL LIMIT 1").fetchone()[0]
+    demo_db["activities"].insert(
+        {
+            "id": "act-every-second",
+            "title": "毎秒ひろば",
+            "kind": "event",
+            "area": area,
+            "audience": "[]",
+            "recurrence": "FREQ=SECONDLY",
+            "recurrence_start": "2025-04-01",
+        }
+    )
+    listed = events_between(demo_db, area, date(2026, 7, 6), date(2026, 7, 12))
+    assert listed and "毎秒ひろば" not in [e.title for e in listed]
+    answer = ask(demo_db, "今週のイベント", area=area, today=date(2026, 7, 8))
+    assert answer.text and "毎秒ひろば" not in answer.text
+    assert counting.taken and max(counting.taken) <= recurrence.MAX_EXPANDED
+
+
+def test_a_rule_of_many_times_a_day_is_cut_at_the_cap(counting):
+    every_minute = "FREQ=DAILY;BYHOUR=" + ",".join(map(str, range(24))) + ";BYMINUTE=" + ",".join(map(str, range(60)))
+    got = expand(every_minute, START, None, date(2026, 7, 6), date(2026, 7, 12))
+    assert got and set(got) == {date(2026, 7, 6), date(2026, 7, 7)}  # 1,440 a day: the cap ends day two
+    assert counting.taken == [recurrence.MAX_EXPANDED + 1]  # the cap's own date is fetched, then left
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=MONTHLY;BYDAY=+5MO;BYMONTHDAY=1",  # a fifth Monday is never the first
+        "FREQ=DAILY;INTERVAL=7;BYDAY=TU",  # from a Monday, every seventh day is a Monday
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6",
+    ],
+)
+def test_a_rule_that_matches_no_day_searches_one_calendar_cycle_at_most(rule, counting):
+    """dateutil searches for a next date up to year 9999: the rule is expanded in the calendar's
+    last 400-year cycle, so that search ends within one cycle of the window."""
+    assert expand(rule, date(2026, 4, 6), None, date(2026, 7, 6), date(2026, 7, 12)) == []
+    assert counting.starts and all(date.max.year - s.year < recurrence.CALENDAR_CYCLE for s in counting.starts)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from knowledge.importers.base import Parsed, RowError, UnreadableFile, decode
+from knowledge.importers.base import Parsed, RowError, UnreadableFile, decode, read_bounded
 from knowledge.lang.audience import age_columns
 from knowledge.search.embed import DEFAULT_MEANING, Meaning, Progress
 from knowledge.store.areas import ensure_area
@@ -112,7 +112,7 @@ def detect(text: str, name: str):
 
 def parse_path(path: str | pathlib.Path, *, area=None, fiscal_year=None) -> tuple[Parsed, bytes]:
     path = pathlib.Path(path)
-    data = path.read_bytes()
+    data = read_bounded(path)
     text = decode(data)
     module = detect(text, path.name)
     parsed = module.parse(text, name=path.name, area=area, fiscal_year=fiscal_year)

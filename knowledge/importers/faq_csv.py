@@ -7,7 +7,7 @@ id is the FAQ's public ``faq_id``; the row's key adds the source (``importers.fa
 
 from __future__ import annotations
 
-from knowledge.importers.base import Parsed, RowError, make_id
+from knowledge.importers.base import Parsed, RowError, long_fields, make_id
 from knowledge.lang.csvrows import header_of, read_csv
 
 REQUIRED = {"question", "answer"}
@@ -27,6 +27,10 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
         missing = [c for c in ("question", "answer") if not row.get(c)]
         if missing:
             parsed.errors.append(RowError(line, f"{' and '.join(missing)} is empty"))
+            continue
+        too_long = long_fields({c: row[c] for c in ("question", "answer")})
+        if too_long:
+            parsed.errors.append(RowError(line, too_long))
             continue
         row_area = area or row.get("area") or None
         parsed.add(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from knowledge.importers.base import Parsed, RowError
+from knowledge.importers.base import Parsed, RowError, long_fields
 from knowledge.lang.csvrows import header_of, read_csv
 
 COLUMNS = {"faq_id", "question", "answer"}
@@ -63,6 +63,10 @@ def parse(text: str, *, name: str, area: str | None = None, fiscal_year: int | N
         if problems:
             reason = f"{' and '.join(problems)} is empty"
             parsed.errors.append(_error(unit, number, reason))
+            continue
+        too_long = long_fields({"question": question, "answer": answer})
+        if too_long:
+            parsed.errors.append(_error(unit, number, too_long))
             continue
         if faq_id in seen:
             parsed.errors.append(_error(unit, number, f"faq_id {faq_id} appears twice"))

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from knowledge.importers.base import RowError
+from knowledge.importers.base import RowError, too_long
 from knowledge.lang.csvrows import norm_header, read_csv
 from knowledge.lang.text import nfkc
 from knowledge.store.areas import split_city_ward
@@ -308,6 +308,13 @@ def read_table(text: str, aliases: dict[str, list[str]]) -> Table:
         for line, cells in csv_table.rows
     ]
     return Table(header, labels, unmapped, unknown, records, csv_table.errors)
+
+
+def long_cells(rec: Record, table: Table) -> list[str]:
+    """Reasons for the row's cells longer than a reply can show (``base.MAX_FIELD_CHARS``), by
+    the file's own column names; [] when none is."""
+    reasons = (too_long(table.label(name), value) for name, value in rec.values.items())
+    return [r for r in reasons if r]
 
 
 def columns_note(table: Table) -> str | None:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from knowledge.importers import opendata_common as common
-from knowledge.importers.base import Parsed, RowError, make_id
+from knowledge.importers.base import Parsed, RowError, make_id, too_long
 from knowledge.lang.audience import TAG_ORDER, audience_tags
 from knowledge.lang.csvrows import header_of
-from knowledge.lang.recurrence import parse_recurrence
+from knowledge.lang.recurrence import parse_recurrence, rule_problem
 from knowledge.lang.text import nfkc
 
 # Our field -> the column names of both layouts (first present wins).
@@ -135,6 +135,9 @@ class EventRow:
 
 def _row(rec: common.Record, table: common.Table, area: str | None) -> EventRow:
     """Validate and convert one record; raise ValueError with every problem of the row."""
+    long = common.long_cells(rec, table)
+    if long:  # refused for that alone: the other reasons would quote the long cell
+        raise ValueError("; ".join(long))
     problems = []
     label = table.label
     title = rec.get("title")
@@ -156,14 +159,16 @@ def _row(rec: common.Record, table: common.Table, area: str | None) -> EventRow:
         problems.append(
             f"{label('end_date')} '{rec.get('end_date')}' is before {label('start_date')} '{rec.get('start_date')}'"
         )
+    note = common.clean_text(rec.get("date_note"))
+    rule = parse_recurrence(note)
+    description = _description(rec.get("summary"), rec.get("description"))
+    problems += _out_of_bounds(table, rule, start, description)
     if problems:
         raise ValueError("; ".join(problems))
 
-    note = common.clean_text(rec.get("date_note"))
     start_time, end_time = common.time_or_text(rec.get("start_time")), common.time_or_text(rec.get("end_time"))
     if not start_time and note:
         start_time, end_time = common.times_in_text(note)
-    description = _description(rec.get("summary"), rec.get("description"))
     ages = common.join_nonempty([rec.get("audience"), rec.get("audience_note")])
     own_id = rec.get("own_id")
     fields = {
@@ -192,7 +197,7 @@ def _row(rec: common.Record, table: common.Table, area: str | None) -> EventRow:
         start_time=start_time,
         end_time=end_time,
         note=note,
-        rule=parse_recurrence(note),
+        rule=rule,
         fields=fields,
         tags=audience_tags(
             ages,
@@ -205,6 +210,22 @@ def _row(rec: common.Record, table: common.Table, area: str | None) -> EventRow:
         sample=1 if "サンプル" in rec.get("note") else 0,
         status=status_of(rec.get("status"), title),
     )
+
+
+def _out_of_bounds(table: common.Table, rule: str | None, start: str | None, description: str | None) -> list[str]:
+    """Reasons a row is outside what a ward means or a reply can show: a rule in 開始日時特記事項
+    more often than daily or giving more than a few hundred dates a year
+    (``recurrence.rule_problem``, counted from the row's 開始日), or 概要 with 説明 longer
+    than a reply shows (each cell alone is checked by ``common.long_cells``)."""
+    reasons = []
+    if rule:
+        problem = rule_problem(rule, date.fromisoformat(start or common.DEFAULT_RECURRENCE_START))
+        if problem:
+            reasons.append(f"{table.label('date_note')} {problem}")
+    joined = too_long(f"{table.label('summary')} with {table.label('description')}", description)
+    if joined:
+        reasons.append(joined)
+    return reasons
 
 
 _CANCELLED = re.compile(r"中止|取り?止め|取りやめ|休止|開催なし")

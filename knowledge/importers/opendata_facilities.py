@@ -67,7 +67,7 @@ def detect(text: str, name: str) -> bool:
 
 def _validate(rec: common.Record, table: common.Table) -> tuple[float | None, float | None]:
     """Coordinates of a valid row; ValueError naming every problem of an invalid one."""
-    problems = []
+    problems = common.long_cells(rec, table)
     if not rec.get("name"):
         problems.append(f"{table.label('name')} is empty")
     coordinates = []

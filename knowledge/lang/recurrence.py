@@ -6,11 +6,18 @@ asks about, with python-dateutil's ``rrule`` doing the calendar arithmetic. ``de
 rule back into Japanese for exports and answers; ``parse_recurrence(describe(r)) == r`` for
 every rule ``parse_recurrence`` produces.
 
-Pure functions: no database, no I/O.
+Rules are kept to what a ward means: ``rule_problem`` says why an imported rule is not (more
+often than daily, more than ``MAX_DATES_A_YEAR`` dates a year), and ``expand`` refuses such a
+shape and stops after ``MAX_EXPANDED`` dates whatever a stored rule says, so no rule can make a
+listing or the digest run for seconds (``FREQ=SECONDLY`` once made 今週のイベント take 20 s).
+
+Pure functions: no database; a stored rule that expansion refuses or cuts short is logged once.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from datetime import date, datetime, time
 
@@ -18,12 +25,43 @@ from dateutil.rrule import rrulestr
 
 from knowledge.lang.text import nfkc
 
+logger = logging.getLogger(__name__)
+
 WEEKDAY_CODES = {"月": "MO", "火": "TU", "水": "WE", "木": "TH", "金": "FR", "土": "SA", "日": "SU"}
 CODE_ORDER = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 CODE_NAMES = {code: jp for jp, code in WEEKDAY_CODES.items()}
 ALL_MONTHS = list(range(1, 13))
 ODD_MONTHS = [1, 3, 5, 7, 9, 11]
 EVEN_MONTHS = [2, 4, 6, 8, 10, 12]
+
+# How often a ward's events may repeat: a day is the finest unit a listing shows. SECONDLY,
+# MINUTELY and HOURLY rules name moments, not days (an RRULE typed into 開始日時特記事項).
+WARD_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+# The most dates a year an imported rule may give: every day of a leap year, with room for a
+# rule that names two times on a few days; 毎日 at two hours (730) is not a ward's calendar.
+MAX_DATES_A_YEAR = 400
+# The most dates one expansion takes from dateutil, counted from where it starts (just before
+# the window, or a COUNT rule's first date): a daily rule over five years, past the longest
+# window asked (``schedule.upcoming``'s 400 days). A stored rule that gives more is cut here.
+MAX_EXPANDED = 2000
+# Rule parts and the frequencies they may go with. RFC 5545 (3.3.10) allows BYWEEKNO and
+# BYYEARDAY only in YEARLY rules and BYMONTHDAY in no WEEKLY one; BYSETPOS is kept to MONTHLY and
+# YEARLY here, since a day or a week of dates has nothing to pick by position, and BYEASTER
+# (dateutil's own, not RFC 5545) to none: Easter is no ward's calendar, and it alone does not
+# repeat with the calendar's 400-year cycle that ``_dates`` relies on.
+PART_FREQUENCIES = {
+    "BYWEEKNO": ("YEARLY",),
+    "BYYEARDAY": ("YEARLY",),
+    "BYMONTHDAY": ("DAILY", "MONTHLY", "YEARLY"),
+    "BYSETPOS": ("MONTHLY", "YEARLY"),
+    "BYEASTER": (),
+}
+# The largest day, week or position a part can name (negative ones count from the end); dateutil
+# takes BYMONTHDAY=32, which matches no day and makes a daily rule search 400 years (0.4 s).
+PART_LIMITS = {"BYMONTHDAY": 31, "BYYEARDAY": 366, "BYWEEKNO": 53, "BYSETPOS": 366}
+# The Gregorian calendar repeats every 400 years (146,097 days, a whole number of weeks): the
+# same weekdays, month lengths, leap days and ISO weeks, so a rule gives the same dates there.
+CALENDAR_CYCLE = 400
 
 _WD = "[月火水木金土日]"
 _SEP = "[・、,と及びおよ]"
@@ -280,6 +318,64 @@ def _canonical(rrule: str) -> str | None:
     return _format(canonical)
 
 
+def _shape_problem(rrule: str) -> str | None:
+    """Why a rule's frequency or parts are outside what a ward means; None when they are not.
+
+    Cheap (no dateutil): ``expand`` asks it of every stored rule it expands.
+    """
+    try:
+        parts = _split_rule(rrule)
+    except ValueError:
+        return "is not an RRULE"
+    freq = parts.get("FREQ", "")
+    if freq not in WARD_FREQUENCIES:
+        return f"repeats more often than daily (FREQ={freq}); an event may repeat daily at most"
+    for part, frequencies in PART_FREQUENCIES.items():
+        if part in parts and freq not in frequencies:
+            return f"has {part}, which a FREQ={freq} rule does not take"
+    for part, limit in PART_LIMITS.items():
+        if part in parts and not all(_within(v, limit) for v in parts[part].split(",")):
+            return f"has {part}={parts[part]}, which names no day (at most {limit} either way)"
+    return None
+
+
+def _within(value: str, limit: int) -> bool:
+    """A part's value is a whole number from 1 to ``limit``, or from -1 to -``limit``."""
+    try:
+        number = int(value)
+    except ValueError:
+        return False
+    return 1 <= abs(number) <= limit
+
+
+def rule_problem(rrule: str, start: date) -> str | None:
+    """Why an imported rule is refused, as the end of a sentence about its cell; None when kept.
+
+    Kept: daily and slower, with parts that go with its frequency, giving at most
+    ``MAX_DATES_A_YEAR`` dates in the year from ``start`` (counted without the rule's COUNT or
+    UNTIL, since how dense a rule is does not depend on when it ends; the count stops one past
+    the bound). The Slack modal refuses RRULE text outright; an import cannot, since the CSV
+    export writes a rule it cannot phrase in Japanese as RRULE text, and a re-import reads it back.
+    """
+    problem = _shape_problem(rrule)
+    if problem:
+        return problem
+    parts = {k: v for k, v in _split_rule(rrule).items() if k not in ("COUNT", "UNTIL")}
+    body = ";".join(f"{k}={v}" for k, v in parts.items())
+    last = date.fromordinal(min(start.toordinal() + 364, date.max.toordinal()))
+    found, _cut = _dates(body, start, start, last, limit=MAX_DATES_A_YEAR + 1)
+    if len(found) > MAX_DATES_A_YEAR:
+        return f"gives more than {MAX_DATES_A_YEAR} dates a year; an event may repeat daily at most"
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _warn_once(rrule: str, why: str) -> None:
+    """Log a stored rule that expansion refuses or cuts short, once per rule and process: every
+    listing expands every rule of its window, and would otherwise log it on every question."""
+    logger.warning("recurrence %r %s; fix or re-import its event", rrule[:200], why)
+
+
 # Parts that, when all absent, make dateutil take the days from DTSTART (its weekday for
 # WEEKLY, its day for MONTHLY, its month and day for YEARLY).
 _DAY_PARTS = ("BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYEASTER")
@@ -343,11 +439,13 @@ def _month_filter(rrule: str) -> tuple[str, set[int] | None]:
     date.max when none comes: a rule whose periods all fall in closed months (隔月 counted from
     an even month, with 奇数月) would cost every period up to year 9999. Without BYMONTH every
     period yields, and filtering the months afterwards gives the same dates. BYMONTH is more
-    than a filter with BYSETPOS (positions are counted after it) and in a YEARLY rule with an
-    ordinal BYDAY (第3日曜日 of the month, not of the year); such rules are kept whole.
+    than a filter with BYSETPOS in a YEARLY rule (positions are counted in the year after it)
+    and in a YEARLY rule with an ordinal BYDAY (第3日曜日 of the month, not of the year); such
+    rules are kept whole. A MONTHLY rule's period is one month, wholly in BYMONTH or not, so
+    its positions are the same with or without it.
     """
     parts = _split_rule(rrule)
-    if "BYMONTH" not in parts or "BYSETPOS" in parts:
+    if "BYMONTH" not in parts or ("BYSETPOS" in parts and parts.get("FREQ") != "MONTHLY"):
         return rrule, None
     if parts.get("FREQ") == "YEARLY" and re.search(r"\d", parts.get("BYDAY", "")):
         return rrule, None
@@ -362,24 +460,67 @@ def _month_filter(rrule: str) -> tuple[str, set[int] | None]:
     return ";".join(kept), months
 
 
-def _dates(rrule: str, dtstart: date, low: date, high: date) -> list[date]:
-    """Dates of the rule from ``dtstart`` between low and high (both included).
+def _moved(day: date, years: int) -> date:
+    """``day`` moved by ``years``, a whole number of calendar cycles: the same month and day."""
+    return day.replace(year=day.year + years) if years else day
 
+
+def _until_moved(rrule: str, years: int, high: date) -> str:
+    """The rule with its UNTIL moved by ``years``; an UNTIL after ``high`` is dropped (the window
+    ends first), which also keeps the moved rule within the calendar."""
+    if not years:
+        return rrule
+    kept = []
+    for part in rrule.strip().split(";"):
+        name, _, value = part.partition("=")
+        m = re.match(r"(\d{4})(\d{2})(\d{2})", value.strip()) if name.strip().upper() == "UNTIL" else None
+        if m:
+            try:
+                until = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                until = None
+            if until and until > high:
+                continue
+            if until:
+                part = f"{name}={until.year + years:04d}{value.strip()[4:]}"
+        kept.append(part)
+    return ";".join(kept)
+
+
+def _dates(rrule: str, dtstart: date, low: date, high: date, limit: int = MAX_EXPANDED) -> tuple[list[date], bool]:
+    """Dates of the rule from ``dtstart`` between low and high (both included), and whether the
+    rule was cut short: at most ``limit`` dates are taken from dateutil, those before ``low``
+    included, so what a rule gives is bounded whatever it says.
+
+    dateutil stops searching for a next date only at year 9999: a rule whose filters match no
+    day after the window (FREQ=MONTHLY;BYDAY=+5MO;BYMONTHDAY=1) would cost every period up to
+    there. The rule is expanded whole calendar cycles later instead (``CALENDAR_CYCLE``), in
+    the calendar's last cycle after the window, so such a search ends within 400 years.
     dateutil builds a whole week, month or year at a time, and raises when that period runs
     past date.max; the dates before that point have been yielded in order, so they are kept.
+    A rule dateutil cannot read gives no dates.
     """
-    rule = rrulestr(rrule, dtstart=datetime.combine(dtstart, time()), ignoretz=True)
+    years = (date.max.year - high.year) // CALENDAR_CYCLE * CALENDAR_CYCLE
+    try:
+        rule = rrulestr(
+            _until_moved(rrule, years, high), dtstart=datetime.combine(_moved(dtstart, years), time()), ignoretz=True
+        )
+    except (ValueError, TypeError):
+        return [], False
+    low, high = _moved(low, years), _moved(high, years)
     out: list[date] = []
     try:
-        for moment in rule:
+        for taken, moment in enumerate(rule):
+            if taken == limit:
+                return out, True
             day = moment.date()
             if day > high:
                 break
             if day >= low:
-                out.append(day)
+                out.append(_moved(day, -years))
     except (ValueError, OverflowError):
         pass
-    return out
+    return out, False
 
 
 def expand(rrule: str, start: date, until: date | None, window_start: date, window_end: date) -> list[date]:
@@ -390,11 +531,28 @@ def expand(rrule: str, start: date, until: date | None, window_start: date, wind
     expanded from a DTSTART moved forward by whole periods to just before the window (see
     ``_anchor``), so the cost follows the window, not the years since ``start``; the dates are
     those counted from ``start``. Any dates from date.min to date.max are accepted.
+
+    A rule of a shape no ward means (``_shape_problem``: more often than daily, parts its
+    frequency does not take) gives no dates, and no rule gives more than ``MAX_EXPANDED``; both
+    are logged once, so a rule stored before imports were checked cannot stall a listing.
     """
     low = max(start, window_start)
     high = min(until, window_end) if until else window_end
     if low > high:
         return []
+    problem = _shape_problem(rrule)
+    if problem:
+        _warn_once(rrule, problem)
+        return []
+    found, cut = _expand(rrule, start, low, high)
+    if cut:
+        _warn_once(rrule, f"gave more than {MAX_EXPANDED} dates in one expansion; the rest were left out")
+    return found
+
+
+def _expand(rrule: str, start: date, low: date, high: date) -> tuple[list[date], bool]:
+    """``expand``'s dates between low and high, from a DTSTART near ``low`` where the rule can be
+    moved (see ``_anchor``), and whether ``MAX_EXPANDED`` cut them short."""
     movable = _with_start_days(rrule, start)
     if movable is None:
         return _dates(rrule.strip(), start, low, high)
@@ -406,5 +564,5 @@ def expand(rrule: str, start: date, until: date | None, window_start: date, wind
     if interval < 1:
         return _dates(rrule.strip(), start, low, high)
     unfiltered, months = _month_filter(movable)
-    found = _dates(unfiltered, _anchor(parts["FREQ"], interval, start, low), low, high)
-    return found if months is None else [d for d in found if d.month in months]
+    found, cut = _dates(unfiltered, _anchor(parts["FREQ"], interval, start, low), low, high)
+    return (found if months is None else [d for d in found if d.month in months]), cut
