@@ -35,3 +35,12 @@ def write_json_error(sock, status_int, reason, mesg):
 
 
 util.write_error = write_json_error
+
+
+def worker_exit(server, worker):
+    """A worker on its way out (SIGTERM, a deploy): its queue workers finish the tasks under way
+    and leave the rest queued for the next process (``bot.queue.Workers.stop``)."""
+    app = getattr(worker, "wsgi", None)
+    workers = getattr(app, "extensions", {}).get("kosodate_queue")
+    if workers is not None:
+        workers.stop()

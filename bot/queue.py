@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from huey import RedisHuey, SqliteHuey
+from huey import PriorityRedisHuey, SqliteHuey
 from huey.api import Huey
 from huey.consumer import Consumer
 
@@ -57,7 +57,9 @@ def default_url(db_path: str) -> str:
 
 
 def make_huey(config: QueueConfig, immediate: bool = False) -> Huey:
-    """The Huey instance for ``config.url``; its tasks are registered by the channels."""
+    """The Huey instance for ``config.url``; its tasks are registered by the channels. Both
+    storages honour task priorities (the LINE channel stages every queued body before it works
+    any chat)."""
     parsed = urlparse(config.url)
     if parsed.scheme == "sqlite":
         filename = config.url[len("sqlite:///") :] if config.url.startswith("sqlite:///") else parsed.path
@@ -65,7 +67,7 @@ def make_huey(config: QueueConfig, immediate: bool = False) -> Huey:
             raise QueueError(f"KOSODATE_QUEUE_URL={config.url!r} names no file (sqlite:///path/to/queue.db)")
         return SqliteHuey(QUEUE_NAME, filename=filename, timeout=SQLITE_BUSY_S, immediate=immediate)
     if parsed.scheme in ("redis", "rediss", "unix"):
-        return RedisHuey(QUEUE_NAME, url=config.url, immediate=immediate)
+        return PriorityRedisHuey(QUEUE_NAME, url=config.url, immediate=immediate)  # priorities: Redis 5+
     raise QueueError(f"KOSODATE_QUEUE_URL={config.url!r}: use sqlite:///path/to/queue.db or redis://host:6379/0")
 
 
@@ -113,4 +115,8 @@ class Workers:
         for _worker, thread in consumer.worker_threads:
             thread.join(STOP_WAIT_S)
         consumer.scheduler.join(1)
-        logger.info("queue workers stopped; %d tasks left queued", self.huey.pending_count())
+        try:
+            left = str(self.huey.pending_count())
+        except Exception as e:  # the queue's server gone first (Redis stopped): say so, stop anyway
+            left = f"unknown ({type(e).__name__})"
+        logger.info("queue workers stopped; %s tasks left queued", left)

@@ -103,7 +103,7 @@ def test_a_signed_line_event_is_answered_through_the_procfiles_gunicorn(fake_lin
     event = {
         "type": "message",
         "mode": "active",
-        "timestamp": 1767225600000,
+        "timestamp": int(time.time() * 1000),  # now: a fresh reply token
         "replyToken": "gunicorn-reply",
         "source": {"type": "user", "userId": "U0123456789abcdef0123456789abcdef"},
         "webhookEventId": "01JGUNICORN000000000000000",

@@ -18,6 +18,7 @@ from bot import logs
 from bot.cli.digest import digest
 from bot.cli.options import Group, db_option, import_meaning, open_existing, parse_day, seeds_dir, workers_option
 from bot.cli.progress import Bars
+from bot.cli.queue import queue
 from bot.config import Config, ConfigError
 from knowledge import ask as ask_question
 from knowledge import open_db
@@ -308,6 +309,7 @@ def serve(host, port, db_path):
 
 
 cli.add_command(digest)
+cli.add_command(queue)
 
 if __name__ == "__main__":
     cli()

@@ -45,14 +45,21 @@ from knowledge.store.db import held
 
 logger = logging.getLogger(__name__)
 CHANNEL = "line"
-TASK = "line.body"  # the queue's task name for one webhook body
+TASK = "line.body"  # the queue's task name for one webhook body: stage its events
+CHAT_TASK = "line.chat"  # … for one chat: work its staged events
 RESUME_TASK = "line.resume"  # … for the chats a stop or a crash left with staged events
+# Every queued body is staged before any chat is worked: a parent's events queued together (a
+# backlog after a restart, a burst) are then all staged, and worked in LINE's order, whichever
+# worker took which body
+STAGE_PRIORITY, WORK_PRIORITY = 10, 0
 RETRIES = 1000  # a body the base cannot take now is tried again (every RETRY_DELAY_S) until it can
 RETRY_DELAY_S = 5
 # Outcomes not written back to the inbox: its row already says the event was received, the log
 # line says how it ended. Failures are written.
 QUIET_OUTCOMES = ("done",)
 REPLY_TOKEN_S = 50  # LINE's reply token lasts about a minute: an event older than this gets no reply
+DRAIN_POLL_S = 0.05
+STALE_LOG_S = 60.0  # events too old to answer are counted in one warning at most this often
 LOADING_AFTER_S = 2.0  # an event that waited this long in the queue shows LINE's loading animation
 LOADING_S = 20  # seconds the animation shows (a multiple of 5, at most 60); the reply ends it
 # Errors that say the base cannot be written now (read-only, full, locked past the wait): the event
@@ -82,11 +89,15 @@ class LineChannel:
         self.token, self.base_url = token, base_url
         self.db_path, self.default_area, self.settings = db_path, default_area, settings
         self.huey = huey
-        self._task = huey.task(name=TASK, retries=RETRIES, retry_delay=RETRY_DELAY_S)(self.work_body)
-        self._resume = huey.task(name=RESUME_TASK, retries=RETRIES, retry_delay=RETRY_DELAY_S)(self.resume)
+        retried = {"retries": RETRIES, "retry_delay": RETRY_DELAY_S}
+        self._task = huey.task(name=TASK, priority=STAGE_PRIORITY, **retried)(self.work_body)
+        self._chat_task = huey.task(name=CHAT_TASK, priority=WORK_PRIORITY, **retried)(self.work_chat_task)
+        self._resume = huey.task(name=RESUME_TASK, priority=WORK_PRIORITY, **retried)(self.resume)
         self._client: ApiClient | None = None
         self._pid = 0
         self._outstanding = 0  # bodies this process queued and no worker has finished (``drain``)
+        self._working = 0  # bodies this process's workers are working now (``drain``)
+        self._stale, self._stale_said = 0, -STALE_LOG_S  # events too old to answer, not yet logged
         self._lock = threading.Lock()
 
     # --- in the request ------------------------------------------------------------------
@@ -121,15 +132,21 @@ class LineChannel:
     # --- in the queue's workers ----------------------------------------------------------
 
     def work_body(self, body: str) -> None:
-        """Stage a body's events, then work every chat it holds. Raises (and the queue tries the
-        body again later) while the base cannot be written: nothing of it is lost. Any other
-        failure is logged with its traceback and not tried again."""
+        """Stage a body's events and queue the work of every chat it holds (after every body
+        queued before: ``STAGE_PRIORITY``). Raises (and the queue tries the body again later)
+        while the base cannot be written: nothing of it is lost. Any other failure is logged
+        with its traceback and not tried again."""
+        with self._lock:
+            self._working += 1
         try:
             self._work(body)
         except UNWRITABLE:
             raise  # tried again later: still outstanding
         except Exception:
             logger.exception("line webhook body could not be worked (%d bytes)", len(body))
+        finally:
+            with self._lock:
+                self._working -= 1
         with self._lock:
             self._outstanding = max(0, self._outstanding - 1)
 
@@ -149,9 +166,31 @@ class LineChannel:
                     s.kind,
                     "redelivery" if again else "duplicate",
                 )
-        stale = sum(self.work_chat(chat) for chat in dict.fromkeys(s.chat for s in staged))
+        for chat in dict.fromkeys(s.chat for s in staged):
+            self._chat_task(chat)
+
+    def work_chat_task(self, chat: str) -> None:
+        """The queue's task for one chat (``work_chat``), counted for ``drain``."""
+        with self._lock:
+            self._working += 1
+        try:
+            stale = self.work_chat(chat)
+        finally:
+            with self._lock:
+                self._working -= 1
         if stale:
-            logger.warning("line: %d events older than their reply token applied without a reply", stale)
+            self._count_stale(stale)
+
+    def _count_stale(self, n: int) -> None:
+        """One warning line for many events too old to answer (a burst outliving its tokens):
+        at most one each ``STALE_LOG_S``, with the count since the last."""
+        with self._lock:
+            self._stale += n
+            now = time.monotonic()
+            if now - self._stale_said < STALE_LOG_S:
+                return
+            count, self._stale, self._stale_said = self._stale, 0, now
+        logger.warning("line: %d events older than their reply token applied without a reply", count)
 
     def work_chat(self, chat: str) -> int:
         """Work a chat's staged events one at a time, oldest first, under the chat's lease; the
@@ -212,17 +251,23 @@ class LineChannel:
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until the queue is empty and every staged event is worked (tests, a graceful
-        stop); False on timeout."""
+        stop): quiet twice in a row, a poll apart; False on timeout."""
         deadline = time.monotonic() + timeout
+        quiet = 0
         while time.monotonic() < deadline:
-            with self._lock:
-                outstanding = self._outstanding
-            if not outstanding and not self.huey.pending_count() and not self.huey.scheduled_count():
-                with held(self.db_path) as db:
-                    if not pending.count(db, CHANNEL):
-                        return True
-            time.sleep(0.02)
+            quiet = quiet + 1 if self._quiet() else 0
+            if quiet >= 2:
+                return True
+            time.sleep(DRAIN_POLL_S)
         return False
+
+    def _quiet(self) -> bool:
+        with self._lock:
+            busy = self._outstanding or self._working
+        if busy or self.huey.pending_count() or self.huey.scheduled_count():
+            return False
+        with held(self.db_path) as db:
+            return not pending.count(db, CHANNEL)
 
     def handle(self, event_id: str, payload: str) -> int:
         """Answer one staged event and reply; 1 when it was too old to answer, else 0. Raises
