@@ -71,10 +71,10 @@ class Decision:
 # Fitted by bench/calibrate.py --fit over 736 labelled questions (README, "Answer quality"); the
 # features in ``Signals.features()`` order. The thresholds hold the wrong answers given to 5% of
 # the answers over the chances of folds each fit did not see.
-LEXICAL = Decision(bias=-4.345, coefficients=(6.229, 1.757, 1.027, 5.828, -0.149, -4.419, 3.217), threshold=0.736)
+LEXICAL = Decision(bias=-4.336, coefficients=(6.247, 1.738, 1.014, 5.807, -0.151, -4.385, 3.191), threshold=0.737)
 MEANING = Decision(
-    bias=-32.203,
-    coefficients=(4.272, 2.078, 0.095, 6.074, -0.990, -2.913, 1.668, 33.729, -19.359),
+    bias=-32.217,
+    coefficients=(4.276, 2.075, 0.095, 6.074, -0.990, -2.902, 1.655, 33.746, -19.400),
     threshold=0.741,
 )
 
