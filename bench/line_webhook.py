@@ -45,6 +45,7 @@ import multiprocessing
 import os
 import pathlib
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -92,6 +93,8 @@ def fake_line(port: int, ready) -> None:
                 with lock:
                     replies.clear()
                 return self._answer(200, b"{}")
+            if self.path == "/v2/bot/chat/loading/start":  # a reply that waited in the queue (issue 27)
+                return self._answer(202, b"{}")
             if self.path != "/v2/bot/message/reply":
                 return self._answer(404, b'{"message":"Not found"}')
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
@@ -162,6 +165,29 @@ def start_echo(port: int) -> subprocess.Popen:
 
 
 # --- the client ------------------------------------------------------------------------------
+
+
+def start_redis(workdir: pathlib.Path) -> tuple[subprocess.Popen, str]:
+    """The distribution's redis-server on a free port, persisting as a deploy would (AOF, fsync
+    every second); (the process, its URL)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", ""]
+        + ["--appendonly", "yes", "--appendfsync", "everysec"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("redis-server did not start")
 
 
 def sign(body: bytes) -> str:
@@ -296,6 +322,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connections", default="1,8,32")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--queue",
+        choices=("sqlite", "redis"),
+        default="sqlite",
+        help="where our webhook queues its bodies (issue 27): the SQLite file beside the base (its web "
+        "processes work it), or a redis-server started here (a `kosodate-bot queue work` process works it)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from bot import gunicorn_conf as conf
@@ -326,6 +359,16 @@ def main() -> None:
         subprocess.run(
             [str(BIN / "kosodate-bot"), "kb", "init", "--demo", "--db", str(db)], check=True, capture_output=True
         )
+        redis = worker = None
+        if args.queue == "redis":
+            redis, url = start_redis(pathlib.Path(tmp))
+            os.environ.update({"KOSODATE_QUEUE_URL": url, "KOSODATE_QUEUE_WORKERS": "0"})
+            worker = subprocess.Popen(
+                [str(BIN / "kosodate-bot"), "queue", "work", "--workers", "8", "--db", str(db)],
+                env={**os.environ, "KOSODATE_LOG_LEVEL": "WARNING"},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         ours = start_web(db, ours_port)
         echo = None
         try:
@@ -349,7 +392,7 @@ def main() -> None:
                     for e in row["first_errors"]:
                         print(f"    {e}", file=sys.stderr)
         finally:
-            for proc in (ours, echo):
+            for proc in (ours, echo, worker, redis):
                 if proc is not None:
                     proc.terminate()
                     proc.wait(timeout=10)
