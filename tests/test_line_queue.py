@@ -56,7 +56,9 @@ class Sender:
         return event
 
     def text(self, text: str, user: str = USER, age_s: float = 0.0) -> dict:
-        return self.event("message", user, age_s, message={"id": str(self.n), "type": "text", "text": text, "quoteToken": "q"})
+        return self.event(
+            "message", user, age_s, message={"id": str(self.n), "type": "text", "text": text, "quoteToken": "q"}
+        )
 
     def post(self, app, *events: dict):
         body = json.dumps({"destination": "Ubot", "events": list(events)}, ensure_ascii=False).encode()
