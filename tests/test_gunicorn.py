@@ -125,3 +125,72 @@ def test_a_signed_line_event_is_answered_through_the_procfiles_gunicorn(fake_lin
     time.sleep(0.5)  # a second reply, were the redelivered body answered again, would arrive by now
     [reply] = fake_line.sent("/v2/bot/message/reply")
     assert reply["replyToken"] == "gunicorn-reply" and "赤ちゃんサロン" in json.dumps(reply, ensure_ascii=False)
+
+
+def _start(env: dict, port: int) -> subprocess.Popen:
+    argv = procfile_web()
+    argv[0] = str(pathlib.Path(sys.executable).with_name(argv[0]))
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if _get(port, "/healthz")[0] == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    pytest.fail("gunicorn did not start: " + proc.stdout.read().decode(errors="replace"))
+
+
+def test_events_accepted_before_a_sigterm_are_all_answered_after_the_restart(demo_db_path, tmp_path, fake_line):
+    """Issue 27's probe: a deploy's SIGTERM while the replies are slow. Every event that got its
+    200 is answered exactly once, by the process that stopped or by the next one."""
+    import base64
+    import hashlib
+    import hmac
+
+    path = tmp_path / "kb.db"
+    shutil.copy(demo_db_path, path)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "KOSODATE_DB": str(path),
+        "WEB_CONCURRENCY": "1",
+        "LINE_CHANNEL_SECRET": "sigterm-secret",
+        "LINE_CHANNEL_ACCESS_TOKEN": "sigterm-token",
+        "LINE_API_BASE_URL": fake_line.url,
+    }
+    fake_line.delay("/v2/bot/message/reply", 0.3)  # LINE answering slowly: a backlog builds
+    proc = _start(env, port)
+    sent = 40
+    for i in range(sent):
+        event = {
+            "type": "message",
+            "mode": "active",
+            "timestamp": int(time.time() * 1000),
+            "replyToken": f"sigterm-reply-{i}",
+            "source": {"type": "user", "userId": f"U{i:032x}"},
+            "webhookEventId": f"01JSIGTERM{i:016d}",
+            "deliveryContext": {"isRedelivery": False},
+            "message": {"id": str(i), "type": "text", "text": "ヘルプ", "quoteToken": "q"},
+        }
+        body = json.dumps({"destination": "Ubot", "events": [event]}, ensure_ascii=False).encode()
+        signature = base64.b64encode(hmac.new(b"sigterm-secret", body, hashlib.sha256).digest()).decode()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/callback", body=body, headers={"X-Line-Signature": signature})
+        assert conn.getresponse().status == 200
+        conn.close()
+    proc.terminate()  # SIGTERM, as a deploy sends it
+    proc.wait(timeout=40)
+    before = len(fake_line.sent("/v2/bot/message/reply"))
+    assert before < sent  # the backlog was still queued when the process stopped
+    proc = _start(env, port)
+    try:
+        fake_line.wait_for("/v2/bot/message/reply", sent, timeout=60)
+        time.sleep(1)  # a duplicate, were any event worked twice, would arrive by now
+    finally:
+        proc.terminate()
+        proc.wait(timeout=40)
+    tokens = [r["replyToken"] for r in fake_line.sent("/v2/bot/message/reply")]
+    assert sorted(tokens) == sorted(f"sigterm-reply-{i}" for i in range(sent))

@@ -233,6 +233,21 @@ def test_a_message_that_waited_in_the_queue_shows_the_loading_animation(apps, fa
     assert len(fake_line.sent(REPLY)) == 1
 
 
+def test_a_lone_surrogate_in_a_text_is_cleaned_and_the_parent_answered(apps, fake_line):
+    """\\ud83d cut from its pair is valid JSON but not text: cleaned at the edge, the rest kept."""
+    sender = Sender()
+    app = apps(workers=1)
+    event = sender.text("赤ちゃんサロン\ud83dはいつ？")
+    body = json.dumps({"destination": "Ubot", "events": [event]}, ensure_ascii=True).encode()
+    assert b"\\ud83d" in body
+    signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+    response = app.test_client().post("/callback", data=body, headers={"X-Line-Signature": signature})
+    assert response.status_code == 200
+    assert drained(app)
+    [reply] = fake_line.sent(REPLY)
+    assert "赤ちゃんサロン" in json.dumps(reply, ensure_ascii=False)
+
+
 def test_without_the_base_the_webhook_answers_503_so_line_sends_again(apps, base):
     sender = Sender()
     app = apps(workers=0)

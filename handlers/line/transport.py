@@ -151,7 +151,7 @@ class LineChannel:
             self._outstanding = max(0, self._outstanding - 1)
 
     def _work(self, body: str) -> None:
-        raw = [e for e in (json.loads(body).get("events") or []) if isinstance(e, dict)]
+        raw = [_clean(e) for e in (json.loads(body).get("events") or []) if isinstance(e, dict)]
         staged = [_staged(e) for e in raw]
         with held(self.db_path) as db:
             fresh = pending.stage(db, CHANNEL, staged)
@@ -364,6 +364,18 @@ def _staged(raw: dict) -> pending.Staged:
     kind = f"{raw.get('type')}/{message.get('type')}" if message and message.get("type") else str(raw.get("type"))
     ts = raw.get("timestamp")
     return pending.Staged(event_id, kind[:40], _chat_of_raw(raw), ts if isinstance(ts, int) else 0, payload)
+
+
+def _clean(value):
+    """``value`` with every lone surrogate (``\\ud83d`` cut from its pair, valid JSON but not
+    text) made U+FFFD: such a string cannot be stored or sent, and would lose its whole body."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def _event_of(raw: dict) -> Event:
