@@ -194,3 +194,87 @@ def test_events_accepted_before_a_sigterm_are_all_answered_after_the_restart(dem
         proc.wait(timeout=40)
     tokens = [r["replyToken"] for r in fake_line.sent("/v2/bot/message/reply")]
     assert sorted(tokens) == sorted(f"sigterm-reply-{i}" for i in range(sent))
+
+
+def test_parents_who_follow_set_up_ask_and_block_back_to_back_keep_no_profile(demo_db_path, tmp_path, fake_line):
+    """Issue 27's probe: 30 parents each send follow, a ward, a question and unfollow in four
+    requests back to back, to the Procfile's gunicorn with 2 workers (consecutive requests land
+    on different processes); then one of them a redelivered text sent before the unfollow. No
+    profile is left, and the late text makes none."""
+    import base64
+    import hashlib
+    import hmac
+
+    from bot.queue import QueueConfig, default_url, make_huey
+    from knowledge import open_db
+    from knowledge.parents import profiles
+
+    path = tmp_path / "kb.db"
+    shutil.copy(demo_db_path, path)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "KOSODATE_DB": str(path),
+        "WEB_CONCURRENCY": "2",
+        "LINE_CHANNEL_SECRET": "block-secret",
+        "LINE_CHANNEL_ACCESS_TOKEN": "block-token",
+        "LINE_API_BASE_URL": fake_line.url,
+    }
+
+    def post(event: dict) -> None:
+        body = json.dumps({"destination": "Ubot", "events": [event]}, ensure_ascii=False).encode()
+        signature = base64.b64encode(hmac.new(b"block-secret", body, hashlib.sha256).digest()).decode()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/callback", body=body, headers={"X-Line-Signature": signature})
+        assert conn.getresponse().status == 200
+        conn.close()
+
+    def event(n: int, user: str, kind: str, **fields) -> dict:
+        e = {
+            "type": kind,
+            "mode": "active",
+            "timestamp": int(time.time() * 1000) + n,
+            "source": {"type": "user", "userId": user},
+            "webhookEventId": f"01JBLOCK{n:018d}",
+            "deliveryContext": {"isRedelivery": False},
+        }
+        if kind != "unfollow":
+            e["replyToken"] = f"block-reply-{n}"
+        return {**e, **fields}
+
+    proc = _start(env, port)
+    users = [f"U{i:032x}" for i in range(30)]
+    try:
+        n, late = 0, None
+        for user in users:
+            steps = [
+                ("follow", {"follow": {"isUnblocked": False}}),
+                ("postback", {"postback": {"data": "a=area&v=横浜市旭区"}}),
+                ("message", {"message": {"id": "1", "type": "text", "text": "ヘルプ", "quoteToken": "q"}}),
+                ("unfollow", {}),
+            ]
+            for kind, fields in steps:
+                n += 1
+                made = event(n, user, kind, **fields)
+                late = late or (made if kind == "message" else None)
+                post(made)
+        post({**late, "deliveryContext": {"isRedelivery": True}, "webhookEventId": "01JBLOCKLATE000000000000000"})
+        queue = make_huey(QueueConfig(default_url(str(path)), 0))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            db = open_db(str(path), create=False)
+            waiting = db.execute("SELECT count(*) FROM pending_events").fetchone()[0]
+            db.close()
+            if not waiting and not queue.pending_count():
+                break
+            time.sleep(0.5)
+        time.sleep(1)  # the redelivered text, were it applied, would make a profile by now
+        db = open_db(str(path), create=False)
+        assert [u for u in users if profiles.get(db, u) is not None] == []
+        assert db.execute("SELECT count(*) FROM pending_events").fetchone()[0] == 0
+        db.close()
+        assert len(fake_line.sent("/v2/bot/message/reply")) == 3 * len(users)  # each step answered, in order
+    finally:
+        proc.terminate()
+        proc.wait(timeout=40)
