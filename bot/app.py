@@ -50,20 +50,27 @@ def create_app(config: Config | None = None) -> Flask:
     bot_db.init_app(app)
     app.get("/healthz")(healthz)
     app.route("/api/ask", methods=["GET", "POST"])(api_ask)
-    queue = config.queue()
-    workers = Workers(make_huey(queue), queue.workers)
-    app.extensions[QUEUE] = workers
-    line = line_channel_for(config, app.config["KOSODATE_SETTINGS"], workers.huey)
+    line = None
+    if config.line_channel_secret:  # the queue's only producer so far: no queue file without it
+        queue = config.queue()
+        workers = Workers(make_huey(queue), queue.workers)
+        app.extensions[QUEUE] = workers
+        line = line_channel_for(config, app.config["KOSODATE_SETTINGS"], workers.huey)
     app.register_blueprint(line_blueprint(config, line))
     app.register_blueprint(slack_blueprint(config, app.config["KOSODATE_SETTINGS"]))
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(BaseMissing, base_missing)
     app.register_error_handler(sqlite3.Error, database_error)
     app.register_error_handler(Exception, unexpected_error)
-    if line is not None:  # the only producer of queued work so far
+    if line is not None:
         workers.start()
         line.resume_later()
-    logger.info("app ready: base %s, time zone %s, queue %s", config.db_path, config.timezone, queue.kind)
+    logger.info(
+        "app ready: base %s, time zone %s, queue %s",
+        config.db_path,
+        config.timezone,
+        config.queue().kind if line is not None else "-",
+    )
     return app
 
 

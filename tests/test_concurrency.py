@@ -161,7 +161,8 @@ def test_a_declined_question_does_not_wait_out_a_long_import(demo_db_path, tmp_p
 
 
 def test_a_base_that_cannot_be_opened_for_writing_is_served_read_only(demo_db_path, tmp_path, monkeypatch):
-    """Read-only media: the path opens read-only, the web process answers, declined questions too."""
+    """Read-only media: the path opens read-only, the web process answers, declined questions too;
+    the health check says the base cannot be written (配信停止 and follows would be lost)."""
     from bot.app import create_app
     from bot.config import Config
 
@@ -176,6 +177,7 @@ def test_a_base_that_cannot_be_opened_for_writing_is_served_read_only(demo_db_pa
 
     monkeypatch.setattr(sqlite3, "connect", no_writing)
     client = create_app(Config(db_path=str(path))).test_client()
-    assert client.get("/healthz").status_code == 200
+    health = client.get("/healthz")
+    assert health.status_code == 503 and "cannot be written" in health.get_json()["reason"]
     declined = client.get("/api/ask", query_string={"q": "宝くじの当選番号", "area": "堺市西区"})
     assert declined.status_code == 200 and declined.get_json()["answered"] is False
