@@ -367,7 +367,7 @@ def main() -> None:
                 [str(BIN / "kosodate-bot"), "queue", "work", "--workers", "8", "--db", str(db)],
                 env={**os.environ, "KOSODATE_LOG_LEVEL": "WARNING"},
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=open(pathlib.Path(tmp) / "worker.log", "w"),  # noqa: SIM115 (closed with the process)
             )
         ours = start_web(db, ours_port)
         echo = None
@@ -392,6 +392,8 @@ def main() -> None:
                     for e in row["first_errors"]:
                         print(f"    {e}", file=sys.stderr)
         finally:
+            if worker is not None and worker.poll() is not None:
+                print("the queue worker stopped:\n" + (pathlib.Path(tmp) / "worker.log").read_text(), file=sys.stderr)
             for proc in (ours, echo, worker, redis):
                 if proc is not None:
                     proc.terminate()

@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from huey import PriorityRedisHuey, SqliteHuey
+from huey import RedisHuey, SqliteHuey
 from huey.api import Huey
 from huey.consumer import Consumer
 
@@ -58,8 +58,7 @@ def default_url(db_path: str) -> str:
 
 def make_huey(config: QueueConfig, immediate: bool = False) -> Huey:
     """The Huey instance for ``config.url``; its tasks are registered by the channels. Both
-    storages honour task priorities (the LINE channel stages every queued body before it works
-    any chat)."""
+    storages hand tasks out first in, first out."""
     parsed = urlparse(config.url)
     if parsed.scheme == "sqlite":
         filename = config.url[len("sqlite:///") :] if config.url.startswith("sqlite:///") else parsed.path
@@ -67,7 +66,7 @@ def make_huey(config: QueueConfig, immediate: bool = False) -> Huey:
             raise QueueError(f"KOSODATE_QUEUE_URL={config.url!r} names no file (sqlite:///path/to/queue.db)")
         return SqliteHuey(QUEUE_NAME, filename=filename, timeout=SQLITE_BUSY_S, immediate=immediate)
     if parsed.scheme in ("redis", "rediss", "unix"):
-        return PriorityRedisHuey(QUEUE_NAME, url=config.url, immediate=immediate)  # priorities: Redis 5+
+        return RedisHuey(QUEUE_NAME, url=config.url, immediate=immediate)
     raise QueueError(f"KOSODATE_QUEUE_URL={config.url!r}: use sqlite:///path/to/queue.db or redis://host:6379/0")
 
 

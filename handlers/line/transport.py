@@ -48,10 +48,6 @@ CHANNEL = "line"
 TASK = "line.body"  # the queue's task name for one webhook body: stage its events
 CHAT_TASK = "line.chat"  # … for one chat: work its staged events
 RESUME_TASK = "line.resume"  # … for the chats a stop or a crash left with staged events
-# Every queued body is staged before any chat is worked: a parent's events queued together (a
-# backlog after a restart, a burst) are then all staged, and worked in LINE's order, whichever
-# worker took which body
-STAGE_PRIORITY, WORK_PRIORITY = 10, 0
 RETRIES = 1000  # a body the base cannot take now is tried again (every RETRY_DELAY_S) until it can
 RETRY_DELAY_S = 5
 # Outcomes not written back to the inbox: its row already says the event was received, the log
@@ -90,9 +86,9 @@ class LineChannel:
         self.db_path, self.default_area, self.settings = db_path, default_area, settings
         self.huey = huey
         retried = {"retries": RETRIES, "retry_delay": RETRY_DELAY_S}
-        self._task = huey.task(name=TASK, priority=STAGE_PRIORITY, **retried)(self.work_body)
-        self._chat_task = huey.task(name=CHAT_TASK, priority=WORK_PRIORITY, **retried)(self.work_chat_task)
-        self._resume = huey.task(name=RESUME_TASK, priority=WORK_PRIORITY, **retried)(self.resume)
+        self._task = huey.task(name=TASK, **retried)(self.work_body)
+        self._chat_task = huey.task(name=CHAT_TASK, **retried)(self.work_chat_task)
+        self._resume = huey.task(name=RESUME_TASK, **retried)(self.resume)
         self._client: ApiClient | None = None
         self._pid = 0
         self._outstanding = 0  # bodies this process queued and no worker has finished (``drain``)
@@ -132,8 +128,11 @@ class LineChannel:
     # --- in the queue's workers ----------------------------------------------------------
 
     def work_body(self, body: str) -> None:
-        """Stage a body's events and queue the work of every chat it holds (after every body
-        queued before: ``STAGE_PRIORITY``). Raises (and the queue tries the body again later)
+        """Stage a body's events and queue the work of every chat it holds. The queue is first in,
+        first out: a chat's work is queued behind every body already waiting, so a parent's events
+        queued together (a backlog after a restart, a burst) are staged before their chat is
+        worked, in LINE's order whichever worker took which body; and a burst of bodies never
+        starves the replies (a priority for staging did, tried first). Raises (and the queue tries the body again later)
         while the base cannot be written: nothing of it is lost. Any other failure is logged
         with its traceback and not tried again."""
         with self._lock:
