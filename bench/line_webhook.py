@@ -327,7 +327,8 @@ def main() -> None:
         choices=("sqlite", "redis"),
         default="sqlite",
         help="where our webhook queues its bodies (issue 27): the SQLite file beside the base (its web "
-        "processes work it), or a redis-server started here (a `kosodate-bot queue work` process works it)",
+        "processes work it), or a redis-server started here (`kosodate-bot queue work` processes, as many "
+        "as gunicorn's workers, work it)",
     )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -359,16 +360,19 @@ def main() -> None:
         subprocess.run(
             [str(BIN / "kosodate-bot"), "kb", "init", "--demo", "--db", str(db)], check=True, capture_output=True
         )
-        redis = worker = None
+        redis, workers = None, []
         if args.queue == "redis":
             redis, url = start_redis(pathlib.Path(tmp))
             os.environ.update({"KOSODATE_QUEUE_URL": url, "KOSODATE_QUEUE_WORKERS": "0"})
-            worker = subprocess.Popen(
-                [str(BIN / "kosodate-bot"), "queue", "work", "--workers", "8", "--db", str(db)],
-                env={**os.environ, "KOSODATE_LOG_LEVEL": "WARNING"},
-                stdout=subprocess.DEVNULL,
-                stderr=open(pathlib.Path(tmp) / "worker.log", "w"),  # noqa: SIM115 (closed with the process)
-            )
+            workers = [  # one process per core, as gunicorn's web workers
+                subprocess.Popen(
+                    [str(BIN / "kosodate-bot"), "queue", "work", "--workers", "4", "--db", str(db)],
+                    env={**os.environ, "KOSODATE_LOG_LEVEL": "WARNING"},
+                    stdout=subprocess.DEVNULL,
+                    stderr=open(pathlib.Path(tmp) / f"worker{i}.log", "w"),  # noqa: SIM115 (closed with the process)
+                )
+                for i in range(conf.workers)
+            ]
         ours = start_web(db, ours_port)
         echo = None
         try:
@@ -392,9 +396,13 @@ def main() -> None:
                     for e in row["first_errors"]:
                         print(f"    {e}", file=sys.stderr)
         finally:
-            if worker is not None and worker.poll() is not None:
-                print("the queue worker stopped:\n" + (pathlib.Path(tmp) / "worker.log").read_text(), file=sys.stderr)
-            for proc in (ours, echo, worker, redis):
+            for i, worker in enumerate(workers):
+                if worker.poll() is not None:
+                    print(
+                        "a queue worker stopped:\n" + (pathlib.Path(tmp) / f"worker{i}.log").read_text(),
+                        file=sys.stderr,
+                    )
+            for proc in (ours, echo, *workers, redis):
                 if proc is not None:
                     proc.terminate()
                     proc.wait(timeout=10)
