@@ -132,7 +132,8 @@ class LineChannel:
         first out: a chat's work is queued behind every body already waiting, so a parent's events
         queued together (a backlog after a restart, a burst) are staged before their chat is
         worked, in LINE's order whichever worker took which body; and a burst of bodies never
-        starves the replies (a priority for staging did, tried first). Raises (and the queue tries the body again later)
+        starves the replies (a priority for staging did, tried first). With no backlog the chats
+        are worked at once, in this task (no second trip through the queue). Raises (and the queue tries the body again later)
         while the base cannot be written: nothing of it is lost. Any other failure is logged
         with its traceback and not tried again."""
         with self._lock:
@@ -165,8 +166,13 @@ class LineChannel:
                     s.kind,
                     "redelivery" if again else "duplicate",
                 )
-        for chat in dict.fromkeys(s.chat for s in staged):
-            self._chat_task(chat)
+        chats = list(dict.fromkeys(s.chat for s in staged))
+        if self.huey.pending_count():  # a backlog: the chats' turn comes behind it (see above)
+            for chat in chats:
+                self._chat_task(chat)
+        else:  # nothing waits that could hold an older event of theirs: work them now
+            for chat in chats:
+                self.work_chat_task(chat)
 
     def work_chat_task(self, chat: str) -> None:
         """The queue's task for one chat (``work_chat``), counted for ``drain``."""
