@@ -37,6 +37,31 @@ def write_json_error(sock, status_int, reason, mesg):
 util.write_error = write_json_error
 
 
+def when_ready(server):
+    """On the embedded queue (SQLite, the default) with LINE configured, the queue's workers run
+    in processes of their own (``bot.queue.QueueProcesses``), as many as the web workers, so a
+    burst of webhooks is not slowed by the answering; the web workers run none. A deploy that set
+    ``KOSODATE_QUEUE_WORKERS`` keeps its choice, and Redis deploys run ``kosodate-bot queue work``
+    where the base is."""
+    env = os.environ
+    if not env.get("LINE_CHANNEL_SECRET") or "KOSODATE_QUEUE_WORKERS" in env:
+        return
+    if (env.get("KOSODATE_QUEUE_URL") or "sqlite:").split(":", 1)[0] != "sqlite":
+        return
+    from bot.queue import DEFAULT_WORKERS, QueueProcesses
+
+    env["KOSODATE_QUEUE_WORKERS"] = "0"  # read by the web workers, forked after this
+    server.kosodate_queue = QueueProcesses(workers, DEFAULT_WORKERS, env.get("KOSODATE_DB") or "./kosodate.db")
+    server.kosodate_queue.start()
+
+
+def on_exit(server):
+    """The master on its way out: the queue's worker processes stop gracefully."""
+    processes = getattr(server, "kosodate_queue", None)
+    if processes is not None:
+        processes.stop()
+
+
 def worker_exit(server, worker):
     """A worker on its way out (SIGTERM, a deploy): its queue workers finish the tasks under way
     and leave the rest queued for the next process (``bot.queue.Workers.stop``)."""

@@ -119,3 +119,56 @@ class Workers:
         except Exception as e:  # the queue's server gone first (Redis stopped): say so, stop anyway
             left = f"unknown ({type(e).__name__})"
         logger.info("queue workers stopped; %s tasks left queued", left)
+
+
+class QueueProcesses:
+    """The queue's workers in processes of their own beside gunicorn's web workers, started and
+    watched by gunicorn's master (``bot.gunicorn_conf``): the webhook's processes then only take
+    bodies and put them on the queue, and answering never takes their CPU during a burst. A
+    process that dies is started again; ``stop`` ends them gracefully (SIGTERM: the tasks under
+    way finish, the rest stay queued)."""
+
+    RESTART_WAIT_S = 1.0  # between a worker process's death and its next start
+
+    def __init__(self, count: int, threads: int, db_path: str):
+        self.count, self.threads, self.db_path = count, threads, db_path
+        self._procs: list = []
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def argv(self) -> list[str]:
+        import sys
+
+        run = "from bot.cli import cli; cli()"
+        return [sys.executable, "-c", run, "queue", "work", "--workers", str(self.threads), "--db", self.db_path]
+
+    def start(self) -> None:
+        import subprocess
+
+        self._procs = [subprocess.Popen(self.argv()) for _ in range(self.count)]
+        self._watcher = threading.Thread(target=self._watch, name="queue-processes", daemon=True)
+        self._watcher.start()
+        logger.info("queue: %d worker processes of %d threads started", self.count, self.threads)
+
+    def _watch(self) -> None:
+        import subprocess
+
+        while not self._stopping.wait(self.RESTART_WAIT_S):
+            for i, proc in enumerate(self._procs):
+                if proc.poll() is not None and not self._stopping.is_set():
+                    logger.error("queue worker process %d exited (%s): starting it again", proc.pid, proc.returncode)
+                    self._procs[i] = subprocess.Popen(self.argv())
+
+    def stop(self) -> None:
+        import subprocess
+
+        self._stopping.set()
+        for proc in self._procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self._procs:
+            try:
+                proc.wait(STOP_WAIT_S + 5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        logger.info("queue worker processes stopped")
