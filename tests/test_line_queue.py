@@ -322,3 +322,29 @@ def test_on_redis_web_processes_queue_and_a_worker_where_the_base_is_works(redis
     worker = apps(workers=2, queue_url=redis_url)
     assert drained(worker)
     assert len(fake_line.sent(REPLY)) == 3 and parent(base).area == "横浜市旭区"
+
+
+def test_the_masters_queue_processes_are_started_again_when_one_dies_and_stopped_on_exit():
+    """``bot.queue.QueueProcesses`` as gunicorn's master runs them (here around a stand-in
+    command): a worker process that dies is started again; ``stop`` ends every one."""
+    from bot.queue import QueueProcesses
+
+    class Standin(QueueProcesses):
+        RESTART_WAIT_S = 0.1
+
+        def argv(self):
+            return ["sleep", "60"]
+
+    processes = Standin(2, 1, "unused.db")
+    processes.start()
+    try:
+        first = processes._procs[0]
+        first.kill()
+        first.wait(5)
+        deadline = time.monotonic() + 5
+        while processes._procs[0] is first and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert processes._procs[0] is not first and processes._procs[0].poll() is None
+    finally:
+        processes.stop()
+    assert all(p.poll() is not None for p in processes._procs)
