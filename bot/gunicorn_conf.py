@@ -48,10 +48,10 @@ def when_ready(server):
         return
     if (env.get("KOSODATE_QUEUE_URL") or "sqlite:").split(":", 1)[0] != "sqlite":
         return
-    from bot.queue import DEFAULT_WORKERS, QueueProcesses
+    from bot.queue import PROCESS_THREADS, QueueProcesses
 
     env["KOSODATE_QUEUE_WORKERS"] = "0"  # read by the web workers, forked after this
-    server.kosodate_queue = QueueProcesses(workers, DEFAULT_WORKERS, env.get("KOSODATE_DB") or "./kosodate.db")
+    server.kosodate_queue = QueueProcesses(workers, PROCESS_THREADS, env.get("KOSODATE_DB") or "./kosodate.db")
     server.kosodate_queue.start()
 
 

@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 QUEUE_NAME = "kosodate"
 SQLITE_BUSY_S = 30  # an enqueue waits this long for the queue file's lock (writers take turns)
 DEFAULT_WORKERS = 4  # worker threads per process that runs them
+# … in each of the processes gunicorn's master runs beside the web workers: answering holds the
+# GIL, so more threads only add takers of the queue file's lock
+PROCESS_THREADS = 2
 STOP_WAIT_S = 25  # a graceful stop waits this long for the tasks under way (gunicorn allows 30)
 # An idle worker looks at a SQLite queue again after at most this long (Redis wakes it at once):
 # the wait a parent's first message after a quiet spell adds to the reply
