@@ -133,9 +133,11 @@ class LineChannel:
         queued together (a backlog after a restart, a burst) are staged before their chat is
         worked, in LINE's order whichever worker took which body; and a burst of bodies never
         starves the replies (a priority for staging did, tried first). With no backlog the chats
-        are worked at once, in this task (no second trip through the queue). Raises (and the queue tries the body again later)
-        while the base cannot be written: nothing of it is lost. Any other failure is logged
-        with its traceback and not tried again."""
+        are worked at once, in this task (no second trip through the queue).
+
+        Raises (and the queue tries the body again later) while the base cannot be written:
+        nothing of it is lost. Any other failure is logged with its traceback and not tried
+        again."""
         with self._lock:
             self._working += 1
         try:
