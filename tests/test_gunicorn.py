@@ -142,25 +142,43 @@ def _start(env: dict, port: int) -> subprocess.Popen:
     pytest.fail("gunicorn did not start: " + proc.stdout.read().decode(errors="replace"))
 
 
-def test_events_accepted_before_a_sigterm_are_all_answered_after_the_restart(demo_db_path, tmp_path, fake_line):
-    """Issue 27's probe: a deploy's SIGTERM while the replies are slow. Every event that got its
-    200 is answered exactly once, by the process that stopped or by the next one."""
+LINE_SECRET = "procfile-secret"
+
+
+def _line_env(path: pathlib.Path, port: int, fake_line, web_workers: int) -> dict:
+    """The Procfile's web process with LINE configured against the fake API."""
+    return {
+        **os.environ,
+        "PORT": str(port),
+        "KOSODATE_DB": str(path),
+        "WEB_CONCURRENCY": str(web_workers),
+        "LINE_CHANNEL_SECRET": LINE_SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": "procfile-token",
+        "LINE_API_BASE_URL": fake_line.url,
+    }
+
+
+def _post_event(port: int, event: dict) -> None:
+    """One event in a body signed as LINE signs it; the webhook must answer 200."""
     import base64
     import hashlib
     import hmac
 
+    body = json.dumps({"destination": "Ubot", "events": [event]}, ensure_ascii=False).encode()
+    signature = base64.b64encode(hmac.new(LINE_SECRET.encode(), body, hashlib.sha256).digest()).decode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", "/callback", body=body, headers={"X-Line-Signature": signature})
+    assert conn.getresponse().status == 200
+    conn.close()
+
+
+def test_events_accepted_before_a_sigterm_are_all_answered_after_the_restart(demo_db_path, tmp_path, fake_line):
+    """Issue 27's probe: a deploy's SIGTERM while the replies are slow. Every event that got its
+    200 is answered exactly once, by the process that stopped or by the next one."""
     path = tmp_path / "kb.db"
     shutil.copy(demo_db_path, path)
     port = _free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "KOSODATE_DB": str(path),
-        "WEB_CONCURRENCY": "1",
-        "LINE_CHANNEL_SECRET": "sigterm-secret",
-        "LINE_CHANNEL_ACCESS_TOKEN": "sigterm-token",
-        "LINE_API_BASE_URL": fake_line.url,
-    }
+    env = _line_env(path, port, fake_line, web_workers=1)
     fake_line.delay("/v2/bot/message/reply", 0.3)  # LINE answering slowly: a backlog builds
     proc = _start(env, port)
     sent = 40
@@ -175,12 +193,7 @@ def test_events_accepted_before_a_sigterm_are_all_answered_after_the_restart(dem
             "deliveryContext": {"isRedelivery": False},
             "message": {"id": str(i), "type": "text", "text": "ヘルプ", "quoteToken": "q"},
         }
-        body = json.dumps({"destination": "Ubot", "events": [event]}, ensure_ascii=False).encode()
-        signature = base64.b64encode(hmac.new(b"sigterm-secret", body, hashlib.sha256).digest()).decode()
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("POST", "/callback", body=body, headers={"X-Line-Signature": signature})
-        assert conn.getresponse().status == 200
-        conn.close()
+        _post_event(port, event)
     proc.terminate()  # SIGTERM, as a deploy sends it
     proc.wait(timeout=40)
     before = len(fake_line.sent("/v2/bot/message/reply"))
@@ -201,10 +214,6 @@ def test_parents_who_follow_set_up_ask_and_block_back_to_back_keep_no_profile(de
     requests back to back, to the Procfile's gunicorn with 2 workers (consecutive requests land
     on different processes); then one of them a redelivered text sent before the unfollow. No
     profile is left, and the late text makes none."""
-    import base64
-    import hashlib
-    import hmac
-
     from bot.queue import QueueConfig, default_url, make_huey
     from knowledge import open_db
     from knowledge.parents import profiles
@@ -212,23 +221,7 @@ def test_parents_who_follow_set_up_ask_and_block_back_to_back_keep_no_profile(de
     path = tmp_path / "kb.db"
     shutil.copy(demo_db_path, path)
     port = _free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "KOSODATE_DB": str(path),
-        "WEB_CONCURRENCY": "2",
-        "LINE_CHANNEL_SECRET": "block-secret",
-        "LINE_CHANNEL_ACCESS_TOKEN": "block-token",
-        "LINE_API_BASE_URL": fake_line.url,
-    }
-
-    def post(event: dict) -> None:
-        body = json.dumps({"destination": "Ubot", "events": [event]}, ensure_ascii=False).encode()
-        signature = base64.b64encode(hmac.new(b"block-secret", body, hashlib.sha256).digest()).decode()
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("POST", "/callback", body=body, headers={"X-Line-Signature": signature})
-        assert conn.getresponse().status == 200
-        conn.close()
+    env = _line_env(path, port, fake_line, web_workers=2)
 
     def event(n: int, user: str, kind: str, **fields) -> dict:
         e = {
@@ -258,8 +251,10 @@ def test_parents_who_follow_set_up_ask_and_block_back_to_back_keep_no_profile(de
                 n += 1
                 made = event(n, user, kind, **fields)
                 late = late or (made if kind == "message" else None)
-                post(made)
-        post({**late, "deliveryContext": {"isRedelivery": True}, "webhookEventId": "01JBLOCKLATE000000000000000"})
+                _post_event(port, made)
+        _post_event(
+            port, {**late, "deliveryContext": {"isRedelivery": True}, "webhookEventId": "01JBLOCKLATE000000000000000"}
+        )
         queue = make_huey(QueueConfig(default_url(str(path)), 0))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
