@@ -51,7 +51,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.get("/healthz")(healthz)
     app.route("/api/ask", methods=["GET", "POST"])(api_ask)
     line = None
-    if config.line_channel_secret:  # the queue's only producer so far: no queue file without it
+    if config.line_channel_secret and config.line_channel_access_token:  # the queue's only producer so far
         queue = config.queue()
         workers = Workers(make_huey(queue), queue.workers)
         app.extensions[QUEUE] = workers

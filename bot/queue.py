@@ -19,6 +19,7 @@ import atexit
 import logging
 import pathlib
 import threading
+import weakref
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -84,6 +85,8 @@ class HostedConsumer(Consumer):
 class Workers:
     """The queue's worker threads in this process, started once and stopped gracefully."""
 
+    running: weakref.WeakSet[Workers] = weakref.WeakSet()  # started and not stopped (tests stop them all)
+
     def __init__(self, huey: Huey, count: int):
         self.huey, self.count = huey, count
         self._consumer: HostedConsumer | None = None
@@ -103,6 +106,7 @@ class Workers:
                 max_delay=POLL_MAX_S,
             )
             self._consumer.start()
+            Workers.running.add(self)
             atexit.register(self.stop)
             logger.info("queue workers started: %d threads on %s", self.count, type(self.huey.storage).__name__)
 
@@ -111,6 +115,8 @@ class Workers:
         for the next process."""
         with self._lock:
             consumer, self._consumer = self._consumer, None
+        Workers.running.discard(self)
+        atexit.unregister(self.stop)
         if consumer is None:
             return
         consumer.stop_flag.set()

@@ -121,3 +121,14 @@ def events_db(tmp_path):
     db.add = add
     yield db
     db.close()
+
+
+@pytest.fixture(autouse=True)
+def _queue_workers_stopped():
+    """Every app a test made with LINE runs the queue's worker threads (``bot.queue.Workers``):
+    they are stopped when the test ends, so no test leaves threads polling a deleted queue."""
+    yield
+    from bot.queue import Workers
+
+    for workers in list(Workers.running):
+        workers.stop()
