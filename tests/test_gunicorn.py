@@ -43,19 +43,7 @@ def web(demo_db_path, tmp_path, web_env):
     shutil.copy(demo_db_path, path)
     port = _free_port()
     env = {**os.environ, "PORT": str(port), "KOSODATE_DB": str(path), "WEB_CONCURRENCY": "1", **web_env}
-    argv = procfile_web()
-    argv[0] = str(pathlib.Path(sys.executable).with_name(argv[0]))
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if _get(port, "/healthz")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("gunicorn did not start: " + proc.stdout.read().decode(errors="replace"))
+    proc = _start(env, port)
     yield port
     proc.terminate()
     proc.wait(timeout=10)
@@ -128,6 +116,7 @@ def test_a_signed_line_event_is_answered_through_the_procfiles_gunicorn(fake_lin
 
 
 def _start(env: dict, port: int) -> subprocess.Popen:
+    """The Procfile's web process with ``env``, once its health check answers 200."""
     argv = procfile_web()
     argv[0] = str(pathlib.Path(sys.executable).with_name(argv[0]))
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
